@@ -1,0 +1,156 @@
+# dlpipe - one Makefile for everything (GNU make).
+#   make                 lib/libdlpipe.{a,so} and bin/dl-*  (CUDA part when nvcc is found)
+#   make CUDA=0          without the CUDA part
+#   make deps            install the Debian packages the project needs (as root)
+#   make test            unit tests, program tests, pipelines     (tests/run.sh)
+#   make sanitize        the same tests under ASan + UBSan          (build/san/)
+#   make fuzz            fuzz the stream reader for FUZZ_SECONDS     (clang, libFuzzer)
+#   make bench           benchmarks in tests/bench/ (long)
+#   make demo            import Fashion-MNIST, train LeNet, evaluate
+#   make install PREFIX=/usr/local
+#   make man-check       lint the man pages
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+CUDA_HOME ?= /usr/local/cuda
+NVCC     ?= $(CUDA_HOME)/bin/nvcc
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+CUDA     ?= $(if $(wildcard $(NVCC)),1,0)
+# A prefix holding unpacked -dev packages (for machines without them installed).
+DEPS_PREFIX ?=
+OPT      ?= -O2
+FUZZ_SECONDS ?= 60
+
+# B: where outputs go. "." puts bin/ and lib/ in the tree; sanitize uses build/san.
+B        ?= .
+O        := $(if $(filter .,$(B)),build/obj,$(B)/obj)
+
+WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+DEPS_INC := $(if $(DEPS_PREFIX),-I$(DEPS_PREFIX)/usr/include -I$(DEPS_PREFIX)/usr/include/x86_64-linux-gnu)
+DEPS_LIB := $(if $(DEPS_PREFIX),-L$(DEPS_PREFIX)/usr/lib/x86_64-linux-gnu -Wl$(,)-rpath$(,)$(DEPS_PREFIX)/usr/lib/x86_64-linux-gnu)
+,        := ,
+CPPFLAGS += -Ilib -Iformats -Ilib/cpu $(DEPS_INC) -D_GNU_SOURCE -DDL_CUDA_LIBDIR='"$(abspath $(B))/lib"'
+CFLAGS   ?= $(OPT) -g -march=x86-64-v2 -mtune=native
+CFLAGS   += -std=c11 -fPIC -fopenmp $(WARN) -MMD -MP
+LDLIBS   += $(DEPS_LIB) -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl -fopenmp
+
+LIB_SRC  := $(wildcard lib/*.c lib/cpu/*.c formats/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
+BIN_SRC  := $(wildcard bin/dl-*.c)
+BINS     := $(BIN_SRC:bin/%.c=$(B)/bin/%)
+TEST_SRC := $(filter-out tests/t.h,$(wildcard tests/*.c))
+TESTS    := $(TEST_SRC:tests/%.c=$(B)/tests/bin/%)
+CU_SRC   := $(wildcard cuda/*.cu)
+CU_OBJ   := $(CU_SRC:%.cu=$(O)/%.o)
+STATIC   := $(B)/lib/libdlpipe.a
+SHARED   := $(B)/lib/libdlpipe.so
+CUDALIB  := $(B)/lib/libdlpipe-cuda.so
+
+ALL := $(STATIC) $(SHARED) $(BINS) $(TESTS)
+ifeq ($(CUDA),1)
+ifneq ($(CU_SRC),)
+ALL += $(CUDALIB)
+endif
+endif
+
+all: $(ALL)
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(STATIC): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,libdlpipe.so -o $@ $^ $(LDLIBS)
+
+$(B)/bin/%: $(O)/bin/%.o $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+
+$(B)/tests/bin/%: $(O)/tests/%.o $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+
+# The CUDA part is its own shared object, loaded at run time by
+# lib/backend.c, so one build runs on machines with no GPU or driver.
+NVCCFLAGS ?= -O2 $(CUDA_ARCH) -Xcompiler -fPIC,-Wall,-Werror -Werror all-warnings -std=c++17
+$(O)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h) lib/dlpipe.h
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -Ilib -Iformats -Icuda $(DEPS_INC) -c -o $@ $<
+
+$(CUDALIB): $(CU_OBJ)
+	@mkdir -p $(@D)
+	$(NVCC) -shared $(CUDA_ARCH) -o $@ $^ -L$(CUDA_HOME)/lib64 $(DEPS_LIB) -lcudnn -lcublas -lcudart
+
+-include $(LIB_OBJ:.o=.d) $(BIN_SRC:bin/%.c=$(O)/bin/%.d) $(TEST_SRC:tests/%.c=$(O)/tests/%.d)
+
+# ---- tests -----------------------------------------------------------------
+test: all
+	DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin tests/run.sh
+
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+sanitize:
+	$(MAKE) B=build/san CUDA=0 OPT=-O1 CFLAGS_EXTRA= \
+	    CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 DL_SANITIZE=1 \
+	DL_BIN=$(abspath build/san)/bin DL_TESTBIN=$(abspath build/san)/tests/bin tests/run.sh
+
+test-cuda: all
+	DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin tests/run.sh --cuda
+
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -DDLS_FUZZING
+fuzz:
+	@mkdir -p build/fuzz
+	clang $(CPPFLAGS) -std=c11 $(FUZZ_FLAGS) -o build/fuzz/fuzz-stream tests/fuzz/fuzz-stream.c \
+	    formats/stream.c formats/crc32c.c lib/err.c lib/util.c -lzstd
+	tests/fuzz/run.sh build/fuzz/fuzz-stream $(FUZZ_SECONDS)
+
+bench: all
+	tests/bench/run.sh
+
+demo: deps all
+	pipelines/demo.sh
+
+man-check:
+	tests/man-check.sh
+
+# ---- install ------------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/dlpipe \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib
+	install -m 755 $(SHARED) $(wildcard $(CUDALIB)) $(DESTDIR)$(PREFIX)/lib
+	install -m 644 lib/*.h formats/formats.h $(DESTDIR)$(PREFIX)/include/dlpipe
+	install -m 644 $(wildcard man/man1/*.1) $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(wildcard man/man3/*.3) $(DESTDIR)$(PREFIX)/share/man/man3
+	install -m 644 $(wildcard man/man5/*.5) $(DESTDIR)$(PREFIX)/share/man/man5
+
+# ---- Debian packages ---------------------------------------------------------------
+DEBS := build-essential pkg-config clang libopenblas-dev liblapacke-dev libzstd-dev zstd \
+        libpng-dev libarchive-dev zlib1g-dev liblzma-dev xz-utils python3-numpy \
+        dataset-fashion-mnist mandoc parallel
+BENCH_DEBS := python3-torch python3-skimage
+deps:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "deps: all installed"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: as root, run: apt-get install $$missing"; exit 1; fi
+
+bench-deps:
+	$(MAKE) deps DEBS="$(BENCH_DEBS)"
+
+clean:
+	rm -rf build lib/libdlpipe* tests/bin
+	find bin -name 'dl-*' ! -name '*.c' -type f -delete
+
+.PHONY: all test sanitize test-cuda fuzz bench demo man-check install deps bench-deps clean
+.DELETE_ON_ERROR:

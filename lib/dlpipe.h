@@ -1,0 +1,260 @@
+/*
+ * dlpipe.h - the one public header of libdlpipe: errors, tensors, records
+ * and tensor streams (DLS v1, man dl-stream(5)).  The network, backend,
+ * image and statistics parts have headers of their own, included below.
+ * The byte layout itself lives in formats/stream.h.
+ */
+#ifndef DLPIPE_H
+#define DLPIPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DL_VERSION "0.1.0"
+
+/* ---- errors ------------------------------------------------------------
+ * Library functions return 0 (or a count) on success and a negative DL_E*
+ * code on failure, leaving a one-line message for dl_errmsg().  The library
+ * never exits and never prints. */
+enum dl_err {
+	DL_ENOMEM = 1,		/* allocation failed or a limit was hit */
+	DL_EIO,			/* read/write/open failed (errno in message) */
+	DL_EFORMAT,		/* malformed input: stream, idx, png, npy, ... */
+	DL_ESHAPE,		/* tensors whose shapes or dtypes do not fit */
+	DL_EDEVICE,		/* backend (CUDA, cuDNN, cuBLAS) failure */
+	DL_EUSAGE,		/* bad argument given to the library */
+	DL_EPIPE,		/* downstream closed the pipe: exit quietly */
+	DL_ENUM,		/* NaN or infinity where a number was needed */
+};
+
+enum { DL_EXIT_OK = 0, DL_EXIT_FAIL = 1, DL_EXIT_USAGE = 2 };
+
+extern const char *dl_progname;	/* "dl-cat": set by dl_setprogname() */
+extern int dl_quiet;		/* -q: no progress, no dl_msg() */
+extern int dl_verbose;		/* -v: dl_msg() even when stderr is no tty */
+
+/* Record an error message (printf format) for dl_errmsg() and return
+ * -code, so "return dl_seterr(DL_EFORMAT, ...)" reads naturally.  The
+ * message is per thread.  A format ending in ':' gets strerror(errno). */
+int dl_seterr(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prefix the current message with "prefix: " (e.g. a file name). */
+void dl_errprefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *dl_errmsg(void);	/* the last message; "" if none */
+
+/* For programs (bin/): messages go to stderr prefixed with dl_progname. */
+void dl_setprogname(const char *argv0);
+_Noreturn void dl_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void dl_usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* unless dl_quiet */
+/* Exit for a failed library call: quietly (status 1, no message) on
+ * -DL_EPIPE, else dl_die("what: message").  */
+_Noreturn void dl_fail(int rc, const char *what);
+void dl_print_version(void);	/* "dl-cat (dlpipe) 0.1.0" on stdout */
+
+/* Flag values for programs: parse or dl_usage_die() naming the flag. */
+long dl_arg_long(const char *s, const char *flag, long lo, long hi);
+double dl_arg_double(const char *s, const char *flag, double lo, double hi);
+uint64_t dl_arg_seed(const char *s, const char *flag);
+
+/* Progress line on stderr, redrawn in place; only when stderr is a
+ * terminal (or dl_verbose) and not dl_quiet.  done/total may be 0. */
+struct dl_progress {
+	const char *what;	/* "epoch 3" */
+	double t0;		/* dl_now() at start */
+	double last;		/* last redraw */
+	int active;		/* 1: drawing */
+};
+void dl_progress_start(struct dl_progress *p, const char *what);
+void dl_progress_update(struct dl_progress *p, uint64_t done, uint64_t total, const char *extra);
+void dl_progress_end(struct dl_progress *p);
+double dl_now(void);		/* monotonic seconds */
+
+/* Memory: 64-byte aligned, zeroed; NULL (with dl_seterr) on failure. */
+void *dl_alloc(size_t nbytes);
+void *dl_realloc(void *p, size_t old_nbytes, size_t new_nbytes);  /* keeps 64-alignment */
+void dl_free(void *p);
+
+/* ---- random numbers ------------------------------------------------------
+ * Counter-friendly, seedable, same sequence everywhere (splitmix64 seeds a
+ * xoshiro256**).  dl_rng_fork(seed, k) gives the k-th independent stream,
+ * so per-sample generators make results independent of thread count. */
+struct dl_rng { uint64_t s[4]; };
+void dl_rng_seed(struct dl_rng *r, uint64_t seed);
+void dl_rng_fork(struct dl_rng *r, uint64_t seed, uint64_t k);
+uint64_t dl_rng_u64(struct dl_rng *r);
+double dl_rng_uniform(struct dl_rng *r);		/* [0, 1) */
+double dl_rng_normal(struct dl_rng *r);			/* N(0, 1) */
+uint64_t dl_rng_below(struct dl_rng *r, uint64_t n);	/* [0, n), unbiased */
+void dl_rng_shuffle(struct dl_rng *r, uint64_t *a, size_t n);  /* Fisher-Yates */
+
+/* ---- tensors ------------------------------------------------------------ */
+enum dl_dtype {			/* DLS v1 codes: kind << 4 | log2(itemsize) */
+	DL_U8 = 0x10, DL_U16 = 0x11, DL_U32 = 0x12, DL_U64 = 0x13,
+	DL_I8 = 0x20, DL_I16 = 0x21, DL_I32 = 0x22, DL_I64 = 0x23,
+	DL_F16 = 0x31, DL_F32 = 0x32, DL_F64 = 0x33,
+	DL_BF16 = 0x41,
+	DL_BOOL = 0x50,
+};
+#define DL_MAX_NDIM 8
+#define DL_MAX_NAME 255
+
+size_t dl_dtype_size(int dtype);	/* bytes per element; 0: unknown code */
+const char *dl_dtype_name(int dtype);	/* "u8", "f32", ...; NULL: unknown */
+int dl_dtype_parse(const char *s);	/* "f32" -> DL_F32; -1: unknown */
+
+struct dl_tensor {
+	char name[DL_MAX_NAME + 1];	/* [A-Za-z0-9_.:/-]{1,255} */
+	int dtype;			/* enum dl_dtype */
+	int ndim;			/* 0..DL_MAX_NDIM; 0 = scalar */
+	uint64_t shape[DL_MAX_NDIM];	/* outermost first (C order) */
+	void *data;			/* 64-byte aligned; nbytes long */
+	size_t nbytes;			/* prod(shape) * dtype size */
+	int owned;			/* 1: data freed with the record */
+};
+
+uint64_t dl_tensor_count(const struct dl_tensor *t);	/* elements */
+/* "u8[28,28,1]" into buf; returns buf. */
+char *dl_tensor_desc(const struct dl_tensor *t, char *buf, size_t n);
+/* Read element i as a double / write one (any dtype; bf16/f16 too). */
+double dl_tensor_get(const struct dl_tensor *t, uint64_t i);
+void dl_tensor_set(struct dl_tensor *t, uint64_t i, double v);
+int dl_name_valid(const char *s, size_t len);	/* 1 if allowed as name/key */
+
+/* ---- records -------------------------------------------------------------
+ * One DLS record: a tag, tensors, key/values.  A record read from a stream
+ * owns its buffer; tensors point into it.  Records are reusable: pass the
+ * same one to dl_reader_next() again and its memory is recycled. */
+#define DL_TAG_HEAD "HEAD"
+#define DL_TAG_DATA "DATA"
+#define DL_TAG_MARK "MARK"
+#define DL_TAG_ENDS "ENDS"
+#define DL_TAG_ABRT "ABRT"
+
+enum dl_marker {
+	DL_MARK_EPOCH = 1,	/* end of epoch; KV epoch, samples */
+	DL_MARK_SHARD = 2,	/* end of shard; KV source */
+	DL_MARK_FLUSH = 3,	/* emit partial batches now */
+};
+
+struct dl_kv {
+	char *key;		/* NUL-terminated, valid name */
+	char *val;		/* NUL-terminated UTF-8 */
+	size_t val_len;		/* strlen(val) */
+};
+
+struct dl_record {
+	char tag[5];			/* "DATA", NUL-terminated */
+	uint32_t marker;		/* MARK code; 0 otherwise */
+	int n_tensors;
+	struct dl_tensor *tensors;	/* n_tensors of them */
+	int n_kv;
+	struct dl_kv *kv;		/* n_kv of them */
+	/* private: */
+	int cap_tensors, cap_kv;
+	void *raw;			/* prelude + payload as read (64-aligned) */
+	size_t raw_cap, raw_len;	/* allocated / used */
+	uint32_t prelude_size;		/* of the raw bytes */
+	uint32_t prelude_crc, payload_crc;
+	int raw_valid;			/* 1: raw matches the record as read */
+};
+
+struct dl_record *dl_record_new(const char *tag);
+void dl_record_free(struct dl_record *r);
+void dl_record_clear(struct dl_record *r, const char *tag);	/* empty, keep memory */
+int dl_record_is(const struct dl_record *r, const char *tag);	/* tag equal */
+int dl_record_is_mark(const struct dl_record *r, uint32_t code);
+/* Add a tensor with zeroed data owned by the record; NULL on error
+ * (bad name, duplicate, overflow, no memory). */
+struct dl_tensor *dl_record_add(struct dl_record *r, const char *name, int dtype,
+                                int ndim, const uint64_t *shape);
+/* Add a tensor that borrows data (must outlive the record's use). */
+struct dl_tensor *dl_record_add_ref(struct dl_record *r, const char *name, int dtype,
+                                    int ndim, const uint64_t *shape, void *data);
+struct dl_tensor *dl_record_find(const struct dl_record *r, const char *name);
+int dl_record_remove(struct dl_record *r, const char *name);	/* 0, or -DL_EUSAGE if absent */
+int dl_record_set(struct dl_record *r, const char *key, const char *val);  /* replaces */
+int dl_record_setf(struct dl_record *r, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *dl_record_get(const struct dl_record *r, const char *key);	/* NULL: absent */
+int dl_record_unset(struct dl_record *r, const char *key);
+/* Deep copy of src into dst (dst owns everything afterwards). */
+int dl_record_copy(struct dl_record *dst, const struct dl_record *src);
+/* Samples in a DATA record: the leading dimension of "x" when the record
+ * is a batch (kind "batches"), else 1. */
+
+/* ---- reading streams --------------------------------------------------- */
+struct dl_reader_opts {
+	uint64_t max_record;	/* default 1 GiB */
+	uint32_t max_prelude;	/* default 1 MiB, ceiling 64 MiB */
+	int no_verify;		/* 1: skip payload CRCs */
+	int allow_tty;		/* 1: read from a terminal */
+};
+
+struct dl_reader;
+/* Open a file ("-" or NULL: stdin).  Sniffs zstd (and names gzip, xz,
+ * npy, ... as foreign).  NULL with dl_errmsg() on failure. */
+struct dl_reader *dl_reader_open(const char *path, const struct dl_reader_opts *o);
+struct dl_reader *dl_reader_fdopen(int fd, const char *name, const struct dl_reader_opts *o);
+/* Open each path in turn as one sequence of streams (dl-cat a b). */
+struct dl_reader *dl_reader_open_many(char **paths, int n, const struct dl_reader_opts *o);
+/* The next record: returns 1 and fills rec, 0 at the clean end of input
+ * (after an ENDS), or a negative DL_E* code.  HEAD records are returned
+ * (one per concatenated stream); ENDS is consumed silently; ABRT becomes
+ * an error quoting its message.  Messages name input, byte offset, record
+ * number and tag. */
+int dl_reader_next(struct dl_reader *r, struct dl_record *rec);
+/* The first HEAD (read on demand; NULL with error if there is none). */
+const struct dl_record *dl_reader_head(struct dl_reader *r);
+const char *dl_reader_name(const struct dl_reader *r);	/* "stdin", path */
+uint64_t dl_reader_offset(const struct dl_reader *r);	/* decoded bytes consumed */
+uint64_t dl_reader_records(const struct dl_reader *r);	/* records returned */
+void dl_reader_close(struct dl_reader *r);
+
+/* Random access over a regular file: index every DATA record (headers
+ * only: payloads are checked when read).  Markers, ENDS and HEAD are not
+ * indexed. */
+struct dl_index;
+struct dl_index *dl_index_open(const char *path, const struct dl_reader_opts *o);
+uint64_t dl_index_count(const struct dl_index *ix);		/* DATA records */
+const struct dl_record *dl_index_head(const struct dl_index *ix);
+int dl_index_read(struct dl_index *ix, uint64_t i, struct dl_record *rec);  /* 1 or -DL_E* */
+void dl_index_close(struct dl_index *ix);
+
+/* ---- writing streams --------------------------------------------------- */
+struct dl_writer_opts {
+	int zstd_level;		/* 0: plain; >0: whole-stream zstd at that level */
+	int allow_tty;		/* 1: write to a terminal */
+};
+
+struct dl_writer;
+/* Open a file ("-" or NULL: stdout).  A named file is written to a
+ * temporary name beside it and renamed into place by dl_writer_close(),
+ * so no half-written output ever stands under the final name. */
+struct dl_writer *dl_writer_open(const char *path, const struct dl_writer_opts *o);
+struct dl_writer *dl_writer_fdopen(int fd, const char *name, const struct dl_writer_opts *o);
+/* Write a record.  The first record must be HEAD; seq numbers are the
+ * writer's.  ENDS is written by close; an input ENDS/ABRT is refused. */
+int dl_writer_put(struct dl_writer *w, const struct dl_record *rec);
+/* Write a record read from a stream byte-for-byte (only the header's seq
+ * and CRC are redone); falls back to dl_writer_put() when it cannot. */
+int dl_writer_put_raw(struct dl_writer *w, const struct dl_record *rec);
+/* Start the stream with a HEAD made from head (copied: "producer" set to
+ * dl_progname), for filters: one call instead of copying by hand. */
+int dl_writer_head(struct dl_writer *w, const struct dl_record *head);
+int dl_writer_flush(struct dl_writer *w);
+/* Write ENDS, flush, fsync and rename a named file; frees w.  0 or -DL_E*. */
+int dl_writer_close(struct dl_writer *w);
+/* Best effort: write ABRT with message, remove a temporary file, free w. */
+void dl_writer_abort(struct dl_writer *w, const char *message);
+uint64_t dl_writer_records(const struct dl_writer *w);
+
+/* ---- CRC-32C ------------------------------------------------------------- */
+uint32_t dl_crc32c(uint32_t crc, const void *buf, size_t n);	/* crc=0 to start */
+
+/* ---- other parts ---------------------------------------------------------- */
+#include "formats.h"
+
+#endif
