@@ -256,5 +256,6 @@ uint32_t dl_crc32c(uint32_t crc, const void *buf, size_t n);	/* crc=0 to start *
 
 /* ---- other parts ---------------------------------------------------------- */
 #include "formats.h"
+#include "net.h"
 
 #endif
