@@ -257,5 +257,7 @@ uint32_t dl_crc32c(uint32_t crc, const void *buf, size_t n);	/* crc=0 to start *
 /* ---- other parts ---------------------------------------------------------- */
 #include "formats.h"
 #include "net.h"
+#include "image.h"
+#include "stats.h"
 
 #endif

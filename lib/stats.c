@@ -1,0 +1,397 @@
+/*
+ * stats.c - one-pass float64 moments (blocked dsyrk, exact block merge),
+ * and standardisation / PCA / ZCA whitening fitted with LAPACKE_dsyevd,
+ * applied with sgemm.  Reading and writing them as a stream:
+ * lib/stats-io.c.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <lapacke.h>
+
+#include "dlpipe.h"
+#include "stats.h"
+
+/* ---- moments ---- */
+struct dl_moments *
+dl_moments_new(int d)
+{
+	struct dl_moments *m;
+
+	if (d < 1 || d > 65536) {
+		dl_seterr(DL_EUSAGE, "moments: dimension %d out of range", d);
+		return NULL;
+	}
+	if (!(m = dl_alloc(sizeof *m)))
+		return NULL;
+	m->d = d;
+	/* About 2 MB of pending rows, at least 256 of them. */
+	m->block_cap = 262144 / d > 256 ? 262144 / d : 256;
+	if (!(m->mean = dl_alloc(2 * (size_t)d * sizeof *m->mean)) ||
+	    !(m->m2 = dl_alloc((size_t)d * d * sizeof *m->m2)) ||
+	    !(m->buf = dl_alloc((size_t)m->block_cap * d * sizeof *m->buf))) {
+		dl_moments_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void
+dl_moments_free(struct dl_moments *m)
+{
+	if (!m)
+		return;
+	dl_free(m->mean);
+	dl_free(m->m2);
+	dl_free(m->buf);
+	dl_free(m);
+}
+
+/* Merge the pending block: centre it on its own mean, add its scatter
+ * (dsyrk), then the between-means term n_a n_b / n (mb - ma)(mb - ma)^T;
+ * mean = ma + (mb - ma) n_b / n.  The delta lives past the mean. */
+static void
+flush(struct dl_moments *m)
+{
+	int d = m->d, nb = m->block_n;
+	double *delta = m->mean + d, n = (double)m->n + nb;
+
+	if (nb == 0)
+		return;
+	for (int j = 0; j < d; j++)
+		delta[j] = 0;
+	for (int i = 0; i < nb; i++)
+		for (int j = 0; j < d; j++)
+			delta[j] += m->buf[(size_t)i * d + j];
+	for (int j = 0; j < d; j++)
+		delta[j] /= nb;		/* the block mean, for now */
+	for (int i = 0; i < nb; i++)
+		for (int j = 0; j < d; j++)
+			m->buf[(size_t)i * d + j] -= delta[j];
+	for (int j = 0; j < d; j++)
+		delta[j] -= m->mean[j];
+	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, nb, 1.0, m->buf, d, 1.0, m->m2, d);
+	if (m->n > 0)
+		cblas_dsyr(CblasRowMajor, CblasUpper, d, (double)m->n * nb / n, delta, 1, m->m2, d);
+	for (int j = 0; j < d; j++)
+		m->mean[j] += delta[j] * (nb / n);
+	m->n += nb;
+	m->block_n = 0;
+}
+
+int
+dl_moments_add(struct dl_moments *m, const void *x, int dtype, uint64_t rows)
+{
+	int d = m->d;
+
+	if (dtype != DL_U8 && dtype != DL_F32 && dtype != DL_F64)
+		return dl_seterr(DL_EUSAGE, "moments: dtype %s not supported",
+		                 dl_dtype_name(dtype) ? dl_dtype_name(dtype) : "?");
+	for (uint64_t r = 0; r < rows; r++) {
+		double *dst = m->buf + (size_t)m->block_n * d;
+		size_t o = (size_t)r * d;
+		switch (dtype) {
+		case DL_U8:
+			for (int j = 0; j < d; j++)
+				dst[j] = ((const uint8_t *)x)[o + j] * (1 / 255.0);
+			break;
+		case DL_F32:
+			for (int j = 0; j < d; j++)
+				dst[j] = ((const float *)x)[o + j];
+			break;
+		default:
+			memcpy(dst, (const double *)x + o, d * sizeof *dst);
+		}
+		for (int j = 0; j < d; j++)
+			if (!isfinite(dst[j]))
+				return dl_seterr(DL_ENUM, "moments: row %llu holds a NaN or infinity",
+				                 (unsigned long long)(m->n + m->block_n));
+		if (++m->block_n == m->block_cap)
+			flush(m);
+	}
+	return 0;
+}
+
+int
+dl_moments_get(struct dl_moments *m, double *mean, double *cov)
+{
+	int d = m->d;
+
+	flush(m);
+	if (m->n == 0)
+		return dl_seterr(DL_EUSAGE, "moments: no data");
+	if (mean)
+		memcpy(mean, m->mean, d * sizeof *mean);
+	if (cov)
+		for (int i = 0; i < d; i++)
+			for (int j = i; j < d; j++)
+				cov[(size_t)i * d + j] = cov[(size_t)j * d + i] =
+				    m->m2[(size_t)i * d + j] / (double)m->n;
+	return 0;
+}
+
+/* ---- whitening ---- */
+static const char *method_names[] = { "standardise", "pca", "zca" };
+static const char *scope_names[] = { "channel", "image" };
+
+int
+dl_whiten_method_parse(const char *s)
+{
+	if (!strcmp(s, "standardize"))
+		return DL_WHITEN_STANDARDISE;
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(s, method_names[i]))
+			return i;
+	return -1;
+}
+
+const char *
+dl_whiten_method_name(int method)
+{
+	return method >= 0 && method < 3 ? method_names[method] : NULL;
+}
+
+int
+dl_whiten_scope_parse(const char *s)
+{
+	for (int i = 0; i < 2; i++)
+		if (!strcmp(s, scope_names[i]))
+			return i;
+	return -1;
+}
+
+const char *
+dl_whiten_scope_name(int scope)
+{
+	return scope >= 0 && scope < 2 ? scope_names[scope] : NULL;
+}
+
+void
+dl_whiten_fini(struct dl_whiten *w)
+{
+	dl_free(w->mean);
+	dl_free(w->w);
+	dl_free(w->winv);
+	dl_free(w->eigval);
+	dl_free(w->eigvec);
+	dl_free(w->scale);
+	w->mean = w->w = w->winv = w->eigval = w->eigvec = w->scale = NULL;
+}
+
+/* E (d x d, column j = component j) times diag(s) times E^T (or, with
+ * rotate_only, diag(s) E^T) into a float matrix. */
+static int
+sandwich(const double *e, const double *s, int d, int rotate_only, int left, float *out)
+{
+	double *es, *r;
+
+	if (!(es = dl_alloc((size_t)d * d * sizeof *es)) ||
+	    !(r = dl_alloc((size_t)d * d * sizeof *r))) {
+		dl_free(es);
+		return -DL_ENOMEM;
+	}
+	if (rotate_only && left) {		/* diag(s) E^T: row i = s_i e_i^T */
+		for (int i = 0; i < d; i++)
+			for (int k = 0; k < d; k++)
+				r[(size_t)i * d + k] = s[i] * e[(size_t)k * d + i];
+	} else if (rotate_only) {		/* E diag(s): column j = s_j e_j */
+		for (int k = 0; k < d; k++)
+			for (int j = 0; j < d; j++)
+				r[(size_t)k * d + j] = e[(size_t)k * d + j] * s[j];
+	} else {
+		for (int k = 0; k < d; k++)
+			for (int j = 0; j < d; j++)
+				es[(size_t)k * d + j] = e[(size_t)k * d + j] * s[j];
+		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d, d, d, 1.0, es, d, e, d,
+		            0.0, r, d);
+		/* Symmetric in exact arithmetic: make it so in floating point. */
+		for (int i = 0; i < d; i++)
+			for (int j = i + 1; j < d; j++)
+				r[(size_t)i * d + j] = r[(size_t)j * d + i] =
+				    (r[(size_t)i * d + j] + r[(size_t)j * d + i]) / 2;
+	}
+	for (size_t i = 0; i < (size_t)d * d; i++)
+		out[i] = (float)r[i];
+	dl_free(es);
+	dl_free(r);
+	return 0;
+}
+
+int
+dl_whiten_fit(struct dl_whiten *w, int method, int scope, double eps, int d,
+              const double *mean, const double *cov)
+{
+	double *a = NULL, *l = NULL, *s = NULL;
+	int rc = 0, info;
+	size_t dd = (size_t)d * d;
+
+	memset(w, 0, sizeof *w);
+	if (method < 0 || method > DL_WHITEN_ZCA || d < 1 || !(eps >= 0))
+		return dl_seterr(DL_EUSAGE, "whiten: bad method, dimension or eps");
+	w->method = method;
+	w->scope = scope;
+	w->eps = eps;
+	w->d = d;
+	w->ndim = 1;
+	w->shape[0] = d;
+	if (!(w->mean = dl_alloc(d * sizeof *w->mean)) ||
+	    !(w->eigval = dl_alloc(d * sizeof *w->eigval)))
+		goto nomem;
+	for (int i = 0; i < d; i++)
+		w->mean[i] = (float)mean[i];
+	if (method == DL_WHITEN_STANDARDISE) {
+		if (!(w->scale = dl_alloc(d * sizeof *w->scale)))
+			goto nomem;
+		for (int i = 0; i < d; i++) {
+			double v = cov[(size_t)i * d + i];
+			if (!(v + eps > 0)) {
+				rc = dl_seterr(DL_ENUM, "whiten: component %d has variance %g: "
+				               "give --eps > 0", i, v);
+				goto fail;
+			}
+			w->eigval[i] = (float)v;
+			w->scale[i] = (float)(1 / sqrt(v + eps));
+		}
+		return 0;
+	}
+	if (!(a = dl_alloc(dd * sizeof *a)) || !(l = dl_alloc(d * sizeof *l)) ||
+	    !(s = dl_alloc(d * sizeof *s)) ||
+	    !(w->w = dl_alloc(dd * sizeof *w->w)) || !(w->winv = dl_alloc(dd * sizeof *w->winv)) ||
+	    !(w->eigvec = dl_alloc(dd * sizeof *w->eigvec)))
+		goto nomem;
+	memcpy(a, cov, dd * sizeof *a);
+	info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', d, a, d, l);
+	if (info != 0) {
+		rc = dl_seterr(info < 0 ? DL_EUSAGE : DL_ENUM,
+		               "whiten: eigen-decomposition failed (dsyevd info %d)", info);
+		goto fail;
+	}
+	/* Descending order, each vector's largest entry positive. */
+	for (int i = 0; i < d / 2; i++) {
+		int j = d - 1 - i;
+		double t = l[i];
+		l[i] = l[j];
+		l[j] = t;
+		for (int k = 0; k < d; k++) {
+			t = a[(size_t)k * d + i];
+			a[(size_t)k * d + i] = a[(size_t)k * d + j];
+			a[(size_t)k * d + j] = t;
+		}
+	}
+	for (int j = 0; j < d; j++) {
+		int big = 0;
+		for (int k = 1; k < d; k++)
+			if (fabs(a[(size_t)k * d + j]) > fabs(a[(size_t)big * d + j]))
+				big = k;
+		if (a[(size_t)big * d + j] < 0)
+			for (int k = 0; k < d; k++)
+				a[(size_t)k * d + j] = -a[(size_t)k * d + j];
+		if (l[j] < 0)	/* rounding below zero on a singular covariance */
+			l[j] = 0;
+		if (!(l[j] + eps > 0)) {
+			rc = dl_seterr(DL_ENUM, "whiten: the covariance is singular "
+			               "(eigenvalue %d is 0): give --eps > 0", j);
+			goto fail;
+		}
+		w->eigval[j] = (float)l[j];
+		for (int k = 0; k < d; k++)
+			w->eigvec[(size_t)j * d + k] = (float)a[(size_t)k * d + j];
+	}
+	for (int j = 0; j < d; j++)
+		s[j] = 1 / sqrt(l[j] + eps);
+	if ((rc = sandwich(a, s, d, method == DL_WHITEN_PCA, 1, w->w)) < 0)
+		goto fail;
+	for (int j = 0; j < d; j++)
+		s[j] = sqrt(l[j] + eps);
+	if ((rc = sandwich(a, s, d, method == DL_WHITEN_PCA, 0, w->winv)) < 0)
+		goto fail;
+	dl_free(a);
+	dl_free(l);
+	dl_free(s);
+	return 0;
+nomem:
+	rc = -DL_ENOMEM;
+fail:
+	dl_free(a);
+	dl_free(l);
+	dl_free(s);
+	dl_whiten_fini(w);
+	return rc;
+}
+
+/* Rows per sgemm call: bounds the scratch buffer. */
+#define APPLY_BLOCK 256
+
+int
+dl_whiten_apply(const struct dl_whiten *w, const void *x, int dtype, float *y,
+                uint64_t rows, int invert)
+{
+	int d = w->d;
+	float *tmp = NULL, *mat = invert ? w->winv : w->w;
+	uint64_t block = APPLY_BLOCK;
+
+	if (dtype != DL_U8 && dtype != DL_F32)
+		return dl_seterr(DL_EUSAGE, "whiten: dtype %s not supported (u8 or f32)",
+		                 dl_dtype_name(dtype) ? dl_dtype_name(dtype) : "?");
+	/* Gather rows as f32 (u8 / 255) into y: from then on in place. */
+	if (dtype == DL_U8) {
+		const uint8_t *u = x;
+		for (uint64_t i = 0; i < rows * d; i++)
+			y[i] = u[i] * (1 / 255.0f);
+	} else if (y != x) {
+		memmove(y, x, rows * d * sizeof *y);
+	}
+	if (w->method == DL_WHITEN_STANDARDISE) {
+		for (uint64_t r = 0; r < rows; r++) {
+			float *p = y + r * d;
+			if (invert)
+				for (int k = 0; k < d; k++)
+					p[k] = p[k] / w->scale[k] + w->mean[k];
+			else
+				for (int k = 0; k < d; k++)
+					p[k] = (p[k] - w->mean[k]) * w->scale[k];
+		}
+		return 0;
+	}
+	if (d <= 4) {	/* pixel colours: by hand */
+		for (uint64_t r = 0; r < rows; r++) {
+			float *p = y + r * d, v[4];
+			if (!invert)
+				for (int k = 0; k < d; k++)
+					p[k] -= w->mean[k];
+			for (int i = 0; i < d; i++) {
+				float s = 0;
+				for (int k = 0; k < d; k++)
+					s += mat[i * d + k] * p[k];
+				v[i] = s;
+			}
+			for (int i = 0; i < d; i++)
+				p[i] = v[i] + (invert ? w->mean[i] : 0);
+		}
+		return 0;
+	}
+	if (block > rows)
+		block = rows;
+	if (!(tmp = dl_alloc(block * d * sizeof *tmp)))
+		return -DL_ENOMEM;
+	for (uint64_t r0 = 0; r0 < rows; r0 += block) {
+		uint64_t nb = rows - r0 < block ? rows - r0 : block;
+		float *p = y + r0 * d;
+		memcpy(tmp, p, nb * d * sizeof *tmp);
+		if (!invert)
+			for (uint64_t i = 0; i < nb; i++)
+				for (int k = 0; k < d; k++)
+					tmp[i * d + k] -= w->mean[k];
+		/* Y = X M^T for rows X */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, d, d, 1.0f, tmp, d,
+		            mat, d, 0.0f, p, d);
+		if (invert)
+			for (uint64_t i = 0; i < nb; i++)
+				for (int k = 0; k < d; k++)
+					p[i * d + k] += w->mean[k];
+	}
+	dl_free(tmp);
+	return 0;
+}
