@@ -43,14 +43,14 @@ dl_seterr(int code, const char *fmt, ...)
 void
 dl_errprefix(const char *fmt, ...)
 {
-	char pre[512], old[sizeof errbuf];
+	char pre[256], old[sizeof errbuf];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(pre, sizeof pre, fmt, ap);
 	va_end(ap);
 	memcpy(old, errbuf, sizeof old);
-	snprintf(errbuf, sizeof errbuf, "%s: %s", pre, old);
+	snprintf(errbuf, sizeof errbuf, "%.255s: %.700s", pre, old);
 }
 
 const char *
