@@ -1,0 +1,217 @@
+/*
+ * cpu-conv.c - 2-D convolution on the CPU, NHWC: im2col + OpenBLAS sgemm
+ * over chunks of samples, chunks spread over OpenMP threads.  CUDA twin:
+ * cuda/conv.cu.
+ *   fwd:        y[rows, K]   = col[rows, RSC] * w[K, RSC]^T   (rows = n*P*Q)
+ *   bwd data:   dcol[rows, RSC] = dy[rows, K] * w[K, RSC];  dx = col2im(dcol)
+ *   bwd filter: dw[K, RSC]  = sum over chunks of dy^T[K, rows] * col[rows, RSC]
+ */
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+#include "dlpipe.h"
+#include "cpu.h"
+
+/* A 1x1 convolution with stride 1 and no padding needs no im2col. */
+static int
+is_pointwise(const struct dl_conv *cv)
+{
+	return cv->r == 1 && cv->s == 1 && cv->stride_h == 1 && cv->stride_w == 1 &&
+	    cv->pad_h == 0 && cv->pad_w == 0;
+}
+
+/* Samples per chunk: about 2048 GEMM rows, and at least 8 chunks when the
+ * batch allows (a function of the shape only). */
+static int
+chunk_samples(const struct dl_conv *cv)
+{
+	int pq = cv->p * cv->q, cs = (2048 + pq - 1) / pq;
+	int most = (cv->n + 7) / 8;
+
+	if (cs > most)
+		cs = most;
+	return cs < 1 ? 1 : cs;
+}
+
+/* col[(i,p,q), (r,s,c)] for samples x[0..ns) of the chunk. */
+static void
+im2col(const struct dl_conv *cv, const float *x, int ns, float *col)
+{
+	int H = cv->h, W = cv->w, C = cv->c, R = cv->r, S = cv->s;
+	size_t rsc = (size_t)R * S * C, sc = (size_t)S * C;
+
+	for (int i = 0; i < ns; i++) {
+		const float *xi = x + (size_t)i * H * W * C;
+
+		for (int p = 0; p < cv->p; p++) {
+			int h0 = p * cv->stride_h - cv->pad_h;
+
+			for (int q = 0; q < cv->q; q++) {
+				int w0 = q * cv->stride_w - cv->pad_w;
+				float *row = col + (((size_t)i * cv->p + p) * cv->q + q) * rsc;
+
+				for (int r = 0; r < R; r++, row += sc) {
+					int h = h0 + r;
+
+					if (h < 0 || h >= H) {
+						memset(row, 0, sc * sizeof *row);
+						continue;
+					}
+					const float *xr = xi + (size_t)h * W * C;
+					if (w0 >= 0 && w0 + S <= W) {
+						memcpy(row, xr + (size_t)w0 * C, sc * sizeof *row);
+						continue;
+					}
+					for (int s = 0; s < S; s++) {
+						int w = w0 + s;
+
+						if (w < 0 || w >= W)
+							memset(row + s * C, 0, C * sizeof *row);
+						else
+							memcpy(row + s * C, xr + (size_t)w * C, C * sizeof *row);
+					}
+				}
+			}
+		}
+	}
+}
+
+/* dx[0..ns) = col2im(dcol): the sum of every column entry into the input
+ * element it was copied from (dx zeroed here). */
+static void
+col2im(const struct dl_conv *cv, const float *dcol, int ns, float *dx)
+{
+	int H = cv->h, W = cv->w, C = cv->c, R = cv->r, S = cv->s;
+	size_t rsc = (size_t)R * S * C, sc = (size_t)S * C;
+
+	memset(dx, 0, (size_t)ns * H * W * C * sizeof *dx);
+	for (int i = 0; i < ns; i++) {
+		float *xi = dx + (size_t)i * H * W * C;
+
+		for (int p = 0; p < cv->p; p++) {
+			int h0 = p * cv->stride_h - cv->pad_h;
+
+			for (int q = 0; q < cv->q; q++) {
+				int w0 = q * cv->stride_w - cv->pad_w;
+				const float *row = dcol + (((size_t)i * cv->p + p) * cv->q + q) * rsc;
+
+				for (int r = 0; r < R; r++, row += sc) {
+					int h = h0 + r;
+
+					if (h < 0 || h >= H)
+						continue;
+					float *xr = xi + (size_t)h * W * C;
+					int s0 = w0 < 0 ? -w0 : 0, s1 = W - w0 < S ? W - w0 : S;
+					if (s1 <= s0)
+						continue;
+					float *d = xr + (size_t)(w0 + s0) * C;
+					const float *src = row + (size_t)s0 * C;
+					size_t len = (size_t)(s1 - s0) * C;
+					for (size_t j = 0; j < len; j++)
+						d[j] += src[j];
+				}
+			}
+		}
+	}
+}
+
+int
+cpu_conv2d_fwd(struct dl_backend_ctx *ctx, struct dl_conv *cv, const float *x,
+    const float *w, float *y)
+{
+	int cs = chunk_samples(cv), nc = CPU_NCHUNK(cv->n, cs);
+	int K = cv->k, rsc = cv->r * cv->s * cv->c, pq = cv->p * cv->q;
+	size_t xs = (size_t)cv->h * cv->w * cv->c, colsz = (size_t)cs * pq * rsc;
+	int pw = is_pointwise(cv), nt = ctx->threads;
+	float *ws = NULL;
+
+	if (!pw && !(ws = cpu_ws(ctx, colsz * nt)))
+		return -DL_ENOMEM;
+	#pragma omp parallel for num_threads(nt) schedule(dynamic)
+	for (int ci = 0; ci < nc; ci++) {
+		int n0 = ci * cs, ns = cv->n - n0 < cs ? cv->n - n0 : cs;
+		const float *col = x + n0 * xs;
+
+		if (!pw) {
+			float *t = ws + colsz * omp_get_thread_num();
+			im2col(cv, x + n0 * xs, ns, t);
+			col = t;
+		}
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ns * pq, K, rsc,
+		    1.0f, col, rsc, w, rsc, 0.0f, y + (size_t)n0 * pq * K, K);
+	}
+	return 0;
+}
+
+int
+cpu_conv2d_bwd_data(struct dl_backend_ctx *ctx, struct dl_conv *cv, const float *dy,
+    const float *w, float *dx)
+{
+	int cs = chunk_samples(cv), nc = CPU_NCHUNK(cv->n, cs);
+	int K = cv->k, rsc = cv->r * cv->s * cv->c, pq = cv->p * cv->q;
+	size_t xs = (size_t)cv->h * cv->w * cv->c, colsz = (size_t)cs * pq * rsc;
+	int pw = is_pointwise(cv), nt = ctx->threads;
+	float *ws = NULL;
+
+	if (!pw && !(ws = cpu_ws(ctx, colsz * nt)))
+		return -DL_ENOMEM;
+	#pragma omp parallel for num_threads(nt) schedule(dynamic)
+	for (int ci = 0; ci < nc; ci++) {
+		int n0 = ci * cs, ns = cv->n - n0 < cs ? cv->n - n0 : cs;
+		float *dcol = pw ? dx + n0 * xs : ws + colsz * omp_get_thread_num();
+
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ns * pq, rsc, K,
+		    1.0f, dy + (size_t)n0 * pq * K, K, w, rsc, 0.0f, dcol, rsc);
+		if (!pw)
+			col2im(cv, dcol, ns, dx + n0 * xs);
+	}
+	return 0;
+}
+
+int
+cpu_conv2d_bwd_filter(struct dl_backend_ctx *ctx, struct dl_conv *cv, const float *x,
+    const float *dy, float *dw)
+{
+	int cs = chunk_samples(cv), nc = CPU_NCHUNK(cv->n, cs);
+	int K = cv->k, rsc = cv->r * cv->s * cv->c, pq = cv->p * cv->q;
+	size_t xs = (size_t)cv->h * cv->w * cv->c, colsz = (size_t)cs * pq * rsc;
+	size_t nw = (size_t)K * rsc;
+	int pw = is_pointwise(cv), nt = ctx->threads;
+	float *ws, *part;
+
+	/* per-thread im2col buffers, then one partial dw per chunk */
+	if (!(ws = cpu_ws(ctx, (pw ? 0 : colsz * nt) + nw * nc)))
+		return -DL_ENOMEM;
+	part = ws + (pw ? 0 : colsz * nt);
+	#pragma omp parallel for num_threads(nt) schedule(dynamic)
+	for (int ci = 0; ci < nc; ci++) {
+		int n0 = ci * cs, ns = cv->n - n0 < cs ? cv->n - n0 : cs;
+		const float *col = x + n0 * xs;
+
+		if (!pw) {
+			float *t = ws + colsz * omp_get_thread_num();
+			im2col(cv, x + n0 * xs, ns, t);
+			col = t;
+		}
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, rsc, ns * pq,
+		    1.0f, dy + (size_t)n0 * pq * K, K, col, rsc, 0.0f,
+		    nc == 1 ? dw : part + nw * ci, rsc);
+	}
+	if (nc == 1)
+		return 0;
+	/* sum the partials in chunk order */
+	#pragma omp parallel for num_threads(nt) schedule(static)
+	for (size_t b = 0; b < nw; b += 256) {
+		size_t e = b + 256 < nw ? b + 256 : nw;
+
+		for (size_t j = b; j < e; j++)
+			dw[j] = part[j];
+		for (int ci = 1; ci < nc; ci++) {
+			const float *pp = part + nw * ci;
+			for (size_t j = b; j < e; j++)
+				dw[j] += pp[j];
+		}
+	}
+	return 0;
+}

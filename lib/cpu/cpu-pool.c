@@ -1,0 +1,117 @@
+/*
+ * cpu-pool.c - max and average pooling on the CPU, NHWC, vectorised over
+ * channels.  CUDA twin: cuda/pool.cu.
+ *   fwd: y[n,p,q,c] = max / mean over the window of x[n,.,.,c]
+ *   bwd: dx = gradient of sum(dy * y): to the first maximum, or spread
+ *        evenly over the window's in-bounds elements.
+ */
+#include <float.h>
+#include <string.h>
+
+#include "dlpipe.h"
+#include "cpu.h"
+
+/* The in-bounds window [h0,h1) x [w0,w1) of output (p,q). */
+static void
+window(const struct dl_pool *pl, int p, int q, int *h0, int *h1, int *w0, int *w1)
+{
+	int a = p * pl->stride_h - pl->pad_h, b = q * pl->stride_w - pl->pad_w;
+
+	*h0 = a < 0 ? 0 : a;
+	*h1 = a + pl->r > pl->h ? pl->h : a + pl->r;
+	*w0 = b < 0 ? 0 : b;
+	*w1 = b + pl->s > pl->w ? pl->w : b + pl->s;
+}
+
+int
+cpu_pool_fwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x, float *y)
+{
+	int C = pl->c, W = pl->w;
+	long rows = (long)pl->n * pl->p;
+
+	#pragma omp parallel for num_threads(ctx->threads) schedule(static)
+	for (long np = 0; np < rows; np++) {
+		int n = np / pl->p, p = np % pl->p;
+		const float *xn = x + (size_t)n * pl->h * W * C;
+
+		for (int q = 0; q < pl->q; q++) {
+			float *yo = y + ((size_t)np * pl->q + q) * C;
+			int h0, h1, w0, w1;
+
+			window(pl, p, q, &h0, &h1, &w0, &w1);
+			if (pl->mode == DL_POOL_MAX) {
+				for (int c = 0; c < C; c++)
+					yo[c] = -FLT_MAX;
+				for (int h = h0; h < h1; h++)
+					for (int w = w0; w < w1; w++) {
+						const float *xi = xn + ((size_t)h * W + w) * C;
+						for (int c = 0; c < C; c++)
+							yo[c] = xi[c] > yo[c] ? xi[c] : yo[c];
+					}
+			} else {
+				float inv = 1.0f / ((h1 - h0) * (w1 - w0));
+				for (int c = 0; c < C; c++)
+					yo[c] = 0;
+				for (int h = h0; h < h1; h++)
+					for (int w = w0; w < w1; w++) {
+						const float *xi = xn + ((size_t)h * W + w) * C;
+						for (int c = 0; c < C; c++)
+							yo[c] += xi[c];
+					}
+				for (int c = 0; c < C; c++)
+					yo[c] *= inv;
+			}
+		}
+	}
+	return 0;
+}
+
+int
+cpu_pool_bwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x,
+    const float *y, const float *dy, float *dx)
+{
+	int C = pl->c, W = pl->w;
+	size_t xs = (size_t)pl->h * W * C;
+
+	/* windows may overlap: one sample per iteration, no races */
+	#pragma omp parallel for num_threads(ctx->threads) schedule(static)
+	for (int n = 0; n < pl->n; n++) {
+		const float *xn = x + n * xs;
+		float *dxn = dx + n * xs;
+
+		memset(dxn, 0, xs * sizeof *dxn);
+		for (int p = 0; p < pl->p; p++)
+			for (int q = 0; q < pl->q; q++) {
+				size_t o = (((size_t)n * pl->p + p) * pl->q + q) * C;
+				const float *yo = y + o, *g = dy + o;
+				int h0, h1, w0, w1;
+
+				window(pl, p, q, &h0, &h1, &w0, &w1);
+				if (pl->mode == DL_POOL_MAX) {
+					for (int c = 0; c < C; c++) {
+						float m = yo[c];
+						int done = 0;
+
+						for (int h = h0; h < h1 && !done; h++)
+							for (int w = w0; w < w1; w++) {
+								size_t i = ((size_t)h * W + w) * C + c;
+								if (xn[i] == m) {
+									dxn[i] += g[c];
+									done = 1;
+									break;
+								}
+							}
+					}
+				} else {
+					float inv = 1.0f / ((h1 - h0) * (w1 - w0));
+					for (int h = h0; h < h1; h++)
+						for (int w = w0; w < w1; w++) {
+							float *d = dxn + ((size_t)h * W + w) * C;
+							for (int c = 0; c < C; c++)
+								d[c] += g[c] * inv;
+						}
+				}
+			}
+	}
+	return 0;
+}

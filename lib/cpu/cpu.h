@@ -1,0 +1,72 @@
+/*
+ * cpu.h - private to the CPU backend (lib/cpu/): the context, workspace
+ * and the cpu_* kernels that lib/cpu/cpu-backend.c puts in the table.
+ * The contract is lib/backend.h; the CUDA twins live in cuda/.
+ */
+#ifndef DL_CPU_H
+#define DL_CPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+struct dl_backend_ctx {
+	int threads;		/* OpenMP threads for our parallel loops */
+	float *ws;		/* workspace, grown by cpu_ws() */
+	size_t ws_n;		/* floats in ws */
+};
+
+/* Workspace of at least n floats (contents undefined), or NULL. */
+float *cpu_ws(struct dl_backend_ctx *ctx, size_t n);
+
+/* Fixed-size chunks: results never depend on the thread count because
+ * the work split depends only on the problem size. */
+#define CPU_NCHUNK(n, cs) (((n) + (cs) - 1) / (cs))
+
+int cpu_gemm(struct dl_backend_ctx *ctx, int ta, int tb, int m, int n, int k,
+    float alpha, const float *a, const float *b, float beta, float *c);
+int cpu_conv2d_fwd(struct dl_backend_ctx *ctx, struct dl_conv *cv,
+    const float *x, const float *w, float *y);
+int cpu_conv2d_bwd_data(struct dl_backend_ctx *ctx, struct dl_conv *cv,
+    const float *dy, const float *w, float *dx);
+int cpu_conv2d_bwd_filter(struct dl_backend_ctx *ctx, struct dl_conv *cv,
+    const float *x, const float *dy, float *dw);
+int cpu_bias_add(struct dl_backend_ctx *ctx, long rows, int c, const float *b, float *y);
+int cpu_bias_bwd(struct dl_backend_ctx *ctx, long rows, int c, const float *dy, float *db);
+int cpu_pool_fwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x, float *y);
+int cpu_pool_bwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x,
+    const float *y, const float *dy, float *dx);
+int cpu_act_fwd(struct dl_backend_ctx *ctx, int act, float alpha, long n,
+    const float *x, float *y);
+int cpu_act_bwd(struct dl_backend_ctx *ctx, int act, float alpha, long n,
+    const float *y, const float *dy, float *dx);
+int cpu_bn_fwd_train(struct dl_backend_ctx *ctx, long rows, int c, const float *x,
+    const float *gamma, const float *beta, float eps, float momentum,
+    float *run_mean, float *run_var, float *save_mean, float *save_invstd, float *y);
+int cpu_bn_fwd_infer(struct dl_backend_ctx *ctx, long rows, int c, const float *x,
+    const float *gamma, const float *beta, const float *run_mean,
+    const float *run_var, float eps, float *y);
+int cpu_bn_bwd(struct dl_backend_ctx *ctx, long rows, int c, const float *x,
+    const float *dy, const float *gamma, const float *save_mean,
+    const float *save_invstd, float *dx, float *dgamma, float *dbeta);
+int cpu_dropout_fwd(struct dl_backend_ctx *ctx, long n, float p, uint64_t seed,
+    const float *x, float *mask, float *y);
+int cpu_dropout_bwd(struct dl_backend_ctx *ctx, long n, const float *mask,
+    const float *dy, float *dx);
+int cpu_loss(struct dl_backend_ctx *ctx, int kind, float delta, long n, int k,
+    const float *z, const void *target, int target_f32, float scale,
+    float *loss, float *dz);
+int cpu_softmax(struct dl_backend_ctx *ctx, long n, int k, const float *z, float *p);
+int cpu_sgd_step(struct dl_backend_ctx *ctx, long n, float *w, const float *g,
+    float *v, float lr, float momentum, float wd, int nesterov);
+int cpu_adam_step(struct dl_backend_ctx *ctx, long n, float *w, const float *g,
+    float *m, float *v, float lr, float b1, float b2, float eps, float wd, long t);
+int cpu_fill(struct dl_backend_ctx *ctx, long n, float v, float *x);
+int cpu_scale(struct dl_backend_ctx *ctx, long n, float a, float *x);
+int cpu_axpy(struct dl_backend_ctx *ctx, long n, float a, const float *x, float *y);
+int cpu_u8_to_f32(struct dl_backend_ctx *ctx, long n, const uint8_t *x, float a,
+    float b, float *y);
+int cpu_sumsq(struct dl_backend_ctx *ctx, long n, const float *x, float *out);
+
+#endif
