@@ -1,0 +1,318 @@
+/*
+ * dl-split: split a sample stream in two, stratified by the class label
+ * y, deterministically: of each class, the first round(F * count) samples
+ * of a seeded permutation go to OUT_A, the rest to OUT_B, and both keep
+ * the input order.  A regular file is read twice (labels, then records);
+ * piped input is held in memory.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dlpipe.h"
+
+static const char usage_text[] =
+    "usage: dl-split --fraction F [--seed S] OUT_A OUT_B [FILE]\n"
+    "Split a sample stream (stdin when no FILE or FILE is -) in two, stratified by\n"
+    "the label y: a fraction F of each class goes to OUT_A, the rest to OUT_B.\n"
+    "  -f, --fraction F   share of each class for OUT_A, 0 to 1 (required)\n"
+    "      --seed S       seed of the choice (default 0)\n"
+    "      --zstd[=LEVEL] compress both outputs with zstd (level 1-19, default 3)\n"
+    "      --no-verify    do not check payload checksums\n"
+    "  -q, --quiet        no messages; -v, --verbose: report the counts\n"
+    "  -h, --help         this text; -V, --version: the version\n";
+
+#define NO_LABEL INT64_MIN	/* the stratum of samples without a class */
+
+struct split {
+	double fraction;
+	uint64_t seed;
+	const char *out[2];	/* OUT_A, OUT_B */
+	const char *in;		/* "-": stdin */
+	struct dl_reader_opts ro;
+	struct dl_writer_opts wo;
+	struct dl_writer *w[2];
+	int64_t *label;		/* per DATA record, in input order */
+	uint8_t *to_b;		/* per DATA record: 1 goes to OUT_B */
+	uint64_t n, cap;	/* DATA records */
+	uint64_t count[2];	/* samples written to A, B */
+	struct dl_record **held;	/* piped input: every record after HEAD */
+	size_t n_held, cap_held;
+	struct dl_record *head;	/* the first HEAD */
+};
+
+static _Noreturn void
+fail(struct split *s, int rc)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof msg, "%s", dl_errmsg());
+	for (int i = 0; i < 2; i++)
+		if (s->w[i])
+			dl_writer_abort(s->w[i], msg);
+	if (rc == -DL_EPIPE)
+		exit(DL_EXIT_FAIL);
+	dl_die("%s", msg);
+}
+
+static void
+parse_args(int argc, char *argv[], struct split *s)
+{
+	static const struct option longopts[] = {
+		{ "fraction", required_argument, NULL, 'f' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "zstd", optional_argument, NULL, 'z' },
+		{ "no-verify", no_argument, NULL, 'N' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	s->fraction = -1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:qvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': s->fraction = dl_arg_double(optarg, "--fraction", 0, 1); break;
+		case 'S': s->seed = dl_arg_seed(optarg, "--seed"); break;
+		case 'z': s->wo.zstd_level = optarg ? (int)dl_arg_long(optarg, "--zstd", 1, 19) : 3; break;
+		case 'N': s->ro.no_verify = 1; break;
+		case 'q': dl_quiet = 1; break;
+		case 'v': dl_verbose = 1; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		case 'V': dl_print_version(); exit(0);
+		case ':': dl_usage_die("option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				dl_usage_die("unknown option '-%c'", optopt);
+			dl_usage_die("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (s->fraction < 0)
+		dl_usage_die("--fraction F is required");
+	if (argc - optind < 2 || argc - optind > 3)
+		dl_usage_die("expected OUT_A OUT_B [FILE]");
+	s->out[0] = argv[optind];
+	s->out[1] = argv[optind + 1];
+	s->in = argc - optind == 3 ? argv[optind + 2] : "-";
+	if (!strcmp(s->out[0], s->out[1]))
+		dl_usage_die("OUT_A and OUT_B are the same file");
+	if (!strcmp(s->out[0], "-") || !strcmp(s->out[1], "-"))
+		dl_usage_die("OUT_A and OUT_B must be files");
+}
+
+static void
+check_head(struct split *s, const struct dl_record *h)
+{
+	const char *kind = dl_record_get(h, "kind");
+
+	if (kind && !strcmp(kind, "batches"))
+		dl_seterr(DL_EFORMAT, "%s: a stream of batches; split samples, before dl-batch",
+		    s->in), fail(s, -DL_EFORMAT);
+	if (!s->head && (!(s->head = dl_record_new(NULL)) || dl_record_copy(s->head, h) < 0))
+		fail(s, -DL_ENOMEM);
+}
+
+/* The class of a sample: an integer scalar y (or y[1]); else NO_LABEL. */
+static int64_t
+label_of(const struct dl_record *rec)
+{
+	const struct dl_tensor *y = dl_record_find(rec, "y");
+
+	if (!y || dl_tensor_count(y) != 1 || ((y->dtype >> 4) != 1 && (y->dtype >> 4) != 2))
+		return NO_LABEL;
+	return (int64_t)dl_tensor_get(y, 0);
+}
+
+static void
+add_label(struct split *s, int64_t v)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 4096;
+		if (!(s->label = realloc(s->label, s->cap * sizeof *s->label)))
+			dl_die("out of memory");
+	}
+	s->label[s->n++] = v;
+}
+
+/* Pass 1: labels (and, for a pipe, every record kept). */
+static void
+read_labels(struct split *s, int hold)
+{
+	struct dl_reader *r;
+	struct dl_record *rec = NULL;
+	int rc;
+	const struct dl_record *h;
+
+	if (!(r = dl_reader_open(s->in, &s->ro)) || !(h = dl_reader_head(r)))
+		fail(s, -DL_EIO);
+	check_head(s, h);	/* later HEADs come from next() */
+	for (;;) {
+		if (!rec && !(rec = dl_record_new(NULL)))
+			fail(s, -DL_ENOMEM);
+		if ((rc = dl_reader_next(r, rec)) <= 0)
+			break;
+		if (dl_record_is(rec, DL_TAG_HEAD)) {
+			check_head(s, rec);
+			continue;
+		}
+		if (dl_record_is(rec, DL_TAG_DATA))
+			add_label(s, label_of(rec));
+		if (hold) {
+			if (s->n_held == s->cap_held) {
+				s->cap_held = s->cap_held ? 2 * s->cap_held : 4096;
+				if (!(s->held = realloc(s->held, s->cap_held * sizeof *s->held)))
+					dl_die("out of memory");
+			}
+			s->held[s->n_held++] = rec;
+			rec = NULL;
+		}
+	}
+	if (rc < 0)
+		fail(s, rc);
+	dl_record_free(rec);
+	dl_reader_close(r);
+}
+
+static int
+cmp_pair(const void *a, const void *b)
+{
+	const int64_t *x = a, *y = b;
+
+	return x[0] != y[0] ? (x[0] > y[0]) - (x[0] < y[0]) : (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* Per class: a seeded permutation of its samples; the first
+ * round(F * count) go to A.  Class v's permutation depends only on
+ * (seed, v, count), not on the other classes. */
+static void
+assign(struct split *s)
+{
+	int64_t (*p)[2] = malloc((s->n ? s->n : 1) * sizeof *p);
+	uint64_t *perm = malloc((s->n ? s->n : 1) * sizeof *perm);
+	uint64_t i, j, m, n_a;
+	struct dl_rng rng;
+
+	if (!p || !perm || !(s->to_b = malloc(s->n ? s->n : 1)))
+		dl_die("out of memory");
+	for (i = 0; i < s->n; i++) {
+		p[i][0] = s->label[i];
+		p[i][1] = (int64_t)i;
+	}
+	qsort(p, s->n, sizeof *p, cmp_pair);
+	for (i = 0; i < s->n; i += m) {
+		for (m = 1; i + m < s->n && p[i + m][0] == p[i][0]; m++)
+			;
+		for (j = 0; j < m; j++)
+			perm[j] = (uint64_t)p[i + j][1];
+		dl_rng_fork(&rng, s->seed, (uint64_t)p[i][0]);
+		dl_rng_shuffle(&rng, perm, m);
+		n_a = (uint64_t)llround(s->fraction * (double)m);
+		for (j = 0; j < m; j++)
+			s->to_b[perm[j]] = j >= n_a;
+	}
+	free(perm);
+	free(p);
+}
+
+static void
+open_outputs(struct split *s)
+{
+	static const char *side[2] = { "a", "b" };
+	struct dl_record *h = dl_record_new(NULL);
+	int rc;
+
+	if (!s->head)
+		dl_seterr(DL_EFORMAT, "%s: no stream header", s->in), fail(s, -DL_EFORMAT);
+	for (int i = 0; i < 2; i++) {
+		if (!(s->w[i] = dl_writer_open(s->out[i], &s->wo)))
+			fail(s, -DL_EIO);
+		if (!h || (rc = dl_record_copy(h, s->head)) < 0 ||
+		    (rc = dl_record_set(h, "split", side[i])) < 0 ||
+		    (rc = dl_record_setf(h, "split_fraction", "%g", s->fraction)) < 0 ||
+		    (rc = dl_record_setf(h, "split_seed", "%llu", (unsigned long long)s->seed)) < 0 ||
+		    (rc = dl_writer_head(s->w[i], h)) < 0)
+			fail(s, h ? rc : -DL_ENOMEM);
+	}
+	dl_record_free(h);
+}
+
+/* A DATA record to its side; anything else (markers) to both. */
+static void
+route(struct split *s, const struct dl_record *rec, uint64_t *i)
+{
+	int rc, b;
+
+	if (dl_record_is(rec, DL_TAG_HEAD))
+		return;
+	if (!dl_record_is(rec, DL_TAG_DATA)) {
+		for (b = 0; b < 2; b++)
+			if ((rc = dl_writer_put_raw(s->w[b], rec)) < 0)
+				fail(s, rc);
+		return;
+	}
+	if (*i >= s->n)
+		dl_seterr(DL_EFORMAT, "%s: changed while being read", s->in), fail(s, -DL_EFORMAT);
+	b = s->to_b[(*i)++];
+	s->count[b]++;
+	if ((rc = dl_writer_put_raw(s->w[b], rec)) < 0)
+		fail(s, rc);
+}
+
+/* Pass 2 over a regular file. */
+static void
+write_again(struct split *s, uint64_t *i)
+{
+	struct dl_reader *r;
+	struct dl_record *rec;
+	int rc;
+
+	if (!(r = dl_reader_open(s->in, &s->ro)) || !(rec = dl_record_new(NULL)))
+		fail(s, -DL_EIO);
+	while ((rc = dl_reader_next(r, rec)) > 0)
+		route(s, rec, i);
+	if (rc < 0)
+		fail(s, rc);
+	dl_record_free(rec);
+	dl_reader_close(r);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct split s = { 0 };
+	struct stat st;
+	uint64_t i = 0;
+	int regular, rc;
+
+	dl_setprogname(argv[0]);
+	parse_args(argc, argv, &s);
+	regular = strcmp(s.in, "-") && stat(s.in, &st) == 0 && S_ISREG(st.st_mode);
+	read_labels(&s, !regular);
+	assign(&s);
+	open_outputs(&s);
+	if (regular)
+		write_again(&s, &i);
+	else
+		for (size_t k = 0; k < s.n_held; k++)
+			route(&s, s.held[k], &i);
+	if (i != s.n)
+		dl_seterr(DL_EFORMAT, "%s: changed while being read", s.in), fail(&s, -DL_EFORMAT);
+	for (int b = 0; b < 2; b++) {
+		rc = dl_writer_close(s.w[b]);
+		s.w[b] = NULL;
+		if (rc < 0 && b == 0)
+			fail(&s, rc);	/* B is removed too */
+		if (rc < 0)
+			dl_fail(rc, s.out[b]);
+	}
+	if (dl_verbose)
+		dl_msg("%llu samples to %s, %llu to %s", (unsigned long long)s.count[0], s.out[0],
+		    (unsigned long long)s.count[1], s.out[1]);
+	return 0;
+}
