@@ -107,7 +107,7 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -DDLS_FUZZING
 fuzz:
 	@mkdir -p build/fuzz
 	clang $(CPPFLAGS) -std=c11 $(FUZZ_FLAGS) -o build/fuzz/fuzz-stream tests/fuzz/fuzz-stream.c \
-	    formats/stream.c formats/crc32c.c lib/err.c lib/util.c -lzstd
+	    formats/stream.c formats/record.c formats/crc32c.c lib/err.c lib/util.c -lzstd -lm
 	tests/fuzz/run.sh build/fuzz/fuzz-stream $(FUZZ_SECONDS)
 
 bench: all
