@@ -1,0 +1,407 @@
+/*
+ * dl-import: bytes from elsewhere (IDX, PNG, a folder or archive of PNGs,
+ * NPY) into a tensor stream of samples: HEAD (kind=samples, source,
+ * classes), one DATA record per sample (x, y, KV id), ENDS.  The readers
+ * are formats/idx.c, npy.c, png.c and archive.c.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlpipe.h"
+
+static const char usage_text[] =
+    "usage: dl-import idx IMAGES [LABELS]\n"
+    "       dl-import png FILE...\n"
+    "       dl-import folder DIR|ARCHIVE\n"
+    "       dl-import npy X.npy [Y.npy]\n"
+    "       options: [--grey|--rgb] [--limit N] [--classes A,B,...] [--keep-16]\n"
+    "                [-o FILE] [--zstd[=LEVEL]] [-qv]\n"
+    "Turn images and arrays into a tensor stream of samples (x, y).\n"
+    "  idx      IDX files (MNIST, Fashion-MNIST), plain or gzip/xz/zstd compressed\n"
+    "  png      PNG files, one sample each (no label)\n"
+    "  folder   DIR/CLASS/NAME.png, or the same in a .tar(.gz/.xz/.zst) or .zip:\n"
+    "           y is the class index, classes sorted by name\n"
+    "  npy      NumPy arrays X[N,...] and Y[N] or Y[N,...]\n"
+    "      --grey, --gray    convert images to one channel (BT.601 luma)\n"
+    "      --rgb             convert images to three channels\n"
+    "  -n, --limit N         stop after N samples\n"
+    "      --classes A,B,..  class names for the stream (e.g. Fashion-MNIST's)\n"
+    "      --keep-16         keep 16-bit PNG samples as u16 (default: scale to u8)\n"
+    "  -o, --output FILE     write FILE atomically instead of stdout\n"
+    "      --zstd[=LEVEL]    compress the output with zstd (level 1-19, default 3)\n"
+    "  -q, --quiet           no messages; -v, --verbose: progress even off a terminal\n"
+    "  -h, --help            this text; -V, --version: the version\n";
+
+struct opts {
+	const char *format;	/* idx, png, folder, npy */
+	char **args;		/* its operands */
+	int n_args;
+	int channels;		/* 0 keep, 1 grey, 3 RGB */
+	int png_flags;		/* DL_PNG_KEEP16 */
+	long long limit;	/* samples; -1: all */
+	const char *classes;	/* --classes */
+	const char *out;	/* NULL: stdout */
+	struct dl_writer_opts wo;
+};
+
+struct import {
+	struct opts o;
+	struct dl_writer *w;
+	struct dl_record *rec;
+	struct dl_progress prog;
+	long long n;		/* samples written */
+	int n_classes;		/* from --classes or the folder; 0: unknown */
+};
+
+static void
+parse_args(int argc, char *argv[], struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "grey", no_argument, NULL, 'g' },
+		{ "gray", no_argument, NULL, 'g' },
+		{ "rgb", no_argument, NULL, 'r' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "classes", required_argument, NULL, 'C' },
+		{ "keep-16", no_argument, NULL, 'K' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "zstd", optional_argument, NULL, 'z' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c, lo, hi;
+
+	*o = (struct opts){ .limit = -1 };
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:o:qvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'g': o->channels = 1; break;
+		case 'r': o->channels = 3; break;
+		case 'n': o->limit = dl_arg_long(optarg, "--limit", 0, 1L << 62); break;
+		case 'C': o->classes = optarg; break;
+		case 'K': o->png_flags |= DL_PNG_KEEP16; break;
+		case 'o': o->out = optarg; break;
+		case 'z': o->wo.zstd_level = optarg ? (int)dl_arg_long(optarg, "--zstd", 1, 19) : 3; break;
+		case 'q': dl_quiet = 1; break;
+		case 'v': dl_verbose = 1; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		case 'V': dl_print_version(); exit(0);
+		case ':': dl_usage_die("option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				dl_usage_die("unknown option '-%c'", optopt);
+			dl_usage_die("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind == argc)
+		dl_usage_die("no format given (idx, png, folder or npy)");
+	o->format = argv[optind];
+	o->args = argv + optind + 1;
+	o->n_args = argc - optind - 1;
+	if (!strcmp(o->format, "idx") || !strcmp(o->format, "npy"))
+		lo = 1, hi = 2;
+	else if (!strcmp(o->format, "folder"))
+		lo = 1, hi = 1;
+	else if (!strcmp(o->format, "png"))
+		lo = 1, hi = 1 << 30;
+	else
+		dl_usage_die("unknown format '%s' (idx, png, folder or npy)", o->format);
+	if (o->n_args < lo)
+		dl_usage_die("%s: missing file operand", o->format);
+	if (o->n_args > hi)
+		dl_usage_die("%s: unexpected operand '%s'", o->format, o->args[hi]);
+	if (o->classes && !*o->classes)
+		dl_usage_die("--classes: empty list");
+}
+
+/* Leave the output as an ABRT (or no file at all) and exit 1. */
+static _Noreturn void
+fail(struct import *im, int rc)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof msg, "%s", dl_errmsg());
+	if (im->w)
+		dl_writer_abort(im->w, msg);
+	if (rc == -DL_EPIPE)
+		exit(DL_EXIT_FAIL);
+	dl_die("%s", msg);
+}
+
+static int
+count_classes(const char *list)
+{
+	int n = 1;
+
+	for (const char *p = list; *p; p++)
+		n += *p == ',';
+	return n;
+}
+
+/* Start the output: HEAD with kind, source and the class names. */
+static void
+start(struct import *im, const char *classes)
+{
+	char source[1024];
+	size_t len = 0;
+	int rc;
+
+	len += (size_t)snprintf(source, sizeof source, "%s", im->o.format);
+	for (int i = 0; i < im->o.n_args && len < sizeof source; i++)
+		len += (size_t)snprintf(source + len, sizeof source - len, " %s", im->o.args[i]);
+	if (!(im->w = dl_writer_open(im->o.out, &im->o.wo)))
+		dl_die("%s", dl_errmsg());
+	if (!(im->rec = dl_record_new(DL_TAG_HEAD)))
+		fail(im, -DL_ENOMEM);
+	if ((rc = dl_record_set(im->rec, "kind", "samples")) < 0 ||
+	    (rc = dl_record_set(im->rec, "source", source)) < 0 ||
+	    (classes && (rc = dl_record_set(im->rec, "classes", classes)) < 0) ||
+	    (rc = dl_writer_head(im->w, im->rec)) < 0)
+		fail(im, rc);
+	dl_progress_start(&im->prog, "import");
+}
+
+static int
+more(const struct import *im)
+{
+	return im->o.limit < 0 || im->n < im->o.limit;
+}
+
+static void
+put(struct import *im, uint64_t total)
+{
+	int rc;
+
+	if ((rc = dl_writer_put(im->w, im->rec)) < 0)
+		fail(im, rc);
+	im->n++;
+	dl_progress_update(&im->prog, (uint64_t)im->n, total, NULL);
+}
+
+static void
+finish(struct import *im)
+{
+	int rc;
+
+	dl_progress_end(&im->prog);
+	if ((rc = dl_writer_close(im->w)) < 0)
+		dl_fail(rc, "write");
+	dl_record_free(im->rec);
+}
+
+/* Add x, converting f16/f64 items to f32 and channels on request. */
+static int
+add_x(struct import *im, const void *item, int dtype, int ndim, const uint64_t *shape)
+{
+	struct dl_tensor t = { .dtype = dtype, .ndim = ndim };
+	struct dl_tensor *x;
+	uint64_t n = 1;
+	int rc;
+
+	strcpy(t.name, "x");
+	memcpy(t.shape, shape, sizeof *shape * (size_t)ndim);
+	for (int i = 0; i < ndim; i++)
+		n *= shape[i];
+	t.data = (void *)item;
+	t.nbytes = (size_t)n * dl_dtype_size(dtype);
+	if (dtype == DL_F16 || dtype == DL_F64 || dtype == DL_BF16) {
+		if (!(x = dl_record_add(im->rec, "x", DL_F32, ndim, shape)))
+			return -DL_ENOMEM;
+		for (uint64_t i = 0; i < n; i++)
+			((float *)x->data)[i] = (float)dl_tensor_get(&t, i);
+		return 0;
+	}
+	if (im->o.channels) {
+		if (ndim != 3 || (dtype != DL_U8 && dtype != DL_U16))
+			return dl_seterr(DL_ESHAPE, "--%s needs u8 images [H,W,C], not %s",
+			    im->o.channels == 1 ? "grey" : "rgb",
+			    dl_tensor_desc(&t, (char[96]){ 0 }, 96));
+		if ((rc = dl_pixels_channels(&t, im->o.channels)) < 0)
+			return rc;
+		if (!(x = dl_record_add(im->rec, "x", t.dtype, t.ndim, t.shape))) {
+			dl_tensor_drop(&t);
+			return -DL_ENOMEM;
+		}
+		memcpy(x->data, t.data, t.nbytes);
+		if (t.data != item)
+			dl_tensor_drop(&t);
+		return 0;
+	}
+	return dl_record_add_ref(im->rec, "x", dtype, ndim, shape, (void *)item) ? 0 : -DL_ENOMEM;
+}
+
+/* Add y: an integer scalar becomes an i32 class (checked against the
+ * class count when known), floats become f32, anything else stays. */
+static int
+add_y(struct import *im, const char *file, const void *item, int dtype, int ndim,
+      const uint64_t *shape)
+{
+	struct dl_tensor t = { .dtype = dtype, .ndim = ndim, .data = (void *)item };
+	struct dl_tensor *y;
+	uint64_t n = 1;
+	int isint = dtype != DL_F16 && dtype != DL_F32 && dtype != DL_F64 && dtype != DL_BF16;
+	double v;
+
+	memcpy(t.shape, shape, sizeof *shape * (size_t)ndim);
+	for (int i = 0; i < ndim; i++)
+		n *= shape[i];
+	if (isint && ndim == 0) {
+		v = dl_tensor_get(&t, 0);
+		if (v < 0 || v > INT32_MAX || (im->n_classes && v >= im->n_classes))
+			return dl_seterr(DL_EFORMAT, "%s: label %lld of sample %lld is outside "
+			    "0..%d", file, (long long)v, im->n + 1,
+			    im->n_classes ? im->n_classes - 1 : INT32_MAX);
+		if (!(y = dl_record_add(im->rec, "y", DL_I32, 0, NULL)))
+			return -DL_ENOMEM;
+		*(int32_t *)y->data = (int32_t)v;
+		return 0;
+	}
+	if (!isint && dtype != DL_F32) {
+		if (!(y = dl_record_add(im->rec, "y", DL_F32, ndim, shape)))
+			return -DL_ENOMEM;
+		for (uint64_t i = 0; i < n; i++)
+			((float *)y->data)[i] = (float)dl_tensor_get(&t, i);
+		return 0;
+	}
+	return dl_record_add_ref(im->rec, "y", dtype, ndim, shape, (void *)item) ? 0 : -DL_ENOMEM;
+}
+
+/* idx and npy: items of X (and Y) in step. */
+static void
+import_arrays(struct import *im, int is_idx)
+{
+	struct dl_array_in *xa, *ya = NULL;
+	const struct dl_array_info *xi, *yi = NULL;
+	const char *xf = im->o.args[0], *yf = im->o.n_args > 1 ? im->o.args[1] : NULL;
+	const void *xp, *yp = NULL;
+	uint64_t shape[DL_MAX_NDIM];
+	int ndim, rc = 0, ry;
+
+	if (!(xa = is_idx ? dl_idx_open(xf) : dl_npy_open(xf)))
+		dl_die("%s", dl_errmsg());
+	xi = dl_array_info(xa);
+	if (yf) {
+		if (!(ya = is_idx ? dl_idx_open(yf) : dl_npy_open(yf)))
+			dl_die("%s", dl_errmsg());
+		yi = dl_array_info(ya);
+		if (yi->shape[0] != xi->shape[0])
+			dl_die("%s has %llu labels, %s has %llu samples: the counts must match", yf,
+			    (unsigned long long)yi->shape[0], xf, (unsigned long long)xi->shape[0]);
+	}
+	/* [N,H,W] is a stack of grey images: x[H,W,1]. */
+	ndim = xi->ndim - 1;
+	memcpy(shape, xi->shape + 1, sizeof *shape * (size_t)ndim);
+	if (xi->ndim == 3)
+		shape[ndim++] = 1;
+	start(im, im->o.classes);
+	while (more(im) && (rc = dl_array_next(xa, &xp)) > 0) {
+		if (ya && (ry = dl_array_next(ya, &yp)) <= 0)
+			fail(im, ry < 0 ? ry : dl_seterr(DL_EFORMAT, "%s: ended early", yf));
+		dl_record_clear(im->rec, DL_TAG_DATA);
+		if ((rc = add_x(im, xp, xi->dtype, ndim, shape)) < 0) {
+			dl_errprefix("%s", xf);
+			fail(im, rc);
+		}
+		if (ya && (rc = add_y(im, yf, yp, yi->dtype, yi->ndim - 1, yi->shape + 1)) < 0)
+			fail(im, rc);
+		put(im, xi->shape[0]);
+	}
+	if (more(im)) {
+		if (rc < 0)
+			fail(im, rc);
+		if (ya && (rc = dl_array_next(ya, &yp)) < 0)	/* trailing bytes */
+			fail(im, rc);
+	}
+	dl_array_close(xa);
+	dl_array_close(ya);
+	finish(im);
+}
+
+static void
+import_png(struct import *im)
+{
+	struct dl_tensor t;
+	int rc;
+
+	start(im, im->o.classes);
+	for (int i = 0; i < im->o.n_args && more(im); i++) {
+		if ((rc = dl_png_load(im->o.args[i], im->o.channels, im->o.png_flags, &t)) < 0)
+			fail(im, rc);
+		dl_record_clear(im->rec, DL_TAG_DATA);
+		if (!dl_record_add_ref(im->rec, "x", t.dtype, t.ndim, t.shape, t.data) ||
+		    (rc = dl_record_set(im->rec, "id", im->o.args[i])) < 0)
+			fail(im, -DL_ENOMEM);
+		put(im, (uint64_t)im->o.n_args);
+		dl_tensor_drop(&t);
+	}
+	finish(im);
+}
+
+static void
+import_folder(struct import *im)
+{
+	struct dl_folder *f;
+	struct dl_tensor t;
+	const char *id;
+	char *classes;
+	size_t len = 0;
+	int32_t y;
+	int rc = 0, n;
+
+	if (!(f = dl_folder_open(im->o.args[0], im->o.channels, im->o.png_flags)))
+		dl_die("%s", dl_errmsg());
+	n = dl_folder_n_classes(f);
+	for (int i = 0; i < n; i++)
+		len += strlen(dl_folder_class(f, i)) + 1;
+	if (!(classes = malloc(len + 1)))
+		dl_die("out of memory");
+	*classes = 0;
+	for (int i = 0; i < n; i++) {
+		if (strchr(dl_folder_class(f, i), ','))
+			dl_die("%s: class folder '%s' has a comma in its name", im->o.args[0],
+			    dl_folder_class(f, i));
+		strcat(strcat(classes, i ? "," : ""), dl_folder_class(f, i));
+	}
+	if (im->o.classes)
+		dl_warn("--classes ignored: the folder names the classes");
+	start(im, classes);
+	while (more(im) && (rc = dl_folder_next(f, &t, &y, &id)) > 0) {
+		dl_record_clear(im->rec, DL_TAG_DATA);
+		if (!dl_record_add_ref(im->rec, "x", t.dtype, t.ndim, t.shape, t.data) ||
+		    !dl_record_add(im->rec, "y", DL_I32, 0, NULL) ||
+		    (rc = dl_record_set(im->rec, "id", id)) < 0)
+			fail(im, -DL_ENOMEM);
+		*(int32_t *)dl_record_find(im->rec, "y")->data = y;
+		put(im, dl_folder_count(f));
+		dl_tensor_drop(&t);
+	}
+	if (more(im) && rc < 0)
+		fail(im, rc);
+	dl_folder_close(f);
+	free(classes);
+	finish(im);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct import im = { 0 };
+
+	dl_setprogname(argv[0]);
+	parse_args(argc, argv, &im.o);
+	if (im.o.classes)
+		im.n_classes = count_classes(im.o.classes);
+	if (!strcmp(im.o.format, "idx"))
+		import_arrays(&im, 1);
+	else if (!strcmp(im.o.format, "npy"))
+		import_arrays(&im, 0);
+	else if (!strcmp(im.o.format, "png"))
+		import_png(&im);
+	else
+		import_folder(&im);
+	return 0;
+}
