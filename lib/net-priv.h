@@ -1,0 +1,79 @@
+/*
+ * net-priv.h - what lib/net.c shares with lib/opt.c and lib/model.c and
+ * nobody else: the layer list and parameter table of struct dl_net.
+ */
+#ifndef DL_NET_PRIV_H
+#define DL_NET_PRIV_H
+
+#include "dlpipe.h"
+
+enum lkind { L_CONV, L_POOL, L_FC, L_BN, L_DROP, L_FLAT };
+
+struct layer {
+	int kind;		/* enum lkind */
+	char name[32];		/* "conv1" */
+	char token[64];		/* "20C5" as written */
+	int in[3], out[3];	/* per-sample [H,W,C] */
+	long in_n, out_n;	/* per-sample floats */
+	int act;		/* enum dl_act applied to the output */
+	float alpha;		/* LRELU slope */
+	int act_explicit;	/* named in the description */
+	/* kind-specific */
+	int k, r, stride, pad;	/* conv: filters, window, stride, pad; pool: window r, stride */
+	int pool_mode, global;	/* pool */
+	float p;		/* dropout fraction */
+	struct dl_conv cv;
+	struct dl_pool pl;
+	int pw, pb, pm, pv;	/* param indices: weight/gamma, bias/beta, mean, var; -1 */
+	/* device buffers, [cap, out_n] */
+	float *y;		/* output, after the non-linearity */
+	float *dy;		/* gradient w.r.t. y */
+	float *mask;		/* dropout mask */
+	float *save_mean, *save_invstd, *zeros;	/* bn, [C] */
+};
+
+struct param {
+	char name[48];		/* "conv1.weight" */
+	int layer;
+	int ndim;
+	uint64_t shape[4];
+	long n;
+	int trainable, decay;
+	size_t off;		/* floats into net->params (trainable) or net->stats */
+};
+
+struct dl_net {
+	char *desc;			/* canonical */
+	const struct dl_backend *be;
+	struct dl_backend_ctx *ctx;
+	uint64_t seed;
+	int loss;			/* enum dl_loss_kind */
+	float delta;
+	int in[3];			/* [H,W,C] */
+	long in_n;
+	int n_layers;
+	struct layer *L;
+	int n_params;
+	struct param *P;
+	size_t n_train, n_stats;	/* floats */
+	float *params, *grads, *stats;	/* device */
+	int cap;			/* batch capacity of the buffers */
+	int batch;			/* N of the last forward */
+	int train;			/* mode of the last forward */
+	int seeded;			/* layer whose dy is seeded; -1 none */
+	uint64_t step;			/* optimizer steps (dropout masks) */
+	float *x;			/* input [cap, in_n] */
+	float *dx;			/* input gradient */
+	uint8_t *xu8;			/* u8 staging */
+	void *tgt;			/* targets: i32 [cap] or f32 [cap, outputs] */
+	float *lossv;			/* per-sample loss [cap] */
+	float *host;			/* host scratch */
+	size_t host_n;
+};
+
+/* Called by dl_opt_step() after an update: the next dropout masks differ. */
+void dl_net_advance(struct dl_net *net);
+/* Host pointer to a parameter's storage offset table entry. */
+float *dl_net_param_ptr(struct dl_net *net, int i);
+
+#endif

@@ -1,0 +1,1274 @@
+/*
+ * net.c - networks: the description parser, shape inference, parameters
+ * and their initialisation, forward and backward through the backend
+ * table (lib/backend.h), activations and gradients by layer name.
+ * Losses are applied in dl_net_loss (here); optimizers live in opt.c,
+ * saving and loading in model.c.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dlpipe.h"
+#include "net-priv.h"
+
+#define BN_EPS 1e-5f
+#define BN_MOMENTUM 0.1f
+
+/* ---- descriptions ---------------------------------------------------------- */
+
+char *
+dl_net_desc_read(const char *arg)
+{
+	struct stat st;
+	char *out, *o;
+	size_t len;
+
+	if (!arg)
+		return dl_seterr(DL_EUSAGE, "net: no description"), NULL;
+	if (stat(arg, &st) == 0 && S_ISREG(st.st_mode)) {
+		FILE *f = fopen(arg, "r");
+		char line[1024];
+
+		if (!f)
+			return dl_seterr(DL_EIO, "net: %s:", arg), NULL;
+		len = (size_t)st.st_size + 2;
+		if (!(out = calloc(1, len + 1)))
+			return fclose(f), dl_seterr(DL_ENOMEM, "net: out of memory"), NULL;
+		o = out;
+		while (fgets(line, sizeof line, f)) {
+			char *h = strchr(line, '#'), *tok, *save;
+
+			if (h)
+				*h = 0;
+			for (tok = strtok_r(line, " \t\r\n-", &save); tok;
+			    tok = strtok_r(NULL, " \t\r\n-", &save)) {
+				size_t n = strlen(tok);
+				if ((size_t)(o - out) + n + 2 > len)
+					break;
+				if (o != out)
+					*o++ = '-';
+				memcpy(o, tok, n);
+				o += n;
+			}
+		}
+		*o = 0;
+		fclose(f);
+		if (!*out) {
+			free(out);
+			return dl_seterr(DL_EFORMAT, "net: %s: no tokens", arg), NULL;
+		}
+		return out;
+	}
+	if (!(out = malloc(strlen(arg) + 1)))
+		return dl_seterr(DL_ENOMEM, "net: out of memory"), NULL;
+	for (o = out; *arg; arg++)
+		if (!isspace((unsigned char)*arg))
+			*o++ = *arg;
+	*o = 0;
+	return out;
+}
+
+/* Parse an unsigned decimal at *s; -1 when none. */
+static long
+num(const char **s)
+{
+	long v = 0;
+
+	if (!isdigit((unsigned char)**s))
+		return -1;
+	while (isdigit((unsigned char)**s)) {
+		v = v * 10 + (**s - '0');
+		if (v > 1000000)
+			return -2;
+		(*s)++;
+	}
+	return v;
+}
+
+static int
+tokerr(int i, const char *tok, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return dl_seterr(DL_EUSAGE, "net: token %d '%s': %s", i, tok, msg);
+}
+
+static int
+parse_act(const char *u, int *act, float *alpha)
+{
+	const char *s;
+	long a;
+
+	if (!strcmp(u, "RELU"))
+		return *act = DL_ACT_RELU, 1;
+	if (!strcmp(u, "TANH"))
+		return *act = DL_ACT_TANH, 1;
+	if (!strcmp(u, "SIGM") || !strcmp(u, "SIGMOID"))
+		return *act = DL_ACT_SIGMOID, 1;
+	if (!strcmp(u, "LIN") || !strcmp(u, "LINEAR") || !strcmp(u, "NONE"))
+		return *act = DL_ACT_NONE, 1;
+	if (!strncmp(u, "LRELU", 5)) {
+		s = u + 5;
+		a = *s ? num(&s) : 1;
+		if (a < 1 || a >= 100 || *s)
+			return -1;
+		*act = DL_ACT_LRELU;
+		*alpha = a / 100.0f;
+		return 1;
+	}
+	return 0;
+}
+
+/* Parse the tokens into net->L (kinds and hyper-parameters; no shapes). */
+static int
+parse(struct dl_net *net, const char *desc)
+{
+	char *copy, *tok, *save;
+	int ti = 0, n = 0, cap = 0, rc = 0;
+	int cnt[6] = { 0 };
+	static const char *base[6] = { "conv", "pool", "fc", "bn", "drop", "flat" };
+
+	if (!*desc)
+		return dl_seterr(DL_EUSAGE, "net: empty description");
+	if (!(copy = strdup(desc)))
+		return dl_seterr(DL_ENOMEM, "net: out of memory");
+	for (tok = strtok_r(copy, "-", &save); tok; tok = strtok_r(NULL, "-", &save)) {
+		char u[64];
+		const char *s;
+		struct layer l = { .pw = -1, .pb = -1, .pm = -1, .pv = -1, .act = DL_ACT_NONE };
+		int act;
+		float alpha = 0;
+		long a, b;
+		size_t i;
+
+		ti++;
+		if (strlen(tok) >= sizeof u) {
+			rc = tokerr(ti, tok, "too long");
+			break;
+		}
+		for (i = 0; tok[i]; i++)
+			u[i] = toupper((unsigned char)tok[i]);
+		u[i] = 0;
+		if ((a = parse_act(u, &act, &alpha))) {
+			struct layer *pv = n ? &net->L[n - 1] : NULL;
+
+			if (a < 0) {
+				rc = tokerr(ti, tok, "leaky ReLU slope is a percentage in 1..99 (LRELU10 is 0.1)");
+				break;
+			}
+			if (!pv || (pv->kind != L_CONV && pv->kind != L_FC && pv->kind != L_BN)) {
+				rc = tokerr(ti, tok, "a non-linearity must follow a convolution, "
+				    "fully connected or BN layer");
+				break;
+			}
+			if (pv->act_explicit) {
+				rc = tokerr(ti, tok, "%s already has a non-linearity", pv->name);
+				break;
+			}
+			pv->act = act;
+			pv->alpha = alpha;
+			pv->act_explicit = 1;
+			continue;
+		}
+		s = u;
+		if (!strncmp(u, "FC", 2)) {
+			s = u + 2;
+			if ((a = num(&s)) < 1 || *s) {
+				rc = tokerr(ti, tok, "expected FCn with n >= 1 outputs (as in FC256)");
+				break;
+			}
+			l.kind = L_FC;
+			l.k = (int)a;
+			l.act = DL_ACT_RELU;
+		} else if (!strcmp(u, "GAP")) {
+			l.kind = L_POOL;
+			l.global = 1;
+			l.pool_mode = DL_POOL_AVG;
+		} else if (!strncmp(u, "MP", 2) || !strncmp(u, "AP", 2)) {
+			s = u + 2;
+			l.kind = L_POOL;
+			l.pool_mode = u[0] == 'M' ? DL_POOL_MAX : DL_POOL_AVG;
+			l.r = (int)(a = num(&s));
+			l.stride = l.r;
+			if (a >= 1 && *s == 'S') {
+				s++;
+				l.stride = (int)(b = num(&s));
+				if (b < 1)
+					a = -1;
+			}
+			if (a < 1 || *s) {
+				rc = tokerr(ti, tok, "expected %.2sk or %.2sksS (as in %.2s2, %.2s3s2)",
+				    u, u, u, u);
+				break;
+			}
+		} else if (!strcmp(u, "BN")) {
+			struct layer *pv = n ? &net->L[n - 1] : NULL;
+
+			if (!pv || (pv->kind != L_CONV && pv->kind != L_FC)) {
+				rc = tokerr(ti, tok, "BN must follow a convolution or fully connected layer");
+				break;
+			}
+			l.kind = L_BN;
+			/* the non-linearity moves after the normalisation */
+			l.act = pv->act;
+			l.alpha = pv->alpha;
+			l.act_explicit = pv->act_explicit;
+			pv->act = DL_ACT_NONE;
+			pv->act_explicit = 0;
+		} else if (!strcmp(u, "FLAT")) {
+			l.kind = L_FLAT;
+		} else if (u[0] == 'D' && isdigit((unsigned char)u[1])) {
+			s = u + 1;
+			if ((a = num(&s)) < 1 || a > 99 || *s) {
+				rc = tokerr(ti, tok, "dropout is Dp with p a percentage in 1..99 (as in D50)");
+				break;
+			}
+			l.kind = L_DROP;
+			l.p = a / 100.0f;
+		} else if (isdigit((unsigned char)u[0])) {
+			a = num(&s);
+			if (a < 1 || *s != 'C') {
+				rc = tokerr(ti, tok, "expected NCk, a convolution of N k x k filters (as in 20C5)");
+				break;
+			}
+			s++;
+			if ((b = num(&s)) < 1) {
+				rc = tokerr(ti, tok, "expected a kernel size after 'C' (as in 20C5)");
+				break;
+			}
+			l.kind = L_CONV;
+			l.k = (int)a;
+			l.r = (int)b;
+			l.stride = 1;
+			l.act = DL_ACT_RELU;
+			while (*s) {
+				if (*s == 'P' && !l.pad) {
+					l.pad = 1;
+					s++;
+				} else if (*s == 'S' && isdigit((unsigned char)s[1])) {
+					s++;
+					if ((l.stride = (int)num(&s)) < 1)
+						break;
+				} else
+					break;
+			}
+			if (*s || l.stride < 1) {
+				rc = tokerr(ti, tok, "unexpected '%s' after the kernel size "
+				    "(suffixes: p to pad, sS for stride S)", tok + (s - u));
+				break;
+			}
+		} else if (u[0] == 'C' && isdigit((unsigned char)u[1])) {
+			rc = tokerr(ti, tok, "expected a count before 'C' (as in 20C5)");
+			break;
+		} else {
+			rc = tokerr(ti, tok, "unknown layer (NCk[p][sS], MPk, APk, GAP, FCn, Dp, BN, "
+			    "RELU, LRELU, TANH, SIGM, LIN, FLAT)");
+			break;
+		}
+		snprintf(l.token, sizeof l.token, "%s", tok);
+		snprintf(l.name, sizeof l.name, "%s%d", base[l.kind], ++cnt[l.kind]);
+		if (n == cap) {
+			struct layer *nl = realloc(net->L, (cap = cap ? 2 * cap : 16) * sizeof *nl);
+			if (!nl) {
+				rc = dl_seterr(DL_ENOMEM, "net: out of memory");
+				break;
+			}
+			net->L = nl;
+		}
+		net->L[n++] = l;
+	}
+	free(copy);
+	net->n_layers = n;
+	if (rc == 0 && n == 0)
+		rc = dl_seterr(DL_EUSAGE, "net: empty description");
+	if (rc < 0)
+		return rc;
+	/* The last conv/FC (and its BN) feeds the loss: no default ReLU. */
+	for (int i = n - 1; i >= 0; i--) {
+		struct layer *l = &net->L[i];
+
+		if (l->kind == L_CONV || l->kind == L_FC) {
+			struct layer *c = i + 1 < n && net->L[i + 1].kind == L_BN ? &net->L[i + 1] : l;
+			if (!c->act_explicit)
+				c->act = DL_ACT_NONE;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Output shapes, layer by layer, from net->in. */
+static int
+infer(struct dl_net *net)
+{
+	int sh[3] = { net->in[0], net->in[1], net->in[2] };
+
+	for (int i = 0; i < net->n_layers; i++) {
+		struct layer *l = &net->L[i];
+		int H = sh[0], W = sh[1], C = sh[2];
+
+		memcpy(l->in, sh, sizeof sh);
+		switch (l->kind) {
+		case L_CONV: {
+			int pad = l->pad ? (l->r - 1) / 2 : 0;
+			l->pad = pad;
+			if (H + 2 * pad < l->r || W + 2 * pad < l->r)
+				return tokerr(i + 1, l->token, "input %dx%dx%d is smaller than the "
+				    "%dx%d kernel", H, W, C, l->r, l->r);
+			l->cv = (struct dl_conv){ .h = H, .w = W, .c = C, .k = l->k, .r = l->r,
+			    .s = l->r, .stride_h = l->stride, .stride_w = l->stride,
+			    .pad_h = pad, .pad_w = pad };
+			l->cv.p = (H + 2 * pad - l->r) / l->stride + 1;
+			l->cv.q = (W + 2 * pad - l->r) / l->stride + 1;
+			sh[0] = l->cv.p, sh[1] = l->cv.q, sh[2] = l->k;
+			break;
+		}
+		case L_POOL:
+			if (l->global)
+				l->r = H, l->stride = H;
+			{
+				int r = l->global ? H : l->r, s = l->global ? W : l->r;
+				int st = l->global ? 1 : l->stride;
+				if (H < r || W < s)
+					return tokerr(i + 1, l->token, "input %dx%dx%d is smaller than the "
+					    "%dx%d window", H, W, C, r, s);
+				l->pl = (struct dl_pool){ .h = H, .w = W, .c = C, .r = r, .s = s,
+				    .stride_h = st, .stride_w = st, .mode = l->pool_mode };
+				l->pl.p = (H - r) / st + 1;
+				l->pl.q = (W - s) / st + 1;
+				sh[0] = l->pl.p, sh[1] = l->pl.q;
+			}
+			break;
+		case L_FC:
+			sh[0] = 1, sh[1] = 1, sh[2] = l->k;
+			break;
+		case L_FLAT:
+			sh[0] = 1, sh[1] = 1, sh[2] = H * W * C;
+			break;
+		default:	/* BN, dropout: same shape */
+			break;
+		}
+		memcpy(l->out, sh, sizeof sh);
+		l->in_n = (long)l->in[0] * l->in[1] * l->in[2];
+		l->out_n = (long)sh[0] * sh[1] * sh[2];
+		if (l->out_n <= 0 || l->out_n > (1L << 30))
+			return tokerr(i + 1, l->token, "output of %ld floats per sample", l->out_n);
+	}
+	return 0;
+}
+
+/* ---- parameters ------------------------------------------------------------ */
+
+static int
+add_param(struct dl_net *net, int layer, const char *what, int trainable, int decay,
+    int ndim, const uint64_t *shape)
+{
+	struct param *p, *np;
+	long n = 1;
+
+	if (!(np = realloc(net->P, (net->n_params + 1) * sizeof *np)))
+		return dl_seterr(DL_ENOMEM, "net: out of memory");
+	net->P = np;
+	p = &net->P[net->n_params];
+	memset(p, 0, sizeof *p);
+	snprintf(p->name, sizeof p->name, "%s.%s", net->L[layer].name, what);
+	p->layer = layer;
+	p->ndim = ndim;
+	for (int i = 0; i < ndim; i++)
+		n *= (long)(p->shape[i] = shape[i]);
+	p->n = n;
+	p->trainable = trainable;
+	p->decay = decay;
+	if (trainable) {
+		p->off = net->n_train;
+		net->n_train += (n + 15) & ~15L;	/* 64-byte aligned starts */
+	} else {
+		p->off = net->n_stats;
+		net->n_stats += (n + 15) & ~15L;
+	}
+	return net->n_params++;
+}
+
+static int
+make_params(struct dl_net *net)
+{
+	for (int i = 0; i < net->n_layers; i++) {
+		struct layer *l = &net->L[i];
+		int C = l->in[2];
+
+		if (l->kind == L_CONV) {
+			uint64_t ws[4] = { l->k, l->r, l->r, C }, bs[1] = { l->k };
+			if ((l->pw = add_param(net, i, "weight", 1, 1, 4, ws)) < 0 ||
+			    (l->pb = add_param(net, i, "bias", 1, 0, 1, bs)) < 0)
+				return -DL_ENOMEM;
+		} else if (l->kind == L_FC) {
+			uint64_t ws[2] = { l->k, l->in_n }, bs[1] = { l->k };
+			if ((l->pw = add_param(net, i, "weight", 1, 1, 2, ws)) < 0 ||
+			    (l->pb = add_param(net, i, "bias", 1, 0, 1, bs)) < 0)
+				return -DL_ENOMEM;
+		} else if (l->kind == L_BN) {
+			uint64_t cs[1] = { C };
+			if ((l->pw = add_param(net, i, "gamma", 1, 0, 1, cs)) < 0 ||
+			    (l->pb = add_param(net, i, "beta", 1, 0, 1, cs)) < 0 ||
+			    (l->pm = add_param(net, i, "mean", 0, 0, 1, cs)) < 0 ||
+			    (l->pv = add_param(net, i, "var", 0, 0, 1, cs)) < 0)
+				return -DL_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static float *
+pdata(struct dl_net *net, int i)
+{
+	struct param *p = &net->P[i];
+
+	return (p->trainable ? net->params : net->stats) + p->off;
+}
+
+static float *
+pgrad(struct dl_net *net, int i)
+{
+	return net->P[i].trainable ? net->grads + net->P[i].off : NULL;
+}
+
+float *
+dl_net_param_ptr(struct dl_net *net, int i)
+{
+	return pdata(net, i);
+}
+
+/* He (normal, std sqrt(2/fan_in)) for ReLU-family layers, Glorot
+ * (uniform, +-sqrt(6/(fan_in+fan_out))) otherwise; biases and beta 0,
+ * gamma and running variance 1.  One generator per parameter tensor. */
+static int
+init_params(struct dl_net *net)
+{
+	size_t most = 0;
+	float *h;
+	int rc = 0;
+
+	for (int i = 0; i < net->n_params; i++)
+		if ((size_t)net->P[i].n > most)
+			most = net->P[i].n;
+	if (!(h = malloc(most * sizeof *h)))
+		return dl_seterr(DL_ENOMEM, "net: out of memory");
+	for (int i = 0; i < net->n_params && rc == 0; i++) {
+		struct param *p = &net->P[i];
+		struct layer *l = &net->L[p->layer];
+		const char *what = strchr(p->name, '.') + 1;
+		struct dl_rng rng;
+
+		dl_rng_fork(&rng, net->seed, (uint64_t)i);
+		if (!strcmp(what, "weight")) {
+			const struct layer *nx = p->layer + 1 < net->n_layers &&
+			    net->L[p->layer + 1].kind == L_BN ? &net->L[p->layer + 1] : l;
+			double fan_in = (double)p->n / p->shape[0];
+			double fan_out = l->kind == L_CONV ? (double)l->k * l->r * l->r : l->k;
+			int act = nx->act;
+
+			if (act == DL_ACT_RELU || act == DL_ACT_LRELU) {
+				double a = act == DL_ACT_LRELU ? nx->alpha : 0;
+				double sd = sqrt(2.0 / ((1 + a * a) * fan_in));
+				for (long j = 0; j < p->n; j++)
+					h[j] = (float)(sd * dl_rng_normal(&rng));
+			} else {
+				double b = sqrt(6.0 / (fan_in + fan_out));
+				for (long j = 0; j < p->n; j++)
+					h[j] = (float)(b * (2 * dl_rng_uniform(&rng) - 1));
+			}
+		} else {
+			float v = !strcmp(what, "gamma") || !strcmp(what, "var") ? 1.0f : 0.0f;
+			for (long j = 0; j < p->n; j++)
+				h[j] = v;
+		}
+		rc = net->be->put(net->ctx, pdata(net, i), h, p->n * sizeof *h);
+	}
+	free(h);
+	return rc;
+}
+
+/* ---- construction ------------------------------------------------------------- */
+
+static void
+free_buffers(struct dl_net *net)
+{
+	const struct dl_backend *be = net->be;
+
+	for (int i = 0; i < net->n_layers; i++) {
+		struct layer *l = &net->L[i];
+		be->free(net->ctx, l->y);
+		be->free(net->ctx, l->dy);
+		be->free(net->ctx, l->mask);
+		l->y = l->dy = l->mask = NULL;
+	}
+	be->free(net->ctx, net->x);
+	be->free(net->ctx, net->dx);
+	be->free(net->ctx, net->xu8);
+	be->free(net->ctx, net->tgt);
+	be->free(net->ctx, net->lossv);
+	net->x = net->dx = net->lossv = NULL;
+	net->xu8 = NULL;
+	net->tgt = NULL;
+	net->cap = 0;
+}
+
+/* Buffers for batches of n samples. */
+static int
+ensure(struct dl_net *net, int n)
+{
+	const struct dl_backend *be = net->be;
+	struct dl_backend_ctx *c = net->ctx;
+	int outs = dl_net_outputs(net), bad = 0;
+
+	if (n <= net->cap)
+		return 0;
+	free_buffers(net);
+	for (int i = 0; i < net->n_layers; i++) {
+		struct layer *l = &net->L[i];
+		size_t sz = (size_t)n * l->out_n * sizeof(float);
+
+		bad |= !(l->y = be->alloc(c, sz)) || !(l->dy = be->alloc(c, sz));
+		if (l->kind == L_DROP)
+			bad |= !(l->mask = be->alloc(c, sz));
+	}
+	bad |= !(net->x = be->alloc(c, (size_t)n * net->in_n * sizeof(float)));
+	bad |= !(net->dx = be->alloc(c, (size_t)n * net->in_n * sizeof(float)));
+	bad |= !(net->xu8 = be->alloc(c, (size_t)n * net->in_n));
+	bad |= !(net->tgt = be->alloc(c, (size_t)n * (outs > 1 ? outs : 1) * sizeof(float)));
+	bad |= !(net->lossv = be->alloc(c, (size_t)n * sizeof(float)));
+	if (bad) {
+		free_buffers(net);
+		return dl_seterr(DL_ENOMEM, "net: buffers for a batch of %d: out of memory", n);
+	}
+	net->cap = n;
+	for (int i = 0; i < net->n_layers; i++) {
+		net->L[i].cv.n = n;
+		net->L[i].pl.n = n;
+	}
+	return 0;
+}
+
+static void *
+host_scratch(struct dl_net *net, size_t nbytes)
+{
+	if (nbytes > net->host_n) {
+		free(net->host);
+		if (!(net->host = malloc(nbytes))) {
+			net->host_n = 0;
+			dl_seterr(DL_ENOMEM, "net: out of memory");
+			return NULL;
+		}
+		net->host_n = nbytes;
+	}
+	return net->host;
+}
+
+struct dl_net *
+dl_net_new(const char *desc, int ndim, const uint64_t *shape, const struct dl_net_opts *o)
+{
+	struct dl_net_opts dflt = { 0 };
+	struct dl_net *net;
+	const char *dev;
+	int rc;
+
+	if (!o)
+		o = &dflt;
+	if (ndim < 1 || ndim > 3)
+		return dl_seterr(DL_ESHAPE, "net: input must have 1 to 3 dimensions, not %d", ndim), NULL;
+	for (int i = 0; i < ndim; i++)
+		if (shape[i] < 1 || shape[i] > 65536)
+			return dl_seterr(DL_ESHAPE, "net: input dimension %d is %llu", i,
+			    (unsigned long long)shape[i]), NULL;
+	if (!(net = calloc(1, sizeof *net)))
+		return dl_seterr(DL_ENOMEM, "net: out of memory"), NULL;
+	net->seeded = -1;
+	net->seed = o->seed;
+	net->loss = o->loss;
+	net->delta = o->huber_delta > 0 ? o->huber_delta : 1.0f;
+	if (ndim == 1)
+		net->in[0] = 1, net->in[1] = 1, net->in[2] = (int)shape[0];
+	else
+		net->in[0] = (int)shape[0], net->in[1] = (int)shape[1],
+		net->in[2] = ndim == 3 ? (int)shape[2] : 1;
+	net->in_n = (long)net->in[0] * net->in[1] * net->in[2];
+	if (!(net->desc = dl_net_desc_read(desc)))
+		goto fail;
+	if (parse(net, net->desc) < 0 || infer(net) < 0 || make_params(net) < 0)
+		goto fail;
+	dev = o->device ? o->device : getenv("DL_DEVICE");
+	if (!(net->be = dl_backend_find(dev)))
+		goto fail;
+	if ((rc = net->be->init(&net->ctx, dl_backend_device(dev), o->threads)) < 0) {
+		net->be = NULL;
+		goto fail;
+	}
+	for (int i = 0; i < net->n_layers; i++) {
+		struct layer *l = &net->L[i];
+		if (l->kind == L_BN) {
+			size_t sz = l->out[2] * sizeof(float);
+			/* zeros: [C] zeros, then two [C] sinks for unwanted dgamma, dbeta */
+			if (!(l->save_mean = net->be->alloc(net->ctx, sz)) ||
+			    !(l->save_invstd = net->be->alloc(net->ctx, sz)) ||
+			    !(l->zeros = net->be->alloc(net->ctx, 3 * sz)))
+				goto fail;
+		}
+	}
+	if (!(net->params = net->be->alloc(net->ctx, net->n_train * sizeof(float))) ||
+	    !(net->grads = net->be->alloc(net->ctx, net->n_train * sizeof(float))) ||
+	    !(net->stats = net->be->alloc(net->ctx, net->n_stats * sizeof(float))))
+		goto fail;
+	if (init_params(net) < 0)
+		goto fail;
+	if (o->max_batch > 0 && ensure(net, o->max_batch) < 0)
+		goto fail;
+	for (int i = 0; i < net->n_layers; i++) {
+		struct layer *l = &net->L[i];
+		if (l->kind == L_CONV && net->be->conv2d_plan) {
+			l->cv.n = net->cap > 0 ? net->cap : 1;
+			if (net->be->conv2d_plan(net->ctx, &l->cv) < 0)
+				goto fail;
+		}
+	}
+	return net;
+fail:
+	dl_net_free(net);
+	return NULL;
+}
+
+void
+dl_net_free(struct dl_net *net)
+{
+	if (!net)
+		return;
+	if (net->be) {
+		for (int i = 0; i < net->n_layers; i++) {
+			struct layer *l = &net->L[i];
+			if (l->kind == L_CONV && l->cv.plan && net->be->conv2d_unplan)
+				net->be->conv2d_unplan(net->ctx, &l->cv);
+			net->be->free(net->ctx, l->save_mean);
+			net->be->free(net->ctx, l->save_invstd);
+			net->be->free(net->ctx, l->zeros);
+		}
+		free_buffers(net);
+		net->be->free(net->ctx, net->params);
+		net->be->free(net->ctx, net->grads);
+		net->be->free(net->ctx, net->stats);
+		net->be->fini(net->ctx);
+	}
+	free(net->host);
+	free(net->L);
+	free(net->P);
+	free(net->desc);
+	free(net);
+}
+
+const char *dl_net_desc(const struct dl_net *net) { return net->desc; }
+const struct dl_backend *dl_net_backend(const struct dl_net *net) { return net->be; }
+struct dl_backend_ctx *dl_net_ctx(const struct dl_net *net) { return net->ctx; }
+int dl_net_loss_kind(const struct dl_net *net) { return net->loss; }
+int dl_net_batch(const struct dl_net *net) { return net->batch; }
+int dl_net_layers(const struct dl_net *net) { return net->n_layers; }
+int dl_net_params(const struct dl_net *net) { return net->n_params; }
+void dl_net_advance(struct dl_net *net) { net->step++; }
+
+int
+dl_net_set_loss(struct dl_net *net, int kind, float delta)
+{
+	if (kind < DL_LOSS_NLL || kind > DL_LOSS_HUBER)
+		return dl_seterr(DL_EUSAGE, "net: unknown loss %d", kind);
+	net->loss = kind;
+	net->delta = delta > 0 ? delta : 1.0f;
+	return 0;
+}
+
+void
+dl_net_input_shape(const struct dl_net *net, int shape[3])
+{
+	memcpy(shape, net->in, sizeof net->in);
+}
+
+int
+dl_net_outputs(const struct dl_net *net)
+{
+	return (int)net->L[net->n_layers - 1].out_n;
+}
+
+static const char *
+act_name(int act)
+{
+	static const char *n[] = { "none", "relu", "lrelu", "tanh", "sigmoid" };
+	return act >= 0 && act <= DL_ACT_SIGMOID ? n[act] : "?";
+}
+
+static long
+layer_params(const struct dl_net *net, const struct layer *l)
+{
+	long n = 0;
+
+	if (l->pw >= 0)
+		n += net->P[l->pw].n;
+	if (l->pb >= 0)
+		n += net->P[l->pb].n;
+	return n;
+}
+
+int
+dl_net_layer_info(const struct dl_net *net, int i, struct dl_layer_info *li)
+{
+	static const char *kinds[] = { "conv", "pool", "fc", "bn", "drop", "flat" };
+	const struct layer *l;
+
+	if (i < 0 || i >= net->n_layers)
+		return dl_seterr(DL_EUSAGE, "net: no layer %d", i);
+	l = &net->L[i];
+	li->name = l->name;
+	li->kind = kinds[l->kind];
+	li->token = l->token;
+	memcpy(li->shape, l->out, sizeof li->shape);
+	li->params = layer_params(net, l);
+	li->act = act_name(l->act);
+	return 0;
+}
+
+int
+dl_net_find_layer(const struct dl_net *net, const char *name)
+{
+	char list[512];
+	size_t off = 0;
+
+	for (int i = 0; i < net->n_layers; i++)
+		if (name && !strcmp(net->L[i].name, name))
+			return i;
+	list[0] = 0;
+	for (int i = 0; i < net->n_layers && off < sizeof list - 40; i++)
+		off += snprintf(list + off, sizeof list - off, "%s%s", i ? " " : "", net->L[i].name);
+	dl_seterr(DL_EUSAGE, "net: no layer '%s' (layers: %s)", name ? name : "", list);
+	return -1;
+}
+
+long
+dl_net_param_count(const struct dl_net *net)
+{
+	long n = 0;
+
+	for (int i = 0; i < net->n_params; i++)
+		if (net->P[i].trainable)
+			n += net->P[i].n;
+	return n;
+}
+
+int
+dl_net_summary(const struct dl_net *net, char *buf, size_t n)
+{
+	size_t off = 0;
+	char sh[48];
+
+#define OUT(...) do { int k_ = snprintf(buf ? buf + (off < n ? off : n) : NULL, \
+	off < n ? n - off : 0, __VA_ARGS__); off += k_ > 0 ? k_ : 0; } while (0)
+	OUT("%-10s %-10s %-14s %-8s %10s\n", "layer", "token", "output", "act", "params");
+	snprintf(sh, sizeof sh, "%dx%dx%d", net->in[0], net->in[1], net->in[2]);
+	OUT("%-10s %-10s %-14s %-8s %10d\n", "input", "", sh, "", 0);
+	for (int i = 0; i < net->n_layers; i++) {
+		const struct layer *l = &net->L[i];
+		snprintf(sh, sizeof sh, "%dx%dx%d", l->out[0], l->out[1], l->out[2]);
+		OUT("%-10s %-10s %-14s %-8s %10ld\n", l->name, l->token, sh, act_name(l->act),
+		    layer_params(net, l));
+	}
+	OUT("total %ld trainable parameters\n", dl_net_param_count(net));
+#undef OUT
+	return (int)off;
+}
+
+int
+dl_net_param_info(const struct dl_net *net, int i, struct dl_param_info *pi)
+{
+	const struct param *p;
+
+	if (i < 0 || i >= net->n_params)
+		return dl_seterr(DL_EUSAGE, "net: no parameter %d", i);
+	p = &net->P[i];
+	pi->name = p->name;
+	pi->layer = p->layer;
+	pi->ndim = p->ndim;
+	memcpy(pi->shape, p->shape, sizeof pi->shape);
+	pi->n = p->n;
+	pi->trainable = p->trainable;
+	pi->decay = p->decay;
+	pi->data = pdata((struct dl_net *)net, i);
+	pi->grad = pgrad((struct dl_net *)net, i);
+	return 0;
+}
+
+int
+dl_net_find_param(const struct dl_net *net, const char *name)
+{
+	for (int i = 0; i < net->n_params; i++)
+		if (!strcmp(net->P[i].name, name))
+			return i;
+	return -1;
+}
+
+int
+dl_net_param_get(struct dl_net *net, int i, float *host)
+{
+	if (i < 0 || i >= net->n_params)
+		return dl_seterr(DL_EUSAGE, "net: no parameter %d", i);
+	return net->be->get(net->ctx, host, pdata(net, i), net->P[i].n * sizeof *host);
+}
+
+int
+dl_net_param_set(struct dl_net *net, int i, const float *host)
+{
+	if (i < 0 || i >= net->n_params)
+		return dl_seterr(DL_EUSAGE, "net: no parameter %d", i);
+	return net->be->put(net->ctx, pdata(net, i), host, net->P[i].n * sizeof *host);
+}
+
+int
+dl_net_grad_get(struct dl_net *net, int i, float *host)
+{
+	if (i < 0 || i >= net->n_params || !net->P[i].trainable)
+		return dl_seterr(DL_EUSAGE, "net: no gradient for parameter %d", i);
+	return net->be->get(net->ctx, host, pgrad(net, i), net->P[i].n * sizeof *host);
+}
+
+int
+dl_net_copy_params(struct dl_net *net, struct dl_net *src, const char *cut)
+{
+	int last = net->n_layers - 1, copied = 0, rc;
+	float *h;
+
+	if (cut && (last = dl_net_find_layer(src, cut)) < 0)
+		return -DL_EUSAGE;
+	for (int i = 0; i < src->n_params; i++) {
+		struct param *p = &src->P[i];
+		int j;
+
+		if (p->layer > last)
+			continue;
+		if ((j = dl_net_find_param(net, p->name)) < 0)
+			continue;
+		if (net->P[j].n != p->n || net->P[j].ndim != p->ndim ||
+		    memcmp(net->P[j].shape, p->shape, sizeof p->shape))
+			return dl_seterr(DL_ESHAPE, "net: %s has another shape in the source model",
+			    p->name);
+		if (!(h = host_scratch(net, p->n * sizeof *h)))
+			return -DL_ENOMEM;
+		if ((rc = dl_net_param_get(src, i, h)) < 0 || (rc = dl_net_param_set(net, j, h)) < 0)
+			return rc;
+		copied++;
+	}
+	return copied;
+}
+
+/* ---- forward ------------------------------------------------------------------ */
+
+static uint64_t
+mix(uint64_t a, uint64_t b)
+{
+	uint64_t z = a ^ (b + 0x9E3779B97F4A7C15ULL + (a << 6) + (a >> 2));
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+static int
+forward_layers(struct dl_net *net, int train)
+{
+	const struct dl_backend *be = net->be;
+	struct dl_backend_ctx *c = net->ctx;
+	int N = net->batch, rc = 0;
+
+	for (int i = 0; i < net->n_layers && rc == 0; i++) {
+		struct layer *l = &net->L[i];
+		const float *x = i ? net->L[i - 1].y : net->x;
+		long rows = (long)N * l->out[0] * l->out[1];
+		long n = (long)N * l->out_n;
+
+		switch (l->kind) {
+		case L_CONV:
+			l->cv.n = N;
+			if ((rc = be->conv2d_fwd(c, &l->cv, x, pdata(net, l->pw), l->y)) == 0)
+				rc = be->bias_add(c, rows, l->k, pdata(net, l->pb), l->y);
+			break;
+		case L_FC:
+			if ((rc = be->gemm(c, 0, 1, N, l->k, (int)l->in_n, 1.0f, x,
+			    pdata(net, l->pw), 0.0f, l->y)) == 0)
+				rc = be->bias_add(c, N, l->k, pdata(net, l->pb), l->y);
+			break;
+		case L_POOL:
+			l->pl.n = N;
+			rc = be->pool_fwd(c, &l->pl, x, l->y);
+			break;
+		case L_BN:
+			if (train)
+				rc = be->bn_fwd_train(c, rows, l->out[2], x, pdata(net, l->pw),
+				    pdata(net, l->pb), BN_EPS, BN_MOMENTUM, pdata(net, l->pm),
+				    pdata(net, l->pv), l->save_mean, l->save_invstd, l->y);
+			else
+				rc = be->bn_fwd_infer(c, rows, l->out[2], x, pdata(net, l->pw),
+				    pdata(net, l->pb), pdata(net, l->pm), pdata(net, l->pv),
+				    BN_EPS, l->y);
+			break;
+		case L_DROP:
+			if (train)
+				rc = be->dropout_fwd(c, n, l->p, mix(mix(net->seed, (uint64_t)i),
+				    net->step), x, l->mask, l->y);
+			else
+				rc = be->copy(c, l->y, x, n * sizeof(float));
+			break;
+		case L_FLAT:
+			rc = be->copy(c, l->y, x, n * sizeof(float));
+			break;
+		}
+		if (rc == 0 && l->act != DL_ACT_NONE)
+			rc = be->act_fwd(c, l->act, l->alpha, n, l->y, l->y);
+		if (rc < 0)
+			dl_errprefix("%s", l->name);
+	}
+	net->train = train;
+	net->seeded = -1;
+	return rc < 0 ? rc : N;
+}
+
+int
+dl_net_forward_f32(struct dl_net *net, const float *x, int n, int train)
+{
+	int rc;
+
+	if (n < 1)
+		return dl_seterr(DL_ESHAPE, "net: empty batch");
+	if ((rc = ensure(net, n)) < 0)
+		return rc;
+	net->batch = n;
+	if ((rc = net->be->put(net->ctx, net->x, x, (size_t)n * net->in_n * sizeof *x)) < 0)
+		return rc;
+	return forward_layers(net, train);
+}
+
+int
+dl_net_forward(struct dl_net *net, const struct dl_tensor *x, int train)
+{
+	uint64_t cnt = dl_tensor_count(x);
+	long n;
+	int rc;
+
+	if (cnt == 0 || cnt % net->in_n)
+		return dl_seterr(DL_ESHAPE, "net: input of %llu values is not a whole number of "
+		    "%dx%dx%d samples", (unsigned long long)cnt, net->in[0], net->in[1], net->in[2]);
+	n = (long)(cnt / net->in_n);
+	if (n > (1L << 24))
+		return dl_seterr(DL_ESHAPE, "net: batch of %ld samples", n);
+	if (x->ndim >= 1 && n > 1 && x->shape[0] != (uint64_t)n)
+		return dl_seterr(DL_ESHAPE, "net: input %s does not hold %dx%dx%d samples",
+		    x->name, net->in[0], net->in[1], net->in[2]);
+	if (x->dtype == DL_F32)
+		return dl_net_forward_f32(net, x->data, (int)n, train);
+	if ((rc = ensure(net, (int)n)) < 0)
+		return rc;
+	net->batch = (int)n;
+	if (x->dtype == DL_U8) {
+		if ((rc = net->be->put(net->ctx, net->xu8, x->data, cnt)) < 0 ||
+		    (rc = net->be->u8_to_f32(net->ctx, (long)cnt, net->xu8, 1.0f / 255, 0, net->x)) < 0)
+			return rc;
+	} else {
+		float *h = host_scratch(net, cnt * sizeof *h);
+
+		if (!h)
+			return -DL_ENOMEM;
+		for (uint64_t i = 0; i < cnt; i++)
+			h[i] = (float)dl_tensor_get(x, i);
+		if ((rc = net->be->put(net->ctx, net->x, h, cnt * sizeof *h)) < 0)
+			return rc;
+	}
+	return forward_layers(net, train);
+}
+
+/* ---- loss ------------------------------------------------------------------------ */
+
+int
+dl_net_loss(struct dl_net *net, const struct dl_tensor *y, int backward, struct dl_loss_stats *st)
+{
+	const struct dl_backend *be = net->be;
+	struct layer *last = &net->L[net->n_layers - 1];
+	int N = net->batch, k = (int)last->out_n, rc, f32;
+	uint64_t cnt = dl_tensor_count(y);
+	float *z, *lv;
+	int32_t *cls = NULL;
+	float *tf = NULL;
+	struct dl_loss_stats s = { 0 };
+
+	if (N < 1)
+		return dl_seterr(DL_EUSAGE, "net: loss before forward");
+	f32 = y->dtype == DL_F32 || y->dtype == DL_F64 || y->dtype == DL_F16 || y->dtype == DL_BF16;
+	if (f32 && net->loss == DL_LOSS_NLL)
+		return dl_seterr(DL_ESHAPE, "net: loss nll needs class labels, y is %s",
+		    dl_dtype_name(y->dtype));
+	if (f32 ? cnt != (uint64_t)N * k : cnt != (uint64_t)N)
+		return dl_seterr(DL_ESHAPE, "net: %llu targets for %d samples of %d outputs",
+		    (unsigned long long)cnt, N, k);
+	/* host scratch: targets, then logits and losses */
+	if (!(z = host_scratch(net, ((size_t)N * k * 2 + N) * sizeof(float) + N * sizeof(int32_t))))
+		return -DL_ENOMEM;
+	lv = z + (size_t)N * k;
+	if (f32) {
+		tf = lv + N;
+		for (uint64_t i = 0; i < cnt; i++)
+			tf[i] = (float)dl_tensor_get(y, i);
+		rc = be->put(net->ctx, net->tgt, tf, cnt * sizeof *tf);
+	} else {
+		cls = (int32_t *)(lv + N);
+		for (int i = 0; i < N; i++) {
+			double v = dl_tensor_get(y, (uint64_t)i);
+			if (!(v >= 0 && v < k))
+				return dl_seterr(DL_ESHAPE, "net: label %g of sample %d outside [0,%d)",
+				    v, i, k);
+			cls[i] = (int32_t)v;
+		}
+		rc = be->put(net->ctx, net->tgt, cls, (size_t)N * sizeof *cls);
+	}
+	if (rc < 0)
+		return rc;
+	if ((rc = be->loss(net->ctx, net->loss, net->delta, N, k, last->y, net->tgt, f32,
+	    1.0f / N, net->lossv, backward ? last->dy : NULL)) < 0)
+		return rc;
+	if ((rc = be->get(net->ctx, lv, net->lossv, (size_t)N * sizeof *lv)) < 0 ||
+	    (rc = be->get(net->ctx, z, last->y, (size_t)N * k * sizeof *z)) < 0)
+		return rc;
+	s.n = N;
+	for (int i = 0; i < N; i++) {
+		const float *zi = z + (size_t)i * k;
+		int am = 0, ta = 0;
+
+		s.loss += lv[i];
+		for (int j = 1; j < k; j++)
+			if (zi[j] > zi[am])
+				am = j;
+		if (cls)
+			s.correct += am == cls[i];
+		else if (k == 1) {
+			float thr = net->loss == DL_LOSS_BCE ? 0.0f : 0.5f;
+			s.correct += (zi[0] > thr) == (tf[i] > 0.5f);
+		} else {
+			for (int j = 1; j < k; j++)
+				if (tf[(size_t)i * k + j] > tf[(size_t)i * k + ta])
+					ta = j;
+			s.correct += am == ta;
+		}
+	}
+	if (st)
+		*st = s;
+	if (backward)
+		net->seeded = net->n_layers - 1;
+	return 0;
+}
+
+/* ---- backward ---------------------------------------------------------------------- */
+
+int
+dl_net_backward(struct dl_net *net, int flags)
+{
+	const struct dl_backend *be = net->be;
+	struct dl_backend_ctx *c = net->ctx;
+	int N = net->batch, rc = 0, params = flags & DL_BACK_PARAMS;
+
+	if (net->seeded < 0)
+		return dl_seterr(DL_EUSAGE, "net: backward without a seeded gradient "
+		    "(call dl_net_loss or dl_net_seed after the forward)");
+	if (params && net->seeded < net->n_layers - 1 &&
+	    (rc = be->fill(c, (long)net->n_train, 0, net->grads)) < 0)
+		return rc;
+	for (int i = net->seeded; i >= 0 && rc == 0; i--) {
+		struct layer *l = &net->L[i];
+		const float *x = i ? net->L[i - 1].y : net->x;
+		float *dx = i ? net->L[i - 1].dy : (flags & DL_BACK_INPUT) ? net->dx : NULL;
+		long rows = (long)N * l->out[0] * l->out[1];
+		long n = (long)N * l->out_n, nx = (long)N * l->in_n;
+		float *g = l->dy;
+
+		if (l->act != DL_ACT_NONE)
+			rc = be->act_bwd(c, l->act, l->alpha, n, l->y, g, g);
+		if (rc < 0)
+			break;
+		switch (l->kind) {
+		case L_CONV:
+			l->cv.n = N;
+			if (params && ((rc = be->conv2d_bwd_filter(c, &l->cv, x, g, pgrad(net, l->pw))) < 0 ||
+			    (rc = be->bias_bwd(c, rows, l->k, g, pgrad(net, l->pb))) < 0))
+				break;
+			if (dx)
+				rc = be->conv2d_bwd_data(c, &l->cv, g, pdata(net, l->pw), dx);
+			break;
+		case L_FC:
+			/* dw[out,in] = g^T x;  db = sum g;  dx[N,in] = g w */
+			if (params && ((rc = be->gemm(c, 1, 0, l->k, (int)l->in_n, N, 1.0f, g, x,
+			    0.0f, pgrad(net, l->pw))) < 0 ||
+			    (rc = be->bias_bwd(c, N, l->k, g, pgrad(net, l->pb))) < 0))
+				break;
+			if (dx)
+				rc = be->gemm(c, 0, 0, N, (int)l->in_n, l->k, 1.0f, g,
+				    pdata(net, l->pw), 0.0f, dx);
+			break;
+		case L_POOL:
+			l->pl.n = N;
+			if (dx)
+				rc = be->pool_bwd(c, &l->pl, x, l->y, g, dx);
+			break;
+		case L_BN:
+			if (net->train) {
+				int C = l->out[2];
+				float *dg = params ? pgrad(net, l->pw) : l->zeros + C;
+				float *db = params ? pgrad(net, l->pb) : l->zeros + 2 * C;
+
+				rc = be->bn_bwd(c, rows, C, x, g, pdata(net, l->pw),
+				    l->save_mean, l->save_invstd, dx ? dx : g, dg, db);
+			} else {
+				/* evaluation mode: a per-channel affine map,
+				 * dx = dy gamma / sqrt(run_var + eps) */
+				if (params && ((rc = be->fill(c, l->out[2], 0, pgrad(net, l->pw))) < 0 ||
+				    (rc = be->fill(c, l->out[2], 0, pgrad(net, l->pb))) < 0))
+					break;
+				if (dx)
+					rc = be->bn_fwd_infer(c, rows, l->out[2], g, pdata(net, l->pw),
+					    l->zeros, l->zeros, pdata(net, l->pv), BN_EPS, dx);
+			}
+			break;
+		case L_DROP:
+			if (dx)
+				rc = net->train ? be->dropout_bwd(c, n, l->mask, g, dx) :
+				    be->copy(c, dx, g, n * sizeof(float));
+			break;
+		case L_FLAT:
+			if (dx)
+				rc = be->copy(c, dx, g, nx * sizeof(float));
+			break;
+		}
+		if (rc < 0)
+			dl_errprefix("%s", l->name);
+	}
+	net->seeded = -1;
+	return rc;
+}
+
+/* ---- activations and seeds --------------------------------------------------------- */
+
+static int
+layer_or_last(struct dl_net *net, const char *layer)
+{
+	return layer ? dl_net_find_layer(net, layer) : net->n_layers - 1;
+}
+
+long
+dl_net_activation(struct dl_net *net, const char *layer, float *out, long nmax)
+{
+	int i = layer_or_last(net, layer), rc;
+	long n;
+
+	if (i < 0)
+		return -DL_EUSAGE;
+	n = (long)net->batch * net->L[i].out_n;
+	if (net->batch < 1)
+		return dl_seterr(DL_EUSAGE, "net: no forward yet");
+	if (n > nmax)
+		return dl_seterr(DL_EUSAGE, "net: %s holds %ld floats, room for %ld",
+		    net->L[i].name, n, nmax);
+	if ((rc = net->be->get(net->ctx, out, net->L[i].y, n * sizeof *out)) < 0)
+		return rc;
+	return n;
+}
+
+long
+dl_net_probs(struct dl_net *net, float *out, long nmax)
+{
+	long n = dl_net_activation(net, NULL, out, nmax);
+	int k = dl_net_outputs(net);
+
+	if (n < 0)
+		return n;
+	if (net->loss == DL_LOSS_NLL)
+		dl_backend_cpu.softmax(NULL, net->batch, k, out, out);
+	else if (net->loss == DL_LOSS_BCE)
+		for (long i = 0; i < n; i++)
+			out[i] = 1.0f / (1.0f + expf(-out[i]));
+	return n;
+}
+
+int
+dl_net_seed(struct dl_net *net, const char *layer, const float *g)
+{
+	int i = layer_or_last(net, layer), rc;
+
+	if (i < 0)
+		return -DL_EUSAGE;
+	if (net->batch < 1)
+		return dl_seterr(DL_EUSAGE, "net: no forward yet");
+	if ((rc = net->be->put(net->ctx, net->L[i].dy, g,
+	    (size_t)net->batch * net->L[i].out_n * sizeof *g)) < 0)
+		return rc;
+	net->seeded = i;
+	return 0;
+}
+
+int
+dl_net_seed_self(struct dl_net *net, const char *layer, float scale)
+{
+	int i = layer_or_last(net, layer), rc;
+	long n;
+
+	if (i < 0)
+		return -DL_EUSAGE;
+	if (net->batch < 1)
+		return dl_seterr(DL_EUSAGE, "net: no forward yet");
+	n = (long)net->batch * net->L[i].out_n;
+	if ((rc = net->be->copy(net->ctx, net->L[i].dy, net->L[i].y, n * sizeof(float))) < 0 ||
+	    (rc = net->be->scale(net->ctx, n, scale, net->L[i].dy)) < 0)
+		return rc;
+	net->seeded = i;
+	return 0;
+}
+
+int
+dl_net_seed_class(struct dl_net *net, const int *cls)
+{
+	int k = dl_net_outputs(net), N = net->batch;
+	float *g;
+
+	if (N < 1)
+		return dl_seterr(DL_EUSAGE, "net: no forward yet");
+	if (!(g = host_scratch(net, (size_t)N * k * sizeof *g)))
+		return -DL_ENOMEM;
+	memset(g, 0, (size_t)N * k * sizeof *g);
+	for (int i = 0; i < N; i++) {
+		if (cls[i] >= k)
+			return dl_seterr(DL_EUSAGE, "net: class %d outside [0,%d)", cls[i], k);
+		if (cls[i] >= 0)
+			g[(size_t)i * k + cls[i]] = 1;
+	}
+	return dl_net_seed(net, NULL, g);
+}
+
+long
+dl_net_input_grad(struct dl_net *net, float *out, long nmax)
+{
+	long n = (long)net->batch * net->in_n;
+	int rc;
+
+	if (n > nmax)
+		return dl_seterr(DL_EUSAGE, "net: input gradient holds %ld floats, room for %ld",
+		    n, nmax);
+	if ((rc = net->be->get(net->ctx, out, net->dx, n * sizeof *out)) < 0)
+		return rc;
+	return n;
+}

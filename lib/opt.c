@@ -1,0 +1,271 @@
+/*
+ * opt.c - optimizers (SGD, momentum, Nesterov, Adam) with L2 weight
+ * decay, learning-rate schedules (constant, step, cosine, warm-up), per-
+ * layer lr scales and freezing.  The update kernels are backend entries
+ * (sgd_step, adam_step); this file only decides what to call with what.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlpipe.h"
+#include "net-priv.h"
+
+struct dl_opt {
+	struct dl_net *net;
+	struct dl_opt_conf c;
+	float *m, *v;		/* device, net->n_train floats each (NULL if unused) */
+	double *scale;		/* per parameter; 0: frozen */
+	long t;			/* steps taken */
+	double lr;		/* current scheduled lr */
+};
+
+static const char *kind_names[] = { "sgd", "momentum", "nesterov", "adam" };
+static const char *loss_names[] = { "nll", "bce", "mse", "huber" };
+
+int
+dl_opt_parse_kind(const char *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (s && !strcmp(s, kind_names[i]))
+			return i;
+	return -1;
+}
+
+const char *
+dl_opt_kind_name(int kind)
+{
+	return kind >= 0 && kind < 4 ? kind_names[kind] : "?";
+}
+
+int
+dl_loss_parse(const char *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (s && !strcmp(s, loss_names[i]))
+			return i;
+	return -1;
+}
+
+const char *
+dl_loss_name(int kind)
+{
+	return kind >= 0 && kind < 4 ? loss_names[kind] : "?";
+}
+
+struct dl_opt *
+dl_opt_new(struct dl_net *net, const struct dl_opt_conf *conf)
+{
+	const struct dl_backend *be = net->be;
+	struct dl_opt *o;
+	size_t nb = net->n_train * sizeof(float);
+
+	if (conf->kind < DL_OPT_SGD || conf->kind > DL_OPT_ADAM)
+		return dl_seterr(DL_EUSAGE, "opt: unknown optimizer %d", conf->kind), NULL;
+	if (!(o = calloc(1, sizeof *o)) || !(o->scale = malloc(net->n_params * sizeof *o->scale + 1))) {
+		free(o);
+		return dl_seterr(DL_ENOMEM, "opt: out of memory"), NULL;
+	}
+	o->net = net;
+	o->c = *conf;
+	if (o->c.lr <= 0)
+		o->c.lr = o->c.kind == DL_OPT_ADAM ? 0.001 : 0.01;
+	if (o->c.momentum <= 0 && (o->c.kind == DL_OPT_MOMENTUM || o->c.kind == DL_OPT_NESTEROV))
+		o->c.momentum = 0.9;
+	if (o->c.kind == DL_OPT_SGD)
+		o->c.momentum = 0;
+	if (o->c.beta1 <= 0)
+		o->c.beta1 = 0.9;
+	if (o->c.beta2 <= 0)
+		o->c.beta2 = 0.999;
+	if (o->c.eps <= 0)
+		o->c.eps = 1e-8;
+	if (o->c.gamma <= 0)
+		o->c.gamma = 0.1;
+	for (int i = 0; i < net->n_params; i++)
+		o->scale[i] = 1;
+	if (o->c.kind != DL_OPT_SGD && !(o->v = be->alloc(net->ctx, nb)))
+		goto fail;
+	if (o->c.kind == DL_OPT_ADAM && !(o->m = be->alloc(net->ctx, nb)))
+		goto fail;
+	dl_opt_set_progress(o, 0);
+	return o;
+fail:
+	dl_opt_free(o);
+	return NULL;
+}
+
+void
+dl_opt_free(struct dl_opt *o)
+{
+	if (!o)
+		return;
+	o->net->be->free(o->net->ctx, o->m);
+	o->net->be->free(o->net->ctx, o->v);
+	free(o->scale);
+	free(o);
+}
+
+/* Apply f to the parameters of every layer in the list. */
+static int
+each_layer(struct dl_opt *o, const char *layers, double f)
+{
+	struct dl_net *net = o->net;
+	char *copy = strdup(layers ? layers : ""), *tok, *save;
+	int rc = 0;
+
+	if (!copy)
+		return dl_seterr(DL_ENOMEM, "opt: out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
+		char *dots = strstr(tok, "..");
+		int a, b;
+
+		if (dots) {
+			*dots = 0;
+			a = *tok ? dl_net_find_layer(net, tok) : 0;
+			b = dots[2] ? dl_net_find_layer(net, dots + 2) : net->n_layers - 1;
+		} else
+			a = b = dl_net_find_layer(net, tok);
+		if (a < 0 || b < 0) {
+			rc = -DL_EUSAGE;
+			break;
+		}
+		for (int i = 0; i < net->n_params; i++)
+			if (net->P[i].layer >= a && net->P[i].layer <= b)
+				o->scale[i] *= f;
+	}
+	free(copy);
+	return rc;
+}
+
+int
+dl_opt_lr_scale(struct dl_opt *o, const char *layers, double f)
+{
+	if (!(f >= 0))
+		return dl_seterr(DL_EUSAGE, "opt: lr scale %g is negative", f);
+	return each_layer(o, layers, f);
+}
+
+int
+dl_opt_freeze(struct dl_opt *o, const char *layers)
+{
+	return each_layer(o, layers, 0);
+}
+
+void
+dl_opt_set_progress(struct dl_opt *o, double e)
+{
+	const struct dl_opt_conf *c = &o->c;
+	double lr = c->lr;
+
+	if (c->sched == DL_SCHED_STEP && c->step_every > 0)
+		lr *= pow(c->gamma, floor(e / c->step_every + 1e-9));
+	else if (c->sched == DL_SCHED_COSINE && c->epochs > 0) {
+		double f = e >= c->epochs ? 1 : e / c->epochs;
+		lr = c->lr_min + 0.5 * (c->lr - c->lr_min) * (1 + cos(M_PI * f));
+	}
+	if (c->warmup > 0 && e < c->warmup)
+		lr *= e / c->warmup;
+	o->lr = lr;
+}
+
+double dl_opt_lr(const struct dl_opt *o) { return o->lr; }
+long dl_opt_steps(const struct dl_opt *o) { return o->t; }
+
+int
+dl_opt_step(struct dl_opt *o)
+{
+	struct dl_net *net = o->net;
+	const struct dl_backend *be = net->be;
+	int rc = 0;
+
+	o->t++;
+	for (int i = 0; i < net->n_params && rc == 0; i++) {
+		struct param *p = &net->P[i];
+		float lr = (float)(o->lr * o->scale[i]);
+		float wd = p->decay ? (float)o->c.wd : 0;
+		float *w = net->params + p->off, *g = net->grads + p->off;
+
+		if (!p->trainable || o->scale[i] == 0)
+			continue;
+		if (o->c.kind == DL_OPT_ADAM)
+			rc = be->adam_step(net->ctx, p->n, w, g, o->m + p->off, o->v + p->off, lr,
+			    (float)o->c.beta1, (float)o->c.beta2, (float)o->c.eps, wd, o->t);
+		else
+			rc = be->sgd_step(net->ctx, p->n, w, g, o->v ? o->v + p->off : NULL, lr,
+			    (float)o->c.momentum, wd, o->c.kind == DL_OPT_NESTEROV);
+	}
+	dl_net_advance(net);
+	return rc;
+}
+
+int
+dl_opt_state_put(struct dl_opt *o, struct dl_record *rec)
+{
+	struct dl_net *net = o->net;
+	int rc;
+
+	if ((rc = dl_record_set(rec, "opt", dl_opt_kind_name(o->c.kind))) < 0 ||
+	    (rc = dl_record_setf(rec, "step", "%ld", o->t)) < 0 ||
+	    (rc = dl_record_setf(rec, "lr", "%.9g", o->c.lr)) < 0)
+		return rc;
+	for (int i = 0; i < net->n_params; i++) {
+		struct param *p = &net->P[i];
+		float *bufs[2] = { o->m, o->v };
+		const char *suf[2] = { "m", "v" };
+
+		if (!p->trainable)
+			continue;
+		for (int j = 0; j < 2; j++) {
+			char name[64];
+			struct dl_tensor *t;
+
+			if (!bufs[j])
+				continue;
+			snprintf(name, sizeof name, "%s.%s", p->name, suf[j]);
+			if (!(t = dl_record_add(rec, name, DL_F32, p->ndim, p->shape)))
+				return -DL_ENOMEM;
+			if ((rc = net->be->get(net->ctx, t->data, bufs[j] + p->off, p->n * sizeof(float))) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int
+dl_opt_state_get(struct dl_opt *o, const struct dl_record *rec)
+{
+	struct dl_net *net = o->net;
+	const char *kind = dl_record_get(rec, "opt"), *step = dl_record_get(rec, "step");
+	int rc;
+
+	if (!kind || dl_opt_parse_kind(kind) != o->c.kind)
+		return dl_seterr(DL_EFORMAT, "opt: saved state is for optimizer '%s', not '%s'",
+		    kind ? kind : "?", dl_opt_kind_name(o->c.kind));
+	for (int i = 0; i < net->n_params; i++) {
+		struct param *p = &net->P[i];
+		float *bufs[2] = { o->m, o->v };
+		const char *suf[2] = { "m", "v" };
+
+		if (!p->trainable)
+			continue;
+		for (int j = 0; j < 2; j++) {
+			char name[64];
+			const struct dl_tensor *t;
+
+			if (!bufs[j])
+				continue;
+			snprintf(name, sizeof name, "%s.%s", p->name, suf[j]);
+			if (!(t = dl_record_find(rec, name)) || t->dtype != DL_F32 ||
+			    dl_tensor_count(t) != (uint64_t)p->n)
+				return dl_seterr(DL_EFORMAT, "opt: saved state lacks %s f32[%ld]",
+				    name, p->n);
+			if ((rc = net->be->put(net->ctx, bufs[j] + p->off, t->data, p->n * sizeof(float))) < 0)
+				return rc;
+		}
+	}
+	o->t = step ? atol(step) : 0;
+	net->step = (uint64_t)o->t;
+	return 0;
+}
