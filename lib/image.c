@@ -268,7 +268,7 @@ dl_lighting_delta(struct dl_rng *r, double sigma, int c, const float *eigval,
 int
 dl_augment_resamples(const struct dl_augment *a)
 {
-	return a->rotate > 0 || (a->scale_lo > 0 && (a->scale_lo != 1 || a->scale_hi != 1));
+	return a->rotate_lo != 0 || a->rotate_hi != 0 || (a->scale_lo > 0 && (a->scale_lo != 1 || a->scale_hi != 1));
 }
 
 int
@@ -322,8 +322,8 @@ dl_augment_image(const struct dl_augment *a, struct dl_rng *r, const void *src,
 	}
 	if (a->scale_lo > 0 && (a->scale_lo != 1 || a->scale_hi != 1))
 		s = a->scale_lo + (a->scale_hi - a->scale_lo) * dl_rng_uniform(r);
-	if (a->rotate > 0)
-		deg = a->rotate * (2 * dl_rng_uniform(r) - 1);
+	if (a->rotate_lo != 0 || a->rotate_hi != 0)
+		deg = a->rotate_lo + (a->rotate_hi - a->rotate_lo) * dl_rng_uniform(r);
 	dl_augment_out_size(a, h, w, &oh, &ow);
 	if (a->crop_h > 0)
 		oy = draw_int(r, 0, h - oh);

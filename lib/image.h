@@ -64,7 +64,7 @@ struct dl_augment {
 	int flip_h, flip_v;	/* 1: flip with probability 1/2 */
 	int move;		/* shift by a whole number in [-move, move], each axis */
 	double scale_lo, scale_hi;	/* uniform scale factor; 0,0 or 1,1: none */
-	double rotate;		/* angle uniform in [-rotate, rotate] degrees */
+	double rotate_lo, rotate_hi;	/* angle uniform in [lo, hi] degrees; 0,0: none */
 	int crop_h, crop_w;	/* random crop to crop_h x crop_w; 0: none */
 	int border;		/* enum dl_border */
 	double lighting;	/* sigma of the PCA lighting; 0: none */

@@ -275,7 +275,7 @@ test_augment(void)
 {
 	enum { H = 28, W = 28, C = 1 };
 	struct dl_augment a = { .flip_h = 1, .move = 2, .scale_lo = 0.9, .scale_hi = 1.1,
-	                        .rotate = 15, .border = DL_BORDER_REFLECT };
+	                        .rotate_lo = -15, .rotate_hi = 15, .border = DL_BORDER_REFLECT };
 	struct dl_augment exact = { .flip_h = 1, .flip_v = 1, .move = 3, .crop_h = 24, .crop_w = 20 };
 	uint8_t in[H * W * C], o8[H * W * C], o8b[H * W * C];
 	float o1[H * W * C], o2[H * W * C];
