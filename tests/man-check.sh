@@ -1,0 +1,53 @@
+#!/bin/sh
+# tests/man-check.sh - every man page lints clean with mandoc -Tlint (any
+# output is a failure); every bin/dl-*.c has man/man1/dl-*.1; every built
+# program answers --help (exit 0, text on stdout) and --bogus (exit 2, a
+# "dl-X: " message on stderr).  Run by tests/run.sh and `make man-check`.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+: "${DL_BIN:=$top/bin}"
+PATH=$DL_BIN:$PATH
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mancheck.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+status=0
+bad() { echo "man-check: $*"; status=1; }
+
+if command -v mandoc > /dev/null 2>&1; then
+	for f in "$top"/man/man*/*.[1-9]; do
+		[ -f "$f" ] || continue
+		mandoc -Tlint "$f" > "$tmp/lint" 2>&1
+		# mandoc looks up .Xr only in the installed system (/usr/share/man):
+		# a reference to a page of this tree counts as found when the page is
+		# here, and a stale system mandoc.db is the machine's, not the page's.
+		while IFS= read -r line; do
+			case $line in
+			*"STYLE: referenced manual not found: Xr "*)
+				set -- ${line##*: Xr }
+				[ -f "$top/man/man$2/$1.$2" ] && continue ;;
+			"mandoc: outdated mandoc.db"*) continue ;;
+			esac
+			echo "$line"
+			bad "${f#$top/}: lint output"
+		done < "$tmp/lint"
+	done
+else
+	echo "man-check: mandoc not installed, lint skipped"
+fi
+for src in "$top"/bin/dl-*.c; do
+	[ -f "$src" ] || continue
+	p=$(basename "$src" .c)
+	[ -f "$top/man/man1/$p.1" ] || bad "$p: no man page man/man1/$p.1"
+	if ! command -v "$p" > /dev/null 2>&1; then
+		echo "man-check: $p: not built, --help/--bogus not checked"
+		continue
+	fi
+	"$p" --help > "$tmp/out" 2>&1 < /dev/null
+	rc=$?
+	[ $rc = 0 ] && [ -s "$tmp/out" ] || bad "$p --help: exit $rc"
+	"$p" --bogus > "$tmp/out" 2> "$tmp/err" < /dev/null
+	rc=$?
+	[ $rc = 2 ] || bad "$p --bogus: exit $rc, expected 2"
+	grep -q "^$p: " "$tmp/err" || bad "$p --bogus: no '$p: ' message: $(head -n 2 "$tmp/err")"
+done
+[ $status = 0 ] && echo "man-check: ok"
+exit $status
