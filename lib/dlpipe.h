@@ -259,5 +259,7 @@ uint32_t dl_crc32c(uint32_t crc, const void *buf, size_t n);	/* crc=0 to start *
 #include "net.h"
 #include "image.h"
 #include "stats.h"
+#include "explain.h"
+#include "train.h"
 
 #endif

@@ -1,0 +1,143 @@
+/*
+ * train.h - what dl-batch, dl-train and dl-eval share: samples into
+ * batches with a seeded shuffle buffer (lib/batch.c), the training loop
+ * with validation, early stopping, checkpoints and exact resumption
+ * (lib/train.c), and scoring a model on a stream (lib/eval.c).  The
+ * network itself is lib/net.h.  Included by lib/dlpipe.h.
+ */
+#ifndef DL_TRAIN_H
+#define DL_TRAIN_H
+
+#include <stdint.h>
+
+#include "net.h"
+
+struct dl_record;
+struct dl_reader;
+
+/* ---- batching (lib/batch.c) -------------------------------------------------
+ * Samples go in (dl_batcher_put), batches come out (dl_batcher_get): every
+ * tensor of the samples stacked along a new leading dimension, dtypes kept
+ * (u8 stays u8).  The first sample fixes the tensors (names, dtypes,
+ * shapes); a sample that differs is -DL_ESHAPE naming the tensor, except
+ * when nothing is held (a new stream may bring new shapes).  Per-sample
+ * key/values are not carried into batches.
+ * With a shuffle buffer of S samples, a sample arriving at a full buffer
+ * sends a uniformly chosen one of the buffer on (TensorFlow's shuffle
+ * buffer); dl_batcher_end() sends the rest on in random order.  Epoch k
+ * (dl_batcher_epoch) draws from dl_rng_fork(seed, k), so the same input
+ * and seed give the same batches. */
+struct dl_batcher;
+struct dl_batcher *dl_batcher_new(int batch_size, long shuffle, uint64_t seed);
+void dl_batcher_free(struct dl_batcher *b);
+/* Take the samples of DATA record rec: the record itself (batched = 0) or
+ * each row of its tensors' leading dimension (batched = 1: all tensors
+ * must have the same leading dimension).  Copies the data. */
+int dl_batcher_put(struct dl_batcher *b, const struct dl_record *rec, int batched);
+/* End of an epoch or of the input: drain the shuffle buffer (in random
+ * order) so that dl_batcher_get() can hand out everything held. */
+void dl_batcher_end(struct dl_batcher *b);
+/* The next batch into out (cleared, tag DATA): 1 when batch_size samples
+ * are ready, or when partial and any sample is ready (a smaller batch);
+ * 0 when none; -DL_E* on failure. */
+int dl_batcher_get(struct dl_batcher *b, struct dl_record *out, int partial);
+/* Forget the samples held (--drop-last); returns how many. */
+long dl_batcher_drop(struct dl_batcher *b);
+/* Start epoch k: the shuffle from here on draws from dl_rng_fork(seed, k). */
+void dl_batcher_epoch(struct dl_batcher *b, uint64_t k);
+long dl_batcher_held(const struct dl_batcher *b);	/* samples held */
+
+/* Samples in a DATA record of a stream of kind "batches" (batched = 1:
+ * the leading dimension of x, else of its first tensor) or of samples (1). */
+long dl_record_samples(const struct dl_record *rec, int batched);
+/* 1 if a stream HEAD says kind=batches. */
+int dl_head_batched(const struct dl_record *head);
+
+/* ---- scoring (lib/eval.c) -----------------------------------------------------
+ * Sums over every sample seen: loss, accuracy and (for class targets) a
+ * confusion matrix, rows the true class, columns the predicted one. */
+struct dl_score {
+	double loss;		/* sum of per-sample losses */
+	long n;			/* samples */
+	long correct;		/* argmax == class (BCE: 0.5 threshold) */
+	int n_classes;		/* outputs, for class targets; 0: none */
+	long *confusion;	/* [n_classes * n_classes], NULL when n_classes = 0 */
+};
+int dl_score_init(struct dl_score *s, int n_classes);	/* zeroes; allocates the matrix */
+void dl_score_fini(struct dl_score *s);
+/* Forward one batch record (x [N,...]; a sample record with batched = 0)
+ * in evaluation mode, add its loss and, for i32/u8/i64 class targets y,
+ * its confusion counts to s.  probs (NULL: not wanted) receives the
+ * output probabilities, N x dl_net_outputs() floats.  A record without y
+ * only gets probabilities.  Returns N. */
+int dl_score_batch(struct dl_net *net, const struct dl_record *rec, int batched,
+    struct dl_score *s, float *probs, long nprobs);
+/* Score a whole stream (a file: path; "-": stdin), batching samples in
+ * batch_size.  HEAD, markers and other records are skipped. */
+int dl_score_stream(struct dl_net *net, const char *path, int batch_size,
+    struct dl_score *s);
+
+/* ---- training (lib/train.c) ------------------------------------------------------ */
+struct dl_epoch_stats {
+	long epoch;		/* 1-based: epochs done, this one included */
+	long batches;		/* in this epoch */
+	long samples;		/* trained on in this epoch */
+	double train_loss;	/* mean over the epoch's samples */
+	double train_acc;	/* fraction correct (class targets) */
+	int has_val;		/* 1: val_* are set */
+	double val_loss, val_acc;
+	double lr;		/* learning rate used in the epoch */
+	double seconds;		/* wall time of the epoch: training, validation, saving */
+	double samples_per_s;	/* training samples per second (training time only) */
+	int best;		/* 1: best so far (saved as the model) */
+	long best_epoch;	/* the best epoch so far */
+	long stop_at;		/* early stopping: last epoch to run (0: no limit) */
+};
+
+struct dl_lr_scale {
+	const char *layers;	/* "conv1..pool2", "fc1,fc2" */
+	double f;		/* multiplier; 0 freezes */
+};
+
+struct dl_train_conf {
+	const char *net;	/* description (dl_net_desc_read'd); NULL with resume/init */
+	const char *out;	/* the model: the best one (or the last without val) */
+	const char *last;	/* checkpoint of the latest epoch when validating (NULL: out + ".last") */
+	const char *val;	/* validation stream, NULL: none */
+	const char *init;	/* transfer: start from this model's layers ... */
+	const char *cut;	/* ... up to this layer (NULL: all), then net's */
+	const char *resume;	/* continue the run this checkpoint belongs to */
+	const char *freeze;	/* layers not to update */
+	struct dl_lr_scale lr_scale[16];	/* per-layer lr multipliers */
+	int n_lr_scale;
+	int batch_size;		/* > 0: (re)batch the input in batches of this size */
+	int val_batch;		/* batch size for validation (0: 256) */
+	struct dl_net_opts net_opts;	/* device, threads, seed, loss, huber_delta */
+	struct dl_opt_conf opt;
+	long max_epochs;	/* 0: as many as the input has */
+	double patience;	/* F > 0: geometric early stopping (needs val) */
+	long patience_min;	/* N: run at least N epochs past the best */
+	long min_epochs;	/* M: never stop before epoch M */
+	int progress;		/* 1: a progress line on stderr (dl_progress_*) */
+	/* Called after each epoch (the model is saved by then). */
+	void (*on_epoch)(const struct dl_epoch_stats *st, void *arg);
+	void *arg;
+};
+
+/* Train on the stream r (samples or batches, epochs separated by EPOCH
+ * markers; no marker: the whole input is one epoch).  Builds the network
+ * at the first sample (so a description that does not fit the data fails
+ * before any training), validates after every epoch, saves the model
+ * after every epoch (dl_model_save, atomically), stops early as
+ * conf->patience says or after max_epochs and then returns without
+ * reading further (the caller closes r, so upstream ends).  A loss that
+ * is NaN or infinite stops it with -DL_ENUM naming the epoch and batch;
+ * the model on disk stays the last good one.  *stopped (may be NULL) is
+ * set to 1 when it stopped before the end of the input. */
+int dl_train(const struct dl_train_conf *conf, struct dl_reader *r, int *stopped);
+
+/* The epoch after which geometric patience stops: max(best + N, F x best,
+ * M), with best the epoch of the best validation loss (1-based). */
+long dl_patience_stop(long best_epoch, double f, long n, long m);
+
+#endif
