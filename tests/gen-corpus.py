@@ -2,7 +2,8 @@
 """gen-corpus.py DIR - write the DLS v1 test corpus into DIR (FORMAT.md section 4).
 
 Valid streams are named ok-*.dls (ok-*.dls.zst when compressed), malformed ones
-bad-NN-what.dls after the catalogue case NN they test.  DIR/cases.tsv lists them:
+bad-NN-what.dls after the catalogue case NN they test; ok-x-* and bad-x-* are
+edge cases beside the catalogue.  DIR/cases.tsv lists them:
 a header line "file expect regex", then one line per file: the name, "ok" or
 "error", and an extended regex (case-insensitive; "-" for ok) that an error
 message must match.  Crafted files get their CRCs recomputed after the
@@ -259,7 +260,7 @@ def main(out):
 	have_zstd = shutil.which("zstd") is not None
 	if have_zstd:
 		put("ok-zstd.dls.zst", zstd(sm))
-		put("ok-zstd-concat.dls.zst", zstd(sm) + zstd(writer_bytes(batches)))	# two frames, two streams
+		put("ok-zstd-concat.dls.zst", zstd(sm) + zstd(writer_bytes(lambda w: samples(w, 3))))	# 2 frames, 2 streams (one kind: dl-cat refuses to mix kinds)
 		put("ok-zstd-skippable.dls.zst", struct.pack("<II", 0x184D2A5E, 6) + b"dlpipe" + zstd(sm))
 
 	# 1-4: not a DLS stream
@@ -431,6 +432,27 @@ def main(out):
 	# 45: a file cut inside its last payload (what an mmap reader must see before touching pages)
 	ob = offsets(big)
 	bad("bad-45-truncated-file.dls", big[:ob[-2] + 64 + 64 + 1000], "truncat")
+
+	# edge cases beside the catalogue, where FORMAT.md is brief (C and Python readers agree on them)
+	hd = d.encode_record("HEAD", 0, None, {"kind": "samples"})
+	put("ok-x-ends-kv.dls", d.encode_stream_header() + hd + d.encode_record("DATA", 1, {"x": np.zeros(2, np.uint8)})
+	    + d.encode_record("ENDS", 2, None, {"samples": "1"}))	# ENDS is a record like any other
+	put("ok-x-head-tensor.dls", writer_bytes(lambda w: (w.head({"kind": "samples"}, {"mean": np.ones(3, np.float32)}),
+							 w.data({"x": np.zeros(2, np.uint8)}))))
+	ends = d.encode_record("ENDS", 2)
+	bad("bad-x-tag-digit.dls", d.encode_stream_header() + hd + d.encode_record_header(b"D4TA", 1, 64, 0, 0, 0, 0, 0, 0)
+	    + ends, "tag")
+	bad("bad-x-marker-on-note.dls", d.encode_stream_header() + hd + d.encode_record_header(b"note", 1, 64, 0, 0, 0, 5, 0, 0)
+	    + ends, "mark")
+	r = raw_data_record(1, [], [d.encode_kv("k", b"a\0b")])
+	bad("bad-x-kv-nul.dls", d.encode_stream_header() + hd + r.emit() + ends, "utf|nul")
+	r = raw_data_record(1, [d.encode_descriptor(0x10, [1], "x")[:2] + b"\0\0" + d.encode_descriptor(0x10, [1], "x")[4:]],
+			    payload=bytes(64))
+	bad("bad-x-name-len-0.dls", d.encode_stream_header() + hd + r.emit() + ends, "name")
+	bad("bad-x-abrt-no-message.dls", d.encode_stream_header() + hd + d.encode_record_header(b"ABRT", 1, 64, 0, 0, 0, 0, 0, 0),
+	    "upstream|abrt|abort")
+	bad("bad-x-zeros-after-ends.dls", sm + bytes(64), "after.*ENDS")
+	bad("bad-x-magic-after-ends.dls", sm + d.MAGIC[:5], "after.*ENDS|truncat")
 
 	with open(os.path.join(out, "cases.tsv"), "w") as f:
 		f.write("file\texpect\tregex\n")

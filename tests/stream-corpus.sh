@@ -6,8 +6,8 @@
 # Per corpus file: dl-cat FILE must exit 1 with exactly one stderr line
 # "dl-cat: ..." matching the case's regex (exit >= 128 is a crash; a sanitizer
 # report makes stderr longer), or, for a valid stream, exit 0 with no stderr and
-# write the same records (byte for byte after HEAD, whose "producer" may
-# change; tensors and KV of DATA records when the input held several streams).
+# write the same records (byte for byte between HEAD, whose "producer" may
+# change, and ENDS; the DATA records when the input held several streams).
 # The Python reader must accept and reject the same files and decode the same
 # tensors; dl-cat's peak memory must stay under 100 MiB (512 MiB declared cases).
 # Then the pipe cases: a stream cut by head, and a reader closed by head.
@@ -96,8 +96,14 @@ def python_verdict(path):
 	return (ls, streams), None, data, via_cli
 
 
-def head_end(b):
-	return 64 + int.from_bytes(b[64 + 16:64 + 24], "little")
+def records(b):
+	"""The records of a single valid stream as byte strings."""
+	out, pos = [], 64
+	while pos < len(b):
+		n = int.from_bytes(b[pos + 16:pos + 24], "little")
+		out.append(b[pos:pos + n])
+		pos += n
+	return out
 
 
 with open(os.path.join(corpus, "cases.tsv")) as f:
@@ -156,8 +162,8 @@ for name, expect, rx in cases:
 	elif streams == 1:
 		if outl[:1] != inl[:1]:
 			bad("HEAD differs: %r vs %r" % (outl[:1], inl[:1]))
-		elif out[head_end(out):] != data[head_end(data):]:
-			bad("records after HEAD not copied byte for byte")
+		elif records(out)[1:-1] != records(data)[1:-1]:
+			bad("records between HEAD and ENDS not copied byte for byte")
 		elif outl != inl:
 			bad("decoded records differ")
 	else:
