@@ -139,7 +139,9 @@ enum {
 /* Backward from the seeded layer (the output after dl_net_loss, or the
  * layer given to dl_net_seed*) down to the first layer (and the input when
  * DL_BACK_INPUT).  Parameter gradients are overwritten, not accumulated;
- * layers above a seeded layer get none (zeros). */
+ * layers above a seeded layer get none (zeros).  After an evaluation-mode
+ * forward, batch norm is a fixed affine map: the gradient flows through
+ * it with the running statistics and its gamma/beta gradients are 0. */
 int dl_net_backward(struct dl_net *net, int flags);
 
 /* Copy a layer's output activation of the last forward (layer name, or
@@ -244,7 +246,8 @@ int dl_model_save(const char *path, struct dl_net *net, struct dl_opt *opt,
  * file). */
 struct dl_net *dl_model_load(const char *path, const struct dl_net_opts *o,
     struct dl_record *head);
-/* Restore optimizer state saved in a model (--resume); 0 if it had none. */
+/* Restore optimizer state saved in a model (--resume): 1 when restored,
+ * 0 if the model had none, or -DL_E*. */
 int dl_model_load_opt(const char *path, struct dl_opt *opt);
 
 #endif
