@@ -1,0 +1,1003 @@
+/*
+ * explain.c - saliency maps, Deep Dream and dense (fully convolutional)
+ * networks, on top of the public net API (lib/net.h): forward, seeds at a
+ * layer or a class, backward to the input, parameters by name.  Nothing
+ * here touches a backend directly, so it runs wherever the net runs.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dlpipe.h"
+#include "explain.h"
+
+int
+dl_argmax(const float *v, int n)
+{
+	int best = 0;
+
+	for (int i = 1; i < n; i++)
+		if (v[i] > v[best])
+			best = i;
+	return best;
+}
+
+static long
+in_size(struct dl_net *net, int *h, int *w, int *c)
+{
+	int s[3];
+
+	dl_net_input_shape(net, s);
+	if (h)
+		*h = s[0];
+	if (w)
+		*w = s[1];
+	if (c)
+		*c = s[2];
+	return (long)s[0] * s[1] * s[2];
+}
+
+/* Output probabilities (dl_net_probs) of the last forward of n samples,
+ * into a fresh array of n * outputs floats. */
+static float *
+probs_of(struct dl_net *net, int n, int *k)
+{
+	long nk;
+	float *p;
+
+	*k = dl_net_outputs(net);
+	nk = (long)n * *k;
+	if (!(p = malloc((size_t)nk * sizeof *p))) {
+		dl_seterr(DL_ENOMEM, "explain: out of memory");
+		return NULL;
+	}
+	if (dl_net_probs(net, p, nk) < 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* ---- saliency ------------------------------------------------------------- */
+
+int
+dl_saliency_gradient(struct dl_net *net, const float *x, int n, int *cls, float *sal)
+{
+	int h, w, c, k, rc;
+	long hwc = in_size(net, &h, &w, &c), hw = (long)h * w;
+	float *g = NULL, *p = NULL;
+
+	if (n <= 0)
+		return 0;
+	if ((rc = dl_net_forward_f32(net, x, n, 0)) < 0)
+		return rc;
+	if (!(p = probs_of(net, n, &k)))
+		return -DL_ENOMEM;
+	for (int i = 0; i < n; i++) {
+		if (cls[i] < 0)
+			cls[i] = dl_argmax(p + (long)i * k, k);
+		else if (cls[i] >= k) {
+			free(p);
+			return dl_seterr(DL_EUSAGE, "saliency: class %d outside [0,%d)", cls[i], k);
+		}
+	}
+	free(p);
+	if (!(g = malloc((size_t)n * hwc * sizeof *g)))
+		return dl_seterr(DL_ENOMEM, "saliency: out of memory");
+	if ((rc = dl_net_seed_class(net, cls)) < 0 ||
+	    (rc = dl_net_backward(net, DL_BACK_INPUT)) < 0 ||
+	    (rc = (int)dl_net_input_grad(net, g, (long)n * hwc)) < 0) {
+		free(g);
+		return rc;
+	}
+	for (long i = 0; i < n * hw; i++) {
+		float m = 0;
+		for (int j = 0; j < c; j++)
+			m = fmaxf(m, fabsf(g[i * c + j]));
+		sal[i] = m;
+	}
+	free(g);
+	return 0;
+}
+
+/* Window origins along a side of length len: 0, stride, ... and len - win
+ * last, so the far edge is covered.  Returns the count. */
+static int
+origins(int len, int win, int stride, int *o)
+{
+	int n = 0, last = len - win;
+
+	for (int v = 0; v <= last; v += stride)
+		o[n++] = v;
+	if (n == 0 || o[n - 1] != last)
+		o[n++] = last;
+	return n;
+}
+
+int
+dl_saliency_occlusion(struct dl_net *net, const float *x, int *cls, int window,
+    int stride, int batch, float *sal)
+{
+	int h, w, c, k, rc = 0, ny, nx, *oy = NULL, *ox = NULL, wh, ww;
+	long hwc = in_size(net, &h, &w, &c), npos;
+	float *buf = NULL, *p = NULL, *cnt = NULL, mean[64];
+	double p0;
+
+	if (window < 1 || stride < 1)
+		return dl_seterr(DL_EUSAGE, "occlusion: window %d and stride %d must be >= 1",
+		    window, stride);
+	if (c > 64)
+		return dl_seterr(DL_ESHAPE, "occlusion: %d channels (at most 64)", c);
+	if (batch <= 0)
+		batch = 64;
+	wh = window < h ? window : h;
+	ww = window < w ? window : w;
+	for (int j = 0; j < c; j++) {
+		double s = 0;
+		for (long i = 0; i < (long)h * w; i++)
+			s += x[i * c + j];
+		mean[j] = (float)(s / ((double)h * w));
+	}
+	if ((rc = dl_net_forward_f32(net, x, 1, 0)) < 0)
+		return rc;
+	if (!(p = probs_of(net, 1, &k)))
+		return -DL_ENOMEM;
+	if (*cls < 0)
+		*cls = dl_argmax(p, k);
+	else if (*cls >= k) {
+		free(p);
+		return dl_seterr(DL_EUSAGE, "occlusion: class %d outside [0,%d)", *cls, k);
+	}
+	p0 = p[*cls];
+	free(p);
+	p = NULL;
+
+	oy = malloc(((size_t)h / stride + 2) * sizeof *oy);
+	ox = malloc(((size_t)w / stride + 2) * sizeof *ox);
+	buf = malloc((size_t)batch * hwc * sizeof *buf);
+	cnt = calloc((size_t)h * w, sizeof *cnt);
+	if (!oy || !ox || !buf || !cnt) {
+		rc = dl_seterr(DL_ENOMEM, "occlusion: out of memory");
+		goto out;
+	}
+	ny = origins(h, wh, stride, oy);
+	nx = origins(w, ww, stride, ox);
+	npos = (long)ny * nx;
+	memset(sal, 0, (size_t)h * w * sizeof *sal);
+	for (long b0 = 0; b0 < npos; b0 += batch) {
+		int nb = npos - b0 < batch ? (int)(npos - b0) : batch;
+		for (int b = 0; b < nb; b++) {
+			float *im = buf + (long)b * hwc;
+			long pos = b0 + b;
+			int y0 = oy[pos / nx], x0 = ox[pos % nx];
+			memcpy(im, x, (size_t)hwc * sizeof *im);
+			for (int yy = y0; yy < y0 + wh; yy++)
+				for (int xx = x0; xx < x0 + ww; xx++)
+					memcpy(im + ((long)yy * w + xx) * c, mean,
+					    (size_t)c * sizeof *im);
+		}
+		if ((rc = dl_net_forward_f32(net, buf, nb, 0)) < 0)
+			goto out;
+		if (!(p = probs_of(net, nb, &k))) {
+			rc = -DL_ENOMEM;
+			goto out;
+		}
+		for (int b = 0; b < nb; b++) {
+			long pos = b0 + b;
+			int y0 = oy[pos / nx], x0 = ox[pos % nx];
+			float d = (float)(p0 - p[(long)b * k + *cls]);
+			for (int yy = y0; yy < y0 + wh; yy++)
+				for (int xx = x0; xx < x0 + ww; xx++) {
+					sal[(long)yy * w + xx] += d;
+					cnt[(long)yy * w + xx] += 1;
+				}
+		}
+		free(p);
+		p = NULL;
+	}
+	for (long i = 0; i < (long)h * w; i++)
+		sal[i] = cnt[i] > 0 ? sal[i] / cnt[i] : 0;
+	rc = 0;
+out:
+	free(p);
+	free(oy);
+	free(ox);
+	free(buf);
+	free(cnt);
+	return rc;
+}
+
+/* ---- descriptions, token by token ----------------------------------------------
+ * The token kinds of lib/net.h's notation, told apart the way the parser
+ * does, so each layer of a net can be matched to its token. */
+enum tok { T_ACT, T_CONV, T_POOL, T_FC, T_BN, T_DROP, T_FLAT, T_OTHER };
+
+static int
+tok_kind(const char *t)
+{
+	if (!strcasecmp(t, "RELU") || !strcasecmp(t, "TANH") || !strcasecmp(t, "SIGM") ||
+	    !strcasecmp(t, "LIN") || !strncasecmp(t, "LRELU", 5))
+		return T_ACT;
+	if (!strcasecmp(t, "FLAT"))
+		return T_FLAT;
+	if (!strcasecmp(t, "BN"))
+		return T_BN;
+	if (!strcasecmp(t, "GAP") || !strncasecmp(t, "MP", 2) || !strncasecmp(t, "AP", 2))
+		return T_POOL;
+	if (!strncasecmp(t, "FC", 2))
+		return T_FC;
+	if ((t[0] == 'D' || t[0] == 'd') && isdigit((unsigned char)t[1]))
+		return T_DROP;
+	if (isdigit((unsigned char)t[0]) && strpbrk(t, "Cc"))
+		return T_CONV;
+	return T_OTHER;
+}
+
+static int
+layer_kind(const char *k)
+{
+	if (!strcmp(k, "conv"))
+		return T_CONV;
+	if (!strcmp(k, "pool"))
+		return T_POOL;
+	if (!strcmp(k, "fc"))
+		return T_FC;
+	if (!strcmp(k, "bn"))
+		return T_BN;
+	if (!strcmp(k, "drop"))
+		return T_DROP;
+	if (!strcmp(k, "flat"))
+		return T_FLAT;
+	return T_OTHER;
+}
+
+struct toks {
+	char *buf;		/* the description, '-' turned into NULs */
+	char **t;		/* token pointers */
+	int n;
+	int *layer_tok;		/* per layer: its token index; -1: implicit (flat) */
+	int n_layers;
+};
+
+static void
+toks_free(struct toks *tk)
+{
+	free(tk->buf);
+	free(tk->t);
+	free(tk->layer_tok);
+}
+
+/* Split net's description and match every layer to its token. */
+static int
+toks_split(struct dl_net *net, struct toks *tk)
+{
+	const char *d = dl_net_desc(net);
+	struct dl_layer_info li;
+	int ti = 0;
+
+	memset(tk, 0, sizeof *tk);
+	tk->n_layers = dl_net_layers(net);
+	if (!d || !(tk->buf = strdup(d)) || !(tk->t = calloc(strlen(d) + 1, sizeof *tk->t)) ||
+	    !(tk->layer_tok = calloc((size_t)tk->n_layers + 1, sizeof *tk->layer_tok))) {
+		toks_free(tk);
+		return dl_seterr(DL_ENOMEM, "explain: out of memory");
+	}
+	for (char *s = tk->buf, *e; s; s = e) {
+		if ((e = strchr(s, '-')))
+			*e++ = '\0';
+		if (*s)
+			tk->t[tk->n++] = s;
+	}
+	for (int i = 0; i < tk->n_layers; i++) {
+		int lk;
+		if (dl_net_layer_info(net, i, &li) < 0)
+			goto bad;
+		lk = layer_kind(li.kind);
+		while (ti < tk->n && tok_kind(tk->t[ti]) == T_ACT)
+			ti++;
+		if (ti < tk->n && tok_kind(tk->t[ti]) == lk) {
+			tk->layer_tok[i] = ti++;
+		} else if (lk == T_FLAT) {
+			tk->layer_tok[i] = -1;		/* implicit before FC */
+		} else {
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	toks_free(tk);
+	return dl_seterr(DL_EFORMAT, "explain: cannot match the layers of '%s' to its tokens", d);
+}
+
+static int
+cat(char **s, size_t *len, size_t *cap, const char *t)
+{
+	size_t n = strlen(t) + 1;
+
+	if (*len + n + 1 > *cap) {
+		size_t nc = (*len + n + 1) * 2;
+		char *p = realloc(*s, nc);
+		if (!p)
+			return dl_seterr(DL_ENOMEM, "explain: out of memory");
+		*s = p;
+		*cap = nc;
+	}
+	if (*len)
+		(*s)[(*len)++] = '-';
+	memcpy(*s + *len, t, n);
+	*len += n - 1;
+	return 0;
+}
+
+char *
+dl_net_desc_cut(struct dl_net *net, const char *layer)
+{
+	struct toks tk;
+	struct dl_layer_info li;
+	char *s = NULL;
+	size_t len = 0, cap = 0;
+	int L, last, acted = 0;
+
+	if ((L = dl_net_find_layer(net, layer)) < 0)
+		return NULL;
+	if (toks_split(net, &tk) < 0)
+		return NULL;
+	dl_net_layer_info(net, L, &li);
+	/* an implicit flatten cuts like the token after it minus that layer */
+	last = tk.layer_tok[L];
+	if (last < 0) {
+		int j = L;
+		while (j >= 0 && tk.layer_tok[j] < 0)
+			j--;
+		last = j >= 0 ? tk.layer_tok[j] : -1;
+	}
+	for (int i = 0; i <= last; i++)
+		if (cat(&s, &len, &cap, tk.t[i]) < 0)
+			goto fail;
+	/* activation tokens right after it belong to it */
+	for (int i = last + 1; i < tk.n && tok_kind(tk.t[i]) == T_ACT; i++) {
+		if (cat(&s, &len, &cap, tk.t[i]) < 0)
+			goto fail;
+		acted = 1;
+	}
+	if (tk.layer_tok[L] < 0 && cat(&s, &len, &cap, "FLAT") < 0)
+		goto fail;
+	if (!acted && li.act && strcmp(li.act, "none")) {
+		/* the default ReLU of a hidden layer is not written out; the last
+		 * layer of the cut net would lose it */
+		const char *a = !strcmp(li.act, "relu") ? "RELU" : !strcmp(li.act, "tanh") ? "TANH" :
+		    !strncmp(li.act, "sigm", 4) ? "SIGM" : NULL;
+		if (!a) {
+			dl_seterr(DL_EFORMAT, "explain: layer %s: cannot name its non-linearity '%s'",
+			    layer, li.act);
+			goto fail;
+		}
+		if (cat(&s, &len, &cap, a) < 0)
+			goto fail;
+	}
+	if (!s)
+		dl_seterr(DL_EUSAGE, "explain: nothing before layer %s", layer);
+	toks_free(&tk);
+	return s;
+fail:
+	free(s);
+	toks_free(&tk);
+	return NULL;
+}
+
+char *
+dl_net_desc_dense(struct dl_net *net)
+{
+	struct toks tk;
+	struct dl_layer_info li;
+	char *s = NULL, tok[64];
+	size_t len = 0, cap = 0;
+	int shape[3], ti = 0;
+
+	if (toks_split(net, &tk) < 0)
+		return NULL;
+	dl_net_input_shape(net, shape);
+	for (int i = 0; i < tk.n_layers; i++) {
+		dl_net_layer_info(net, i, &li);
+		if (tk.layer_tok[i] >= 0) {
+			/* tokens before this layer's own: activations of the one before */
+			for (; ti < tk.layer_tok[i]; ti++)
+				if (cat(&s, &len, &cap, tk.t[ti]) < 0)
+					goto fail;
+			ti = tk.layer_tok[i] + 1;
+		}
+		if (!strcmp(li.kind, "fc")) {
+			if (shape[0] != shape[1]) {
+				dl_seterr(DL_ESHAPE, "dense: %s sees a %dx%dx%d map: only square maps "
+				    "become convolutions", li.name, shape[0], shape[1], shape[2]);
+				goto fail;
+			}
+			snprintf(tok, sizeof tok, "%dC%d", li.shape[2], shape[0]);
+			if (cat(&s, &len, &cap, tok) < 0)
+				goto fail;
+		} else if (strcmp(li.kind, "flat")) {
+			if (cat(&s, &len, &cap, tk.t[tk.layer_tok[i]]) < 0)
+				goto fail;
+			memcpy(shape, li.shape, sizeof shape);
+		}
+		/* a flatten keeps the map as it was: the next FC sees it whole */
+		if (!strcmp(li.kind, "fc"))
+			memcpy(shape, li.shape, sizeof shape);
+	}
+	for (; ti < tk.n; ti++)
+		if (cat(&s, &len, &cap, tk.t[ti]) < 0)
+			goto fail;
+	toks_free(&tk);
+	return s;
+fail:
+	free(s);
+	toks_free(&tk);
+	return NULL;
+}
+
+static int
+copy_param(struct dl_net *dst, int di, struct dl_net *src, int si)
+{
+	struct dl_param_info a, b;
+	float *buf;
+	int rc;
+
+	dl_net_param_info(dst, di, &a);
+	dl_net_param_info(src, si, &b);
+	if (a.n != b.n)
+		return dl_seterr(DL_ESHAPE, "explain: parameter %s has %ld floats, %s has %ld",
+		    a.name, a.n, b.name, b.n);
+	if (!(buf = malloc((size_t)(a.n ? a.n : 1) * sizeof *buf)))
+		return dl_seterr(DL_ENOMEM, "explain: out of memory");
+	rc = dl_net_param_get(src, si, buf);
+	if (rc >= 0)
+		rc = dl_net_param_set(dst, di, buf);
+	free(buf);
+	return rc < 0 ? rc : 0;
+}
+
+/* dst's parameters from src by name; every one of dst's must be found. */
+static int
+copy_by_name(struct dl_net *dst, struct dl_net *src)
+{
+	struct dl_param_info pi;
+	int rc, si;
+
+	for (int i = 0; i < dl_net_params(dst); i++) {
+		dl_net_param_info(dst, i, &pi);
+		if ((si = dl_net_find_param(src, pi.name)) < 0)
+			return dl_seterr(DL_ESHAPE, "explain: no parameter %s to copy", pi.name);
+		if ((rc = copy_param(dst, i, src, si)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Layer indices of net without its flatten layers into idx; the count. */
+static int
+solid_layers(struct dl_net *net, int *idx)
+{
+	struct dl_layer_info li;
+	int n = 0;
+
+	for (int i = 0; i < dl_net_layers(net); i++) {
+		dl_net_layer_info(net, i, &li);
+		if (strcmp(li.kind, "flat"))
+			idx[n++] = i;
+	}
+	return n;
+}
+
+/* dst's parameters from src layer by layer in order (flatten layers
+ * skipped), tensor names matched by their suffix (".weight"). */
+static int
+copy_by_order(struct dl_net *dst, struct dl_net *src)
+{
+	int nd = dl_net_layers(dst), ns = dl_net_layers(src), *di, *si, n, m, rc = 0;
+	struct dl_param_info a, b;
+	struct dl_layer_info la, lb;
+
+	di = malloc(((size_t)nd + 1) * sizeof *di);
+	si = malloc(((size_t)ns + 1) * sizeof *si);
+	if (!di || !si) {
+		free(di);
+		free(si);
+		return dl_seterr(DL_ENOMEM, "explain: out of memory");
+	}
+	n = solid_layers(dst, di);
+	m = solid_layers(src, si);
+	if (n != m) {
+		rc = dl_seterr(DL_ESHAPE, "explain: %d layers, the source has %d", n, m);
+		goto out;
+	}
+	for (int i = 0; i < dl_net_params(dst) && rc == 0; i++) {
+		int j, found = -1;
+		const char *suf;
+		dl_net_param_info(dst, i, &a);
+		for (j = 0; j < n && di[j] != a.layer; j++)
+			;
+		if (j == n) {
+			rc = dl_seterr(DL_ESHAPE, "explain: parameter %s of a flatten layer", a.name);
+			break;
+		}
+		dl_net_layer_info(dst, di[j], &la);
+		dl_net_layer_info(src, si[j], &lb);
+		suf = strchr(a.name, '.');
+		for (int k = 0; k < dl_net_params(src) && suf; k++) {
+			const char *s2;
+			dl_net_param_info(src, k, &b);
+			s2 = strchr(b.name, '.');
+			if (b.layer == si[j] && s2 && !strcmp(s2, suf))
+				found = k;
+		}
+		if (found < 0)
+			rc = dl_seterr(DL_ESHAPE, "explain: %s: no %s in layer %s", a.name,
+			    suf ? suf : "?", lb.name);
+		else
+			rc = copy_param(dst, i, src, found);
+		(void)la;
+	}
+out:
+	free(di);
+	free(si);
+	return rc;
+}
+
+struct dl_net *
+dl_net_derive(struct dl_net *net, const char *desc, int h, int w, const struct dl_net_opts *o)
+{
+	int s[3], rc;
+	uint64_t shape[3];
+	struct dl_net *d;
+	const char *own = dl_net_desc(net);
+
+	dl_net_input_shape(net, s);
+	shape[0] = (uint64_t)(h > 0 ? h : s[0]);
+	shape[1] = (uint64_t)(w > 0 ? w : s[1]);
+	shape[2] = (uint64_t)s[2];
+	if (!desc)
+		desc = own;
+	if (!(d = dl_net_new(desc, 3, shape, o)))
+		return NULL;
+	dl_net_set_loss(d, dl_net_loss_kind(net), 0);
+	rc = copy_by_name(d, net);
+	if (rc < 0)
+		rc = copy_by_order(d, net);
+	if (rc < 0) {
+		dl_net_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+struct dl_net *
+dl_net_dense(struct dl_net *net, int h, int w, const struct dl_net_opts *o)
+{
+	char *desc = dl_net_desc_dense(net);
+	struct dl_net *d;
+
+	if (!desc)
+		return NULL;
+	d = dl_net_derive(net, desc, h, w, o);
+	free(desc);
+	return d;
+}
+
+int
+dl_net_total_stride(struct dl_net *net)
+{
+	struct toks tk;
+	int stride = 1;
+
+	if (toks_split(net, &tk) < 0)
+		return -DL_EFORMAT;
+	for (int i = 0; i < tk.n; i++) {
+		const char *t = tk.t[i], *p;
+		int kind = tok_kind(t), s = 1;
+		if (kind == T_CONV) {
+			if ((p = strpbrk(strpbrk(t, "Cc"), "Ss")))
+				s = atoi(p + 1);
+		} else if (kind == T_POOL && strcasecmp(t, "GAP")) {
+			s = atoi(t + 2);
+			if ((p = strpbrk(t + 2, "Ss")))
+				s = atoi(p + 1);
+		}
+		stride *= s > 0 ? s : 1;
+	}
+	toks_free(&tk);
+	return stride;
+}
+
+long
+dl_dense_probs(struct dl_net *net, const float *x, int n, float *out, long nmax,
+    int *pp, int *qq, int *kk)
+{
+	struct dl_layer_info li;
+	long total, rc;
+	int L = dl_net_layers(net), p, q, k, loss = dl_net_loss_kind(net);
+
+	if (L <= 0 || dl_net_layer_info(net, L - 1, &li) < 0)
+		return dl_seterr(DL_EUSAGE, "dense: empty net");
+	p = li.shape[0];
+	q = li.shape[1];
+	k = li.shape[2];
+	total = (long)n * p * q * k;
+	if (total > nmax)
+		return dl_seterr(DL_ENOMEM, "dense: %ld floats of output, room for %ld", total, nmax);
+	if ((rc = dl_net_forward_f32(net, x, n, 0)) < 0)
+		return rc;
+	if ((rc = dl_net_activation(net, NULL, out, nmax)) < 0)
+		return rc;
+	for (long r = 0; r < (long)n * p * q; r++) {
+		float *z = out + r * k, m = z[0];
+		double s = 0;
+		if (loss == DL_LOSS_BCE) {
+			for (int j = 0; j < k; j++)
+				z[j] = 1 / (1 + expf(-z[j]));
+			continue;
+		}
+		if (loss != DL_LOSS_NLL)
+			continue;
+		for (int j = 1; j < k; j++)
+			m = fmaxf(m, z[j]);
+		for (int j = 0; j < k; j++)
+			s += (z[j] = expf(z[j] - m));
+		for (int j = 0; j < k; j++)
+			z[j] = (float)(z[j] / s);
+	}
+	if (pp)
+		*pp = p;
+	if (qq)
+		*qq = q;
+	if (kk)
+		*kk = k;
+	return total;
+}
+
+/* ---- images ------------------------------------------------------------------ */
+
+int
+dl_explain_image(const struct dl_tensor *x, int c, float **out, int *h, int *w)
+{
+	int ic, ih, iw;
+	float *o;
+	double sc = x->dtype == DL_U8 ? 1.0 / 255 : 1.0;
+
+	if (x->ndim == 2)
+		ic = 1;
+	else if (x->ndim == 3 && x->shape[2] >= 1 && x->shape[2] <= 4)
+		ic = (int)x->shape[2];
+	else
+		return dl_seterr(DL_ESHAPE, "image: expected [H,W] or [H,W,C] with C 1..4");
+	if (x->shape[0] > 1 << 16 || x->shape[1] > 1 << 16)
+		return dl_seterr(DL_ESHAPE, "image: %llu x %llu is too large",
+		    (unsigned long long)x->shape[0], (unsigned long long)x->shape[1]);
+	ih = (int)x->shape[0];
+	iw = (int)x->shape[1];
+	if (!c)
+		c = ic == 2 ? 1 : ic == 4 ? 3 : ic;
+	if (c != 1 && c != 3 && c != ic)
+		return dl_seterr(DL_ESHAPE, "image: cannot make %d channels from %d", c, ic);
+	if (!(o = malloc((size_t)ih * iw * c * sizeof *o)))
+		return dl_seterr(DL_ENOMEM, "image: out of memory");
+	for (long i = 0; i < (long)ih * iw; i++) {
+		double v[4];
+		for (int j = 0; j < ic; j++)
+			v[j] = dl_tensor_get(x, (uint64_t)i * ic + j) * sc;
+		if (c == ic) {
+			for (int j = 0; j < c; j++)
+				o[i * c + j] = (float)v[j];
+		} else if (c == 1) {
+			o[i] = (float)(ic >= 3 ? 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2] : v[0]);
+		} else {	/* c == 3 from 1, 2 or 4 channels */
+			for (int j = 0; j < 3; j++)
+				o[i * 3 + j] = (float)(ic >= 3 ? v[j] : v[0]);
+		}
+	}
+	*out = o;
+	*h = ih;
+	*w = iw;
+	return 0;
+}
+
+int
+dl_resize_f32(const float *img, int h, int w, int c, float *dst, int oh, int ow)
+{
+	struct dl_affine a;
+	double sx = (double)w / ow, sy = (double)h / oh;
+
+	a.m[0] = sx;
+	a.m[1] = 0;
+	a.m[2] = (sx - 1) / 2;
+	a.m[3] = 0;
+	a.m[4] = sy;
+	a.m[5] = (sy - 1) / 2;
+	return dl_image_warp(img, DL_F32, h, w, c, dst, DL_F32, oh, ow, &a, DL_BORDER_EDGE);
+}
+
+/* ---- Deep Dream ------------------------------------------------------------------ */
+
+#define DREAM_CACHE 8
+
+struct dl_dream {
+	struct dl_net *net;		/* the model (not owned) */
+	struct dl_dream_opts o;
+	struct dl_net_opts no;
+	char *layer;			/* copy of o.layer */
+	char *desc;			/* layer mode: net cut after layer */
+	int in[3];			/* the model's input shape */
+	int k;				/* class mode: outputs */
+	struct { int h, w; struct dl_net *net; } cache[DREAM_CACHE];
+	int n_cache, next;
+};
+
+struct dl_dream *
+dl_dream_new(struct dl_net *net, const struct dl_dream_opts *o, const struct dl_net_opts *no)
+{
+	struct dl_dream *d = calloc(1, sizeof *d);
+
+	if (!d) {
+		dl_seterr(DL_ENOMEM, "dream: out of memory");
+		return NULL;
+	}
+	d->net = net;
+	d->o = *o;
+	if (no)
+		d->no = *no;
+	if (!d->o.steps)
+		d->o.steps = 20;
+	if (d->o.step_size <= 0)
+		d->o.step_size = 0.01f;
+	if (d->o.octaves < 1)
+		d->o.octaves = 1;
+	if (d->o.octave_scale <= 1)
+		d->o.octave_scale = 1.4f;
+	if (d->o.jitter < 0)
+		d->o.jitter = 0;
+	dl_net_input_shape(net, d->in);
+	d->k = dl_net_outputs(net);
+	if (o->layer) {
+		if (!(d->layer = strdup(o->layer)) || !(d->desc = dl_net_desc_cut(net, o->layer))) {
+			if (!d->layer)
+				dl_seterr(DL_ENOMEM, "dream: out of memory");
+			dl_dream_free(d);
+			return NULL;
+		}
+		d->o.layer = d->layer;
+	} else if (o->cls < 0 || o->cls >= d->k) {
+		dl_seterr(DL_EUSAGE, "dream: class %d outside [0,%d)", o->cls, d->k);
+		dl_dream_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void
+dl_dream_free(struct dl_dream *d)
+{
+	if (!d)
+		return;
+	for (int i = 0; i < d->n_cache; i++)
+		dl_net_free(d->cache[i].net);
+	free(d->layer);
+	free(d->desc);
+	free(d);
+}
+
+/* The net that dreams on h x w images: the model itself in class mode,
+ * else the cut net for that size (cached). */
+static struct dl_net *
+dream_net(struct dl_dream *d, int h, int w)
+{
+	struct dl_net *n;
+	int i;
+
+	if (!d->o.layer)
+		return d->net;
+	for (i = 0; i < d->n_cache; i++)
+		if (d->cache[i].h == h && d->cache[i].w == w)
+			return d->cache[i].net;
+	if (!(n = dl_net_derive(d->net, d->desc, h, w, &d->no)))
+		return NULL;
+	if (d->n_cache < DREAM_CACHE) {
+		i = d->n_cache++;
+	} else {
+		i = d->next;
+		d->next = (d->next + 1) % DREAM_CACHE;
+		dl_net_free(d->cache[i].net);
+	}
+	d->cache[i].h = h;
+	d->cache[i].w = w;
+	d->cache[i].net = n;
+	return n;
+}
+
+/* The objective on img: ||a||_2 of the layer, or p(class) and the logit. */
+static int
+objective(struct dl_dream *d, struct dl_net *net, const float *img, double *v, double *logit)
+{
+	struct dl_layer_info li;
+	long n;
+	float *a;
+	int rc, L;
+
+	if ((rc = dl_net_forward_f32(net, img, 1, 0)) < 0)
+		return rc;
+	if (d->o.layer) {
+		L = dl_net_find_layer(net, d->o.layer);
+		if (L < 0)
+			return -DL_EUSAGE;
+		dl_net_layer_info(net, L, &li);
+		n = (long)li.shape[0] * li.shape[1] * li.shape[2];
+	} else {
+		n = d->k;
+	}
+	if (!(a = malloc((size_t)n * sizeof *a)))
+		return dl_seterr(DL_ENOMEM, "dream: out of memory");
+	if (d->o.layer) {
+		double s = 0;
+		if ((rc = (int)dl_net_activation(net, d->o.layer, a, n)) < 0)
+			goto out;
+		for (long i = 0; i < n; i++)
+			s += (double)a[i] * a[i];
+		*v = sqrt(s);
+	} else {
+		if ((rc = (int)dl_net_activation(net, NULL, a, n)) < 0)
+			goto out;
+		*logit = a[d->o.cls];
+		if ((rc = (int)dl_net_probs(net, a, n)) < 0)
+			goto out;
+		*v = a[d->o.cls];
+	}
+	rc = 0;
+out:
+	free(a);
+	return rc;
+}
+
+/* dst = src rolled by (dy, dx) with wrap-around: dst[y+dy][x+dx] = src[y][x]. */
+static void
+roll(const float *src, float *dst, int h, int w, int c, int dy, int dx)
+{
+	for (int y = 0; y < h; y++) {
+		int ty = ((y + dy) % h + h) % h;
+		for (int x = 0; x < w; x++) {
+			int tx = ((x + dx) % w + w) % w;
+			memcpy(dst + ((long)ty * w + tx) * c, src + ((long)y * w + x) * c,
+			    (size_t)c * sizeof *dst);
+		}
+	}
+}
+
+/* steps of normalised gradient ascent on img[h, w, c] */
+static int
+ascend(struct dl_dream *d, struct dl_net *net, float *img, int h, int w, int c,
+    struct dl_rng *r, float *buf, float *g)
+{
+	long n = (long)h * w * c;
+	int rc, j = d->o.jitter;
+
+	for (int s = 0; s < d->o.steps; s++) {
+		int dy = j ? (int)dl_rng_below(r, 2 * (uint64_t)j + 1) - j : 0;
+		int dx = j ? (int)dl_rng_below(r, 2 * (uint64_t)j + 1) - j : 0;
+		double m = 0;
+		float sc;
+
+		roll(img, buf, h, w, c, dy, dx);
+		if ((rc = dl_net_forward_f32(net, buf, 1, 0)) < 0)
+			return rc;
+		if (d->o.layer)
+			rc = dl_net_seed_self(net, d->o.layer, 1.0f);
+		else
+			rc = dl_net_seed_class(net, &d->o.cls);
+		if (rc < 0 || (rc = dl_net_backward(net, DL_BACK_INPUT)) < 0 ||
+		    (rc = (int)dl_net_input_grad(net, g, n)) < 0)
+			return rc;
+		for (long i = 0; i < n; i++)
+			m += fabsf(g[i]);
+		m /= (double)n;
+		if (!(m > 0) || !isfinite(m))
+			break;		/* nothing to follow: a dead layer */
+		sc = (float)(d->o.step_size / m);
+		for (long i = 0; i < n; i++)
+			buf[i] += sc * g[i];
+		roll(buf, img, h, w, c, -dy, -dx);
+		if (d->o.lo < d->o.hi)
+			for (long i = 0; i < n; i++)
+				img[i] = fminf(fmaxf(img[i], d->o.lo), d->o.hi);
+	}
+	return 0;
+}
+
+int
+dl_dream_run(struct dl_dream *d, float *img, int h, int w, uint64_t index,
+    struct dl_dream_result *res)
+{
+	int c = d->in[2], oh[32], ow[32], no = 1, rc = 0;
+	float *base[32] = { 0 }, *detail = NULL, *cur = NULL, *buf = NULL, *g = NULL;
+	struct dl_net *net;
+	struct dl_rng r;
+	struct dl_dream_result rr = { 0 };
+	long n = (long)h * w * c;
+
+	if (!d->o.layer && (h != d->in[0] || w != d->in[1]))
+		return dl_seterr(DL_ESHAPE, "dream: image %dx%d: class mode needs the model's "
+		    "input size %dx%d", h, w, d->in[0], d->in[1]);
+	dl_rng_fork(&r, d->o.seed, index);
+	/* octave sizes: shrink by octave_scale, not below the model's input */
+	oh[0] = h;
+	ow[0] = w;
+	while (d->o.layer && no < d->o.octaves && no < 32) {
+		int nh = (int)lround(oh[no - 1] / d->o.octave_scale);
+		int nw = (int)lround(ow[no - 1] / d->o.octave_scale);
+		if (nh < d->in[0] || nw < d->in[1])
+			break;
+		oh[no] = nh;
+		ow[no] = nw;
+		no++;
+	}
+	rr.octaves = no;
+	buf = malloc((size_t)n * sizeof *buf);
+	g = malloc((size_t)n * sizeof *g);
+	cur = malloc((size_t)n * sizeof *cur);
+	detail = calloc((size_t)n, sizeof *detail);
+	if (!buf || !g || !cur || !detail) {
+		rc = dl_seterr(DL_ENOMEM, "dream: out of memory");
+		goto out;
+	}
+	base[0] = img;
+	for (int i = 1; i < no; i++) {
+		if (!(base[i] = malloc((size_t)oh[i] * ow[i] * c * sizeof *base[i]))) {
+			rc = dl_seterr(DL_ENOMEM, "dream: out of memory");
+			goto out;
+		}
+		if ((rc = dl_resize_f32(base[i - 1], oh[i - 1], ow[i - 1], c, base[i], oh[i],
+		    ow[i])) < 0)
+			goto out;
+	}
+	if (!(net = dream_net(d, h, w))) {
+		rc = -DL_ESHAPE;
+		goto out;
+	}
+	if ((rc = objective(d, net, img, &rr.before, &rr.logit_before)) < 0)
+		goto out;
+	/* from the coarsest octave to the finest, carrying the detail added */
+	for (int i = no - 1; i >= 0; i--) {
+		long m = (long)oh[i] * ow[i] * c;
+		if (i < no - 1) {
+			if ((rc = dl_resize_f32(detail, oh[i + 1], ow[i + 1], c, buf, oh[i],
+			    ow[i])) < 0)
+				goto out;
+			memcpy(detail, buf, (size_t)m * sizeof *buf);
+		}
+		for (long j = 0; j < m; j++)
+			cur[j] = base[i][j] + detail[j];
+		if (!(net = dream_net(d, oh[i], ow[i]))) {
+			rc = -DL_ESHAPE;
+			goto out;
+		}
+		if ((rc = ascend(d, net, cur, oh[i], ow[i], c, &r, buf, g)) < 0)
+			goto out;
+		for (long j = 0; j < m; j++)
+			detail[j] = cur[j] - base[i][j];
+	}
+	memcpy(img, cur, (size_t)n * sizeof *img);
+	if (!(net = dream_net(d, h, w))) {
+		rc = -DL_ESHAPE;
+		goto out;
+	}
+	rc = objective(d, net, img, &rr.after, &rr.logit_after);
+	if (res)
+		*res = rr;
+out:
+	for (int i = 1; i < no; i++)
+		free(base[i]);
+	free(detail);
+	free(cur);
+	free(buf);
+	free(g);
+	return rc < 0 ? rc : 0;
+}

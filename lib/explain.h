@@ -1,0 +1,134 @@
+/*
+ * explain.h - looking inside trained networks (lib/explain.c): gradient
+ * and occlusion saliency, Deep Dream and class visualisation by gradient
+ * ascent on the input, and "dense" networks whose fully connected layers
+ * became convolutions so that they run over images larger than the ones
+ * they were trained on.  Built on the public net API (lib/net.h) only.
+ * Programs: bin/dl-saliency.c, bin/dl-dream.c, bin/dl-convert.c.
+ *
+ * Images are host f32 arrays, height x width x channels (HWC), in the
+ * network's input shape unless a function says otherwise.
+ */
+#ifndef DL_EXPLAIN_H
+#define DL_EXPLAIN_H
+
+#include <stdint.h>
+
+struct dl_net;
+struct dl_net_opts;
+struct dl_tensor;
+
+/* ---- saliency ----------------------------------------------------------- */
+
+/* Gradient saliency (Simonyan et al. 2013): for n images x[n, H*W*C] and
+ * the classes cls[n], sal[n, H*W] = max over channels of |d z_k / d x|,
+ * z_k the logit (pre-softmax score) of class k = cls[i].  cls[i] < 0 asks
+ * for the predicted class, which is written back into cls[i].  The net
+ * runs in evaluation mode.  0 or -DL_E*. */
+int dl_saliency_gradient(struct dl_net *net, const float *x, int n, int *cls, float *sal);
+
+/* Occlusion saliency (Zeiler and Fergus 2014) of one image x[H*W*C]: a
+ * window x window square (clipped to the image) filled with the image's
+ * per-channel mean slides over it at stride (the last row and column of
+ * positions touch the far edges, so every pixel is covered); each
+ * position records d = p(k | x) - p(k | occluded x), and sal[H*W] is, per
+ * pixel, the mean d over the windows covering it.  *cls < 0 asks for the
+ * predicted class (written back).  Occluded copies run in batches of
+ * batch images (0: 64).  0 or -DL_E*. */
+int dl_saliency_occlusion(struct dl_net *net, const float *x, int *cls, int window,
+    int stride, int batch, float *sal);
+
+/* Index of the largest of v[n] (the first on ties). */
+int dl_argmax(const float *v, int n);
+
+/* ---- nets derived from a trained one ---------------------------------------- */
+
+/* The description of net cut after layer name (inclusive), keeping that
+ * layer's non-linearity (so its activation is the one dl_net_activation()
+ * reports in net).  Malloc'd; NULL with dl_errmsg(). */
+char *dl_net_desc_cut(struct dl_net *net, const char *layer);
+
+/* The description of net with every fully connected layer a convolution:
+ * FCn over an h x h x c map becomes nCh (valid, stride 1), so FCn after
+ * another FC (or GAP) becomes nC1; FLAT tokens go.  Non-square maps are
+ * -DL_ESHAPE (the notation has square kernels only).  Malloc'd. */
+char *dl_net_desc_dense(struct dl_net *net);
+
+/* A net with description desc (NULL: net's own) for the per-sample input
+ * shape h x w (0: net's; channels stay), its parameters copied from net:
+ * by name when desc keeps the layer names, else (the dense description)
+ * layer by layer in order, flatten layers skipped; a tensor whose size
+ * differs is -DL_ESHAPE.  o: device etc. for the new net.  NULL with
+ * dl_errmsg() (e.g. an input too small for the layers). */
+struct dl_net *dl_net_derive(struct dl_net *net, const char *desc, int h, int w,
+    const struct dl_net_opts *o);
+
+/* The fully convolutional ("dense") version of net for input h x w (0:
+ * net's own), parameters reshaped: fc weight [out, h*w*c] in HWC order is
+ * exactly the conv weight [out, h, w, c] (KRSC). */
+struct dl_net *dl_net_dense(struct dl_net *net, int h, int w, const struct dl_net_opts *o);
+
+/* Forward n images x[n, H*W*C] of the dense net's input shape in
+ * evaluation mode and write per-position class probabilities out[n, P, Q,
+ * K] (softmax over K at each of the P x Q output positions; the identity
+ * for a net whose loss is not nll, the sigmoid for bce).  *p, *q, *k (may
+ * be NULL) receive the grid and class count.  Returns the floats written,
+ * or -DL_E* (-DL_ENOMEM when nmax is too small). */
+long dl_dense_probs(struct dl_net *net, const float *x, int n, float *out, long nmax,
+    int *p, int *q, int *k);
+
+/* The input window of output position (i, j) of a dense net whose
+ * original input was oh x ow: its top-left corner is (i * stride, j *
+ * stride) with stride the product of the strides of the layers (4 for
+ * LeNet).  Returns the stride, or -DL_E*. */
+int dl_net_total_stride(struct dl_net *net);
+
+/* ---- images ------------------------------------------------------------ */
+
+/* An image tensor x[H, W], x[H, W, C] (C = 1..4; u8 read as v/255, or
+ * any number type) as f32 HWC with c channels (0: keep): grey from RGB by
+ * BT.601 luma, RGB from grey by copying, alpha dropped.  *out from
+ * malloc(); *h, *w the size.  0 or -DL_E*. */
+int dl_explain_image(const struct dl_tensor *x, int c, float **out, int *h, int *w);
+
+/* Resize img[h, w, c] to dst[oh, ow, c] bilinearly (pixel centres
+ * aligned, edge border).  0 or -DL_E*. */
+int dl_resize_f32(const float *img, int h, int w, int c, float *dst, int oh, int ow);
+
+/* ---- Deep Dream and class visualisation ----------------------------------- */
+
+struct dl_dream_opts {
+	const char *layer;	/* Deep Dream: maximise ||a||^2 of this layer; NULL: class mode */
+	int cls;		/* class mode: maximise the logit of this class */
+	int steps;		/* gradient steps per octave (0: 20) */
+	float step_size;	/* each step moves pixels by step_size on average (0: 0.01) */
+	int octaves;		/* 1: none; the image is shrunk by octave_scale per
+				 * octave down to the model's input size (layer mode) */
+	float octave_scale;	/* 0: 1.4 */
+	int jitter;		/* random roll of up to +-jitter pixels per step */
+	float lo, hi;		/* clip pixels to [lo, hi] after each step; lo >= hi: no clip */
+	uint64_t seed;		/* jitter: image i uses dl_rng_fork(seed, i) */
+};
+
+/* What a dream achieved, measured on the whole image before and after. */
+struct dl_dream_result {
+	double before, after;	/* layer: ||a||_2; class: p(class) */
+	double logit_before, logit_after;	/* class mode: the logit */
+	int octaves;		/* octaves actually run */
+};
+
+struct dl_dream;
+/* A dreamer over net (not owned; must outlive it).  Layer mode builds nets
+ * cut after the layer, one per image size, with net's weights (device etc.
+ * from no, may be NULL).  NULL with dl_errmsg() (unknown layer, class out
+ * of range). */
+struct dl_dream *dl_dream_new(struct dl_net *net, const struct dl_dream_opts *o,
+    const struct dl_net_opts *no);
+/* Dream on img[h, w, c] in place (c must be the net's channels; class mode
+ * needs the net's input size).  index picks the random stream.  res may be
+ * NULL.  0 or -DL_E*. */
+int dl_dream_run(struct dl_dream *d, float *img, int h, int w, uint64_t index,
+    struct dl_dream_result *res);
+void dl_dream_free(struct dl_dream *d);
+
+#endif
