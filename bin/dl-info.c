@@ -5,6 +5,7 @@
  * Nothing is printed unless every input was read to its end.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ struct tstat {			/* one tensor name over all DATA records */
 	int varies[DL_MAX_NDIM];	/* 1: this dimension differs */
 	double min, max;	/* over every element; NAN: none yet */
 	uint64_t nonfinite;	/* NaN and infinities */
+	int opt;		/* model: optimizer state (part=opt), not a layer's */
 };
 
 struct layer {			/* one row of the model summary */
@@ -57,19 +59,47 @@ struct info {
 };
 
 /*
- * HOOK(net): the layers of a model from the net library (lib/net.h,
- * dl_net_*), which is being written in parallel.  When it lands: build the
- * net from dl_record_get(inf->head, "net"), load the parameters, and fill
- * inf->layer[] with each layer's name, output shape (per sample) and
- * parameter count.  Return the number of layers, or -1 when the library
- * cannot say, in which case layers are derived from the parameter names
- * ("conv1.weight" -> conv1) without output shapes.
+ * The layers of a model from the net library (lib/net.h): the network of
+ * the HEAD's "net" description on its "input" shape, built on the CPU only
+ * to read its layer table.  Returns the number of layers, or -1 when the
+ * description cannot be built (then layers come from parameter names).
  */
 static int
 net_layers(struct info *inf)
 {
-	(void)inf;
-	return -1;
+	const char *desc = dl_record_get(inf->head, "net");
+	const char *input = dl_record_get(inf->head, "input");
+	struct dl_net_opts no = { .device = "cpu", .threads = 1 };
+	struct dl_layer_info li;
+	struct dl_net *net;
+	uint64_t shape[3];
+	int n;
+
+	if (!desc || !input || sscanf(input, "%" SCNu64 ",%" SCNu64 ",%" SCNu64,
+	    &shape[0], &shape[1], &shape[2]) != 3)
+		return -1;
+	if (!(net = dl_net_new(desc, 3, shape, &no))) {
+		dl_warn("%s: layers from parameter names: %s", inf->name ? inf->name : "stdin",
+		    dl_errmsg());
+		return -1;
+	}
+	n = dl_net_layers(net);
+	if (n > 0 && !(inf->layer = calloc(n, sizeof *inf->layer)))
+		dl_die("out of memory");
+	for (int i = 0; i < n; i++) {
+		if (dl_net_layer_info(net, i, &li) < 0) {
+			dl_net_free(net);
+			return -1;
+		}
+		snprintf(inf->layer[i].name, sizeof inf->layer[i].name, "%s", li.name);
+		inf->layer[i].ndim = 3;
+		for (int d = 0; d < 3; d++)
+			inf->layer[i].shape[d] = (uint64_t)li.shape[d];
+		inf->layer[i].params = (uint64_t)li.params;
+	}
+	inf->cap_layer = n;
+	dl_net_free(net);
+	return n;
 }
 
 static void *
@@ -149,13 +179,14 @@ range(struct tstat *s, const struct dl_tensor *t)
 }
 
 static void
-add_tensor(struct info *inf, const struct dl_tensor *t, int hint)
+add_tensor(struct info *inf, const struct dl_tensor *t, int hint, int opt)
 {
 	struct tstat *s = find_stat(inf, t->name, hint);
 	int strip = inf->batches && t->ndim > 0;
 	int nd = t->ndim - strip;
 
 	if (s->dtype == -2) {
+		s->opt = opt;
 		s->dtype = t->dtype;
 		s->ndim = nd;
 		memcpy(s->shape, t->shape + strip, nd * sizeof *s->shape);
@@ -226,6 +257,8 @@ static void
 add_data(struct info *inf, const struct dl_record *rec)
 {
 	const struct dl_tensor *x = dl_record_find(rec, "x"), *y;
+	const char *part = dl_record_get(rec, "part");
+	int opt = inf->model && part && !strcmp(part, "opt");
 
 	inf->records++;
 	if (!x && rec->n_tensors > 0)
@@ -233,7 +266,7 @@ add_data(struct info *inf, const struct dl_record *rec)
 	if (!inf->model)
 		inf->samples += inf->batches && x && x->ndim > 0 ? x->shape[0] : 1;
 	for (int i = 0; i < rec->n_tensors; i++)
-		add_tensor(inf, &rec->tensors[i], i);
+		add_tensor(inf, &rec->tensors[i], i, opt);
 	if (!inf->model && !inf->labels_off && (y = dl_record_find(rec, "y")))
 		add_labels(inf, y);
 }
@@ -249,6 +282,8 @@ layers_from_names(struct info *inf)
 		uint64_t n = 1;
 		int j;
 
+		if (s->opt)
+			continue;
 		for (int d = 0; d < s->ndim; d++)
 			n *= s->shape[d];
 		for (j = 0; j < inf->n_layer; j++)

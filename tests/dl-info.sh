@@ -44,8 +44,19 @@ $py -c 'import json; d = json.load(open("j.json")); assert d["epochs"] == 2 and 
 mk m.dlm 0 --model
 json m.dlm 'd["kind"] == "model"' 'd["samples"] == 0' \
 	'd["tensors"]["conv1.weight"]["shape"] == [2, 3, 3, 1]' \
-	'[l["name"] for l in d["layers"]][:1] == ["conv1"]' \
+	'[l["name"] for l in d["layers"]][:1] == ["conv1"]' 'd["layers"][0]["output"] == [2, 2, 2]' \
 	'sum(l["params"] for l in d["layers"]) == 2 * 9 + 2 + 80 + 10'
+# LeNet from its description alone (layers without parameters too)
+$py -c '
+import sys
+sys.path.insert(0, sys.argv[1])
+from dlstream import Writer
+with Writer("l.dlm") as w:
+	w.head({"kind": "model", "net": "20C5-MP2-50C5-MP2-FC256-FC10", "input": "28,28,1"})
+' "$fmt"
+json l.dlm 'd["layers"][0] == {"name": "conv1", "output": [24, 24, 20], "params": 520}' \
+	'[l["name"] for l in d["layers"]] == ["conv1", "pool1", "conv2", "pool2", "fc1", "fc2"]' \
+	'd["params"] == 520 + 25050 + 205056 + 2570'
 
 # Fashion-MNIST test set, compared with numpy on the idx files
 $py - "$fmt" <<'EOF'
