@@ -212,7 +212,7 @@ struct dl_opt_conf {
 };
 struct dl_opt;
 struct dl_opt *dl_opt_new(struct dl_net *net, const struct dl_opt_conf *c);
-void dl_opt_free(struct dl_opt *o);
+void dl_opt_free(struct dl_opt *o);	/* before its net */
 int dl_opt_parse_kind(const char *s);	/* "sgd" "momentum" "nesterov" "adam" -> kind, -1 */
 const char *dl_opt_kind_name(int kind);
 int dl_loss_parse(const char *s);	/* "nll" "bce" "mse" "huber" -> kind, -1 */
