@@ -13,7 +13,7 @@ if ! $py -c 'import numpy' 2>/dev/null; then
 	echo "skip: numpy missing for $py"
 	exit 77
 fi
-PYTHONPATH=$formats exec $py - "$formats/dlstream.py" <<'EOF'
+PYTHONPATH=$formats${PYTHONPATH:+:$PYTHONPATH} exec $py - "$formats/dlstream.py" <<'EOF'
 import importlib.util, io, os, random, re, shutil, subprocess, sys
 import numpy as np
 import dlstream as d
@@ -212,7 +212,11 @@ raises(lambda: read(big[:30000]), "truncated payload.*40000.*only", "chunked pay
 d.GROW_THRESHOLD = saved_threshold
 raises(lambda: read(stream[:-64]), "without an ENDS", "missing ENDS")
 raises(lambda: read(b""), "truncat.*only 0", "empty input")
-raises(lambda: read(b"\x28\xb5\x2f\xfd" + bytes(60)), "zstd", "zstd input named")
+try:
+	import zstandard  # noqa: F401	# python-zstandard returns nothing for a broken frame
+	raises(lambda: read(b"\x28\xb5\x2f\xfd" + bytes(60)), "zstd|truncat", "broken zstd input")
+except ImportError:
+	raises(lambda: read(b"\x28\xb5\x2f\xfd" + bytes(60)), "zstd.*zstandard", "zstd input named")
 raises(lambda: read(b"\x1f\x8b\x08\x00" + bytes(60)), "gzip", "gzip input named")
 raises(lambda: read(stream + b"x"), "after ENDS", "data after ENDS")
 # a bad name is escaped in the message, never echoed raw

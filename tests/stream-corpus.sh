@@ -47,7 +47,7 @@ done
 
 # One Python process checks every dl-cat result against the manifest and the
 # Python reader (a process per file would cost seconds of numpy imports).
-PYTHONPATH=$formats $py - corpus res <<'EOF' || fail=1
+PYTHONPATH=$formats${PYTHONPATH:+:$PYTHONPATH} $py - corpus res <<'EOF' || fail=1
 import hashlib, io, json, os, re, subprocess, sys
 import numpy as np
 import dlstream as d
@@ -77,22 +77,29 @@ def lines(src, name, data_only=False):
 
 
 def decoded(path):
-	"""The input bytes (through the zstd program when compressed and no zstandard module)."""
+	"""(input bytes, zstd error or None): compressed input through the zstd program."""
 	raw = open(path, "rb").read()
-	if d.is_zstd(raw[:4]) and not zstd_module:
-		p = subprocess.run(["zstd", "-dc", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-		return p.stdout, (p.stderr.decode(errors="replace").strip() or "zstd failed") if p.returncode else None, True
-	return raw, None, False
+	if not d.is_zstd(raw[:4]):
+		return raw, None
+	p = subprocess.run(["zstd", "-dc", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+	return p.stdout, (p.stderr.decode(errors="replace").strip() or "zstd failed") if p.returncode else None
 
 
 def python_verdict(path):
-	data, zerr, via_cli = decoded(path)
+	"""((digest lines, streams) or None, error or None, decoded bytes, decoded by the zstd program?).
+	Compressed input goes through the zstd program when the zstandard module is missing."""
+	data, zerr = decoded(path)
+	with open(path, "rb") as f:
+		via_cli = d.is_zstd(f.read(4)) and not zstd_module
 	try:
-		ls, streams = lines(io.BytesIO(data), os.path.basename(path))
+		if via_cli:
+			ls, streams = lines(io.BytesIO(data), os.path.basename(path))
+			if zerr:
+				return None, "zstd: " + zerr, data, via_cli
+		else:
+			ls, streams = lines(path, os.path.basename(path))
 	except d.DLSError as e:
 		return None, str(e), data, via_cli
-	if zerr:
-		return None, "zstd: " + zerr, data, via_cli
 	return (ls, streams), None, data, via_cli
 
 
@@ -177,7 +184,7 @@ sys.exit(1 if failures else 0)
 EOF
 
 # Pipes: a cut stream on stdin is truncated, not short; a closed pipe is quiet.
-PYTHONPATH=$formats $py -c '
+PYTHONPATH=$formats${PYTHONPATH:+:$PYTHONPATH} $py -c '
 import sys, numpy as np, dlstream as d
 with d.Writer("big.dls") as w:
 	w.head({"kind": "samples"})
