@@ -14,7 +14,7 @@
 The reader performs every check of FORMAT.md 3.11 and the catalogue in 4, in that order, and
 raises DLSError naming input, byte offset, record number and tag.  It yields HEAD, DATA, MARK
 and ancillary records (ENDS is consumed, ABRT raises) as Record objects: tag, marker, seq,
-tensors (name -> numpy array, in stream order), dtypes (name -> DLS dtype code), kv (key -> str).
+tensors (name -> read-only numpy array, in stream order), dtypes (name -> DLS dtype code), kv (key -> str).
 bfloat16 tensors come back as raw uint16 unless ml_dtypes is installed.  zstd input is decoded
 when the zstandard module is present (else a DLSError says so).
 
@@ -384,6 +384,7 @@ class Reader:
 				fail("bool tensor '%s' holds a value other than 0/1 (%d)" % (name, a.view(np.uint8).max()))
 			if code == BF16 and _BF16_NP is not None:
 				a = a.view(_BF16_NP)
+			a.flags.writeable = False	# views of the record buffer: copy to change
 			tensors[name], dtypes[name] = a, code
 		if tag == "ABRT":
 			fail("upstream failed (ABRT record): %s" % escape(kv.get("message", "(no message)")))
@@ -723,6 +724,9 @@ def main(argv):
 		if cmd == "info" and len(args) == 1:
 			_info(args[0])
 		elif cmd == "check":
+			if "-" in args and sys.stdin.isatty():
+				sys.stderr.write("dlstream: refusing to read a stream from a terminal\n")
+				return 2
 			for a in args:
 				for _ in Reader(a):
 					pass
