@@ -201,8 +201,8 @@ open_archive(const char *path)
 	archive_read_support_filter_all(a);
 	archive_read_support_format_all(a);
 	if (archive_read_open_filename(a, path, 64 * 1024) != ARCHIVE_OK) {
-		dl_seterr(DL_EFORMAT, "%s: %s", path, archive_error_string(a) ?
-		    archive_error_string(a) : "cannot open");
+		dl_seterr(DL_EFORMAT, "%s: not a folder or a readable archive (%s)", path,
+		    archive_error_string(a) ? archive_error_string(a) : "cannot open");
 		archive_read_free(a);
 		return NULL;
 	}
@@ -242,8 +242,8 @@ scan_archive(struct dl_folder *f)
 	}
 	free(first);
 	if (r != ARCHIVE_EOF) {
-		rc = dl_seterr(DL_EFORMAT, "%s: %s", f->root, archive_error_string(a) ?
-		    archive_error_string(a) : "cannot read the archive");
+		rc = dl_seterr(DL_EFORMAT, "%s: not a folder or a readable archive (%s)", f->root,
+		    archive_error_string(a) ? archive_error_string(a) : "read error");
 		archive_read_free(a);
 		return rc;
 	}
