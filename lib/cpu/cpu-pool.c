@@ -8,6 +8,9 @@
 #include <float.h>
 #include <string.h>
 
+/* memory-bound loops: let GCC vectorise them (-O2 keeps to cheap cases) */
+#pragma GCC optimize("O3")
+
 #include "dlpipe.h"
 #include "cpu.h"
 
@@ -88,20 +91,22 @@ cpu_pool_bwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x,
 
 				window(pl, p, q, &h0, &h1, &w0, &w1);
 				if (pl->mode == DL_POOL_MAX) {
-					for (int c = 0; c < C; c++) {
-						float m = yo[c];
-						int done = 0;
+					/* to the first maximum: "left" is dy until taken */
+					float left[C];
 
-						for (int h = h0; h < h1 && !done; h++)
-							for (int w = w0; w < w1; w++) {
-								size_t i = ((size_t)h * W + w) * C + c;
-								if (xn[i] == m) {
-									dxn[i] += g[c];
-									done = 1;
-									break;
-								}
+					for (int c = 0; c < C; c++)
+						left[c] = g[c];
+					for (int h = h0; h < h1; h++)
+						for (int w = w0; w < w1; w++) {
+							size_t i = ((size_t)h * W + w) * C;
+							const float *xi = xn + i;
+							float *d = dxn + i;
+							for (int c = 0; c < C; c++) {
+								float hit = xi[c] == yo[c] ? left[c] : 0.0f;
+								d[c] += hit;
+								left[c] -= hit;
 							}
-					}
+						}
 				} else {
 					float inv = 1.0f / ((h1 - h0) * (w1 - w0));
 					for (int h = h0; h < h1; h++)
