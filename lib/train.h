@@ -9,6 +9,7 @@
 #define DL_TRAIN_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "net.h"
 
@@ -62,6 +63,8 @@ struct dl_score {
 	long correct;		/* argmax == class (BCE: 0.5 threshold) */
 	int n_classes;		/* outputs, for class targets; 0: none */
 	long *confusion;	/* [n_classes * n_classes], NULL when n_classes = 0 */
+	float *tmp;		/* private: probabilities scratch */
+	long tmp_n;
 };
 int dl_score_init(struct dl_score *s, int n_classes);	/* zeroes; allocates the matrix */
 void dl_score_fini(struct dl_score *s);
@@ -135,6 +138,11 @@ struct dl_train_conf {
  * the model on disk stays the last good one.  *stopped (may be NULL) is
  * set to 1 when it stopped before the end of the input. */
 int dl_train(const struct dl_train_conf *conf, struct dl_reader *r, int *stopped);
+
+/* The --log file: a TSV with the header "epoch train_loss train_acc
+ * val_loss val_acc lr seconds samples_per_s", or (append, and it exists)
+ * the old one to add lines to.  NULL with dl_errmsg() on failure. */
+FILE *dl_train_log_open(const char *path, int append);
 
 /* The epoch after which geometric patience stops: max(best + N, F x best,
  * M), with best the epoch of the best validation loss (1-based). */

@@ -1,0 +1,240 @@
+/*
+ * dl-train: train a network on a stream of batches (or samples, batched
+ * here with -b), an epoch per end-of-epoch marker, validating after each
+ * and saving the model after each; early stopping, transfer learning and
+ * exact resumption of a killed run.  The loop is lib/train.c.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dlpipe.h"
+
+static const char usage_text[] =
+    "usage: dl-train --net SPEC -o MODEL [options] [FILE...]\n"
+    "Train a network on batches (or samples) read from FILE or stdin.\n"
+    "  -n, --net SPEC        network description (or a file of tokens), e.g.\n"
+    "                        20C5-MP2-50C5-MP2-FC256-FC10\n"
+    "  -o, --output MODEL    the model: the best by validation loss (--val), else the last\n"
+    "  -b, --batch-size N    (re)batch the input in batches of N (samples: default 128)\n"
+    "  -e, --epochs MAX      stop after MAX epochs (default: as many as the input has)\n"
+    "      --loss L          nll (default), bce, mse, huber; --huber-delta D\n"
+    "      --opt O           sgd, momentum, nesterov, adam (default)\n"
+    "      --lr F            learning rate (default 0.001 adam, 0.01 otherwise)\n"
+    "      --momentum F      momentum (default 0.9); --wd F: L2 weight decay\n"
+    "      --schedule S      const (default), step:EVERY[:GAMMA], cosine:EPOCHS[:LR_MIN]\n"
+    "      --warmup E        epochs of linear warm-up\n"
+    "      --val FILE        validate on FILE after every epoch\n"
+    "      --patience F      stop at epoch max(best+N, F*best, M) (needs --val)\n"
+    "      --patience-min N  the N above (default 5); --min-epochs M: the M (default 0)\n"
+    "      --init MODEL      start from MODEL's layers ...\n"
+    "      --cut LAYER       ... up to LAYER, then add the layers of --net\n"
+    "      --lr-scale L=F    learning rate x F for layers L (conv1..pool2,fc1); repeatable\n"
+    "      --freeze L        do not update layers L\n"
+    "      --resume MODEL    continue the run that wrote MODEL (or MODEL.last)\n"
+    "      --checkpoint FILE the latest epoch's state when validating (MODEL.last)\n"
+    "      --log FILE        a TSV line per epoch\n"
+    "  -d, --device D        cpu, cuda, cuda:N, auto (default $DL_DEVICE, else auto)\n"
+    "      --precision P     fp32 (default); bf16, fp16 are not available yet\n"
+    "      --threads N       CPU threads (default: OpenMP's)\n"
+    "      --seed S          weights, dropout (default 0)\n"
+    "  -q, --quiet           no messages; -v, --verbose: a line per epoch off a terminal\n"
+    "  -h, --help            this text; -V, --version: the version\n";
+
+struct opts {
+	struct dl_train_conf c;
+	const char *log;
+	const char *precision;
+	char **in;
+	int n_in;
+};
+
+static void
+schedule(const char *s, struct dl_opt_conf *o)
+{
+	char name[16] = "";
+	double a = 0, b = 0;
+	int n = sscanf(s, "%15[a-z]:%lf:%lf", name, &a, &b);
+
+	if (n >= 1 && !strcmp(name, "const") && n == 1)
+		o->sched = DL_SCHED_CONST;
+	else if (n >= 2 && !strcmp(name, "step") && a > 0 && b >= 0)
+		o->sched = DL_SCHED_STEP, o->step_every = a, o->gamma = b;
+	else if (n >= 2 && !strcmp(name, "cosine") && a > 0 && b >= 0)
+		o->sched = DL_SCHED_COSINE, o->epochs = a, o->lr_min = b;
+	else
+		dl_usage_die("--schedule '%s': expected const, step:EVERY[:GAMMA] or "
+		    "cosine:EPOCHS[:LR_MIN]", s);
+}
+
+static void
+lr_scale(char *s, struct dl_train_conf *c)
+{
+	char *eq = strrchr(s, '=');
+
+	if (!eq || eq == s)
+		dl_usage_die("--lr-scale '%s': expected LAYERS=F", s);
+	if (c->n_lr_scale == (int)(sizeof c->lr_scale / sizeof c->lr_scale[0]))
+		dl_usage_die("--lr-scale: too many");
+	*eq = 0;
+	c->lr_scale[c->n_lr_scale].layers = s;
+	c->lr_scale[c->n_lr_scale++].f = dl_arg_double(eq + 1, "--lr-scale", 0, 1e6);
+}
+
+static void
+parse_args(int argc, char *argv[], struct opts *o)
+{
+	enum { LOSS = 256, HUBER, OPT, LR, MOM, WD, SCHED, WARM, VAL, PAT, PATMIN, MINEP, INIT,
+	    CUT, LRS, FREEZE, RESUME, CKPT, LOG, PREC, THREADS, SEED };
+	static const struct option longopts[] = {
+		{ "net", required_argument, NULL, 'n' }, { "output", required_argument, NULL, 'o' },
+		{ "batch-size", required_argument, NULL, 'b' },
+		{ "epochs", required_argument, NULL, 'e' }, { "loss", required_argument, NULL, LOSS },
+		{ "huber-delta", required_argument, NULL, HUBER },
+		{ "opt", required_argument, NULL, OPT }, { "lr", required_argument, NULL, LR },
+		{ "momentum", required_argument, NULL, MOM }, { "wd", required_argument, NULL, WD },
+		{ "schedule", required_argument, NULL, SCHED },
+		{ "warmup", required_argument, NULL, WARM }, { "val", required_argument, NULL, VAL },
+		{ "patience", required_argument, NULL, PAT },
+		{ "patience-min", required_argument, NULL, PATMIN },
+		{ "min-epochs", required_argument, NULL, MINEP },
+		{ "init", required_argument, NULL, INIT }, { "cut", required_argument, NULL, CUT },
+		{ "lr-scale", required_argument, NULL, LRS },
+		{ "freeze", required_argument, NULL, FREEZE },
+		{ "resume", required_argument, NULL, RESUME },
+		{ "checkpoint", required_argument, NULL, CKPT },
+		{ "log", required_argument, NULL, LOG }, { "device", required_argument, NULL, 'd' },
+		{ "precision", required_argument, NULL, PREC },
+		{ "threads", required_argument, NULL, THREADS },
+		{ "seed", required_argument, NULL, SEED }, { "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 }
+	};
+	struct dl_train_conf *c = &o->c;
+	const char *net = NULL;
+	int ch;
+
+	c->opt.kind = DL_OPT_ADAM;
+	c->patience_min = 5;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":n:o:b:e:d:qvhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n': net = optarg; break;
+		case 'o': c->out = optarg; break;
+		case 'b': c->batch_size = (int)dl_arg_long(optarg, "-b", 1, 1L << 20); break;
+		case 'e': c->max_epochs = dl_arg_long(optarg, "--epochs", 1, 1L << 40); break;
+		case LOSS:
+			if ((c->net_opts.loss = dl_loss_parse(optarg)) < 0)
+				dl_usage_die("--loss '%s': expected nll, bce, mse or huber", optarg);
+			break;
+		case HUBER: c->net_opts.huber_delta = (float)dl_arg_double(optarg, "--huber-delta", 1e-9, 1e9); break;
+		case OPT:
+			if ((c->opt.kind = dl_opt_parse_kind(optarg)) < 0)
+				dl_usage_die("--opt '%s': expected sgd, momentum, nesterov or adam", optarg);
+			break;
+		case LR: c->opt.lr = dl_arg_double(optarg, "--lr", 1e-12, 1e3); break;
+		case MOM: c->opt.momentum = dl_arg_double(optarg, "--momentum", 0, 0.999999); break;
+		case WD: c->opt.wd = dl_arg_double(optarg, "--wd", 0, 1); break;
+		case SCHED: schedule(optarg, &c->opt); break;
+		case WARM: c->opt.warmup = dl_arg_double(optarg, "--warmup", 0, 1e6); break;
+		case VAL: c->val = optarg; break;
+		case PAT: c->patience = dl_arg_double(optarg, "--patience", 1, 1e6); break;
+		case PATMIN: c->patience_min = dl_arg_long(optarg, "--patience-min", 0, 1L << 40); break;
+		case MINEP: c->min_epochs = dl_arg_long(optarg, "--min-epochs", 0, 1L << 40); break;
+		case INIT: c->init = optarg; break;
+		case CUT: c->cut = optarg; break;
+		case LRS: lr_scale(optarg, c); break;
+		case FREEZE: c->freeze = optarg; break;
+		case RESUME: c->resume = optarg; break;
+		case CKPT: c->last = optarg; break;
+		case LOG: o->log = optarg; break;
+		case 'd': c->net_opts.device = optarg; break;
+		case PREC: o->precision = optarg; break;
+		case THREADS: c->net_opts.threads = (int)dl_arg_long(optarg, "--threads", 1, 1024); break;
+		case SEED: c->net_opts.seed = dl_arg_seed(optarg, "--seed"); break;
+		case 'q': dl_quiet = 1; break;
+		case 'v': dl_verbose = 1; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		case 'V': dl_print_version(); exit(0);
+		case ':': dl_usage_die("option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				dl_usage_die("unknown option '-%c'", optopt);
+			dl_usage_die("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		o->in = argv + optind, o->n_in = argc - optind;
+	if (!c->out && !(c->out = c->resume))
+		dl_usage_die("no model to write: give -o MODEL");
+	if (!net && !c->init && !c->resume)
+		dl_usage_die("no network: give --net SPEC (or --init MODEL)");
+	if (c->cut && !c->init)
+		dl_usage_die("--cut needs --init MODEL");
+	if (c->patience > 0 && !c->val)
+		dl_usage_die("--patience needs --val FILE");
+	if (o->precision && strcmp(o->precision, "fp32")) {
+		if (strcmp(o->precision, "bf16") && strcmp(o->precision, "fp16"))
+			dl_usage_die("--precision '%s': expected fp32, bf16 or fp16", o->precision);
+		dl_usage_die("--precision %s: only fp32 is implemented (the cpu device computes "
+		    "in fp32)", o->precision);
+	}
+	if (net && !(c->net = dl_net_desc_read(net)))
+		dl_usage_die("--net: %s", dl_errmsg());
+	if (c->net && !*c->net && !c->init)
+		dl_usage_die("--net: empty description");
+}
+
+static void
+log_epoch(const struct dl_epoch_stats *s, void *arg)
+{
+	FILE *log = arg;
+	char val[96] = "";
+
+	if (s->has_val)
+		snprintf(val, sizeof val, ", val loss %.4f acc %.2f%%", s->val_loss, 100 * s->val_acc);
+	dl_msg("epoch %ld: loss %.4f acc %.2f%%%s, lr %.3g, %.1f s, %.0f samples/s%s", s->epoch,
+	    s->train_loss, 100 * s->train_acc, val, s->lr, s->seconds, s->samples_per_s,
+	    s->has_val && s->best ? " (best)" : "");
+	if (!log)
+		return;
+	fprintf(log, "%ld\t%.6g\t%.6g\t", s->epoch, s->train_loss, s->train_acc);
+	if (s->has_val)
+		fprintf(log, "%.6g\t%.6g\t", s->val_loss, s->val_acc);
+	else
+		fputs("nan\tnan\t", log);
+	fprintf(log, "%.6g\t%.3f\t%.1f\n", s->lr, s->seconds, s->samples_per_s);
+	fflush(log);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o = { 0 };
+	struct dl_reader *in;
+	FILE *log = NULL;
+	int rc, stopped = 0;
+
+	dl_setprogname(argv[0]);
+	parse_args(argc, argv, &o);
+	if (o.log && !(log = dl_train_log_open(o.log, o.c.resume != NULL)))
+		dl_die("%s", dl_errmsg());
+	in = o.in ? dl_reader_open_many(o.in, o.n_in, NULL) : dl_reader_open(NULL, NULL);
+	if (!in)
+		dl_die("%s", dl_errmsg());
+	o.c.progress = !dl_quiet && isatty(2);
+	o.c.on_epoch = log_epoch;
+	o.c.arg = log;
+	rc = dl_train(&o.c, in, &stopped);
+	dl_reader_close(in);	/* upstream ends when training stopped early */
+	if (log && fclose(log) != 0 && rc == 0)
+		dl_die("%s:", o.log);
+	if (rc < 0)
+		dl_fail(rc, NULL);
+	if (stopped)
+		dl_msg("stopped; the model is %s", o.c.out);
+	return 0;
+}

@@ -1,0 +1,536 @@
+/*
+ * train.c - the training loop of dl-train (dl_train, lib/train.h): epochs
+ * from EPOCH markers, validation, geometric-patience early stopping,
+ * checkpoints after every epoch and exact resumption.  The network,
+ * optimizer and model files are lib/net.c, lib/opt.c and lib/model.c.
+ *
+ * What makes --resume exact: the checkpoint holds the parameters, batch-
+ * norm statistics and optimizer state (whose step count also keys the
+ * dropout masks, lib/net.c), the seed, the epochs done and the best epoch
+ * so far; the resumed run skips the input's first epochs, so a re-run of
+ * the same seeded pipeline feeds it exactly the batches that follow.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dlpipe.h"
+
+struct trainer {
+	const struct dl_train_conf *c;
+	struct dl_net *net;
+	struct dl_opt *opt;
+	struct dl_record *meta;		/* KV for the model's HEAD */
+	struct dl_batcher *b;		/* re-batching (-b), else NULL */
+	struct dl_record *batch;
+	int batched;			/* the input holds batches */
+	int n_classes;			/* from the input HEAD; 0: unknown */
+	char *last;			/* checkpoint path (with val) */
+	uint64_t seed;
+	long epoch;			/* epochs done */
+	long skip;			/* input epochs still to skip (resume) */
+	long best_epoch;
+	double best_loss, best_acc;
+	int done;			/* stop reading */
+	/* the epoch under way */
+	double loss, t0, t_train;
+	long n, correct, batches;
+	long prev_samples;		/* of the last epoch, for the progress bar */
+	struct dl_progress prog;
+	char what[32];
+};
+
+long
+dl_patience_stop(long best_epoch, double f, long n, long m)
+{
+	long s = best_epoch + n, g = (long)ceil(f * best_epoch - 1e-9);
+
+	if (g > s)
+		s = g;
+	return m > s ? m : s;
+}
+
+static int
+is_act(const char *tok)
+{
+	static const char *acts[] = { "RELU", "LRELU", "TANH", "SIGM", "LIN", "NONE" };
+	char u[16];
+	size_t i;
+
+	for (i = 0; tok[i] && i < sizeof u - 1; i++)
+		u[i] = (char)toupper((unsigned char)tok[i]);
+	u[i] = 0;
+	for (i = 0; i < sizeof acts / sizeof *acts; i++)
+		if (!strncmp(u, acts[i], strlen(acts[i])))
+			return 1;
+	return 0;
+}
+
+/* The description of src's layers up to and including layer cut (NULL:
+ * all), with their non-linearity tokens, then more (may be NULL/""). */
+static char *
+transfer_desc(const struct dl_net *src, const char *cut, const char *more)
+{
+	const char *desc = dl_net_desc(src);
+	char *copy = strdup(desc), *out = malloc(strlen(desc) + (more ? strlen(more) : 0) + 2);
+	char *tok, *save = NULL;
+	int last = dl_net_layers(src) - 1, layer = -1;
+	size_t len = 0;
+
+	if (!copy || !out) {
+		free(copy);
+		free(out);
+		return dl_seterr(DL_ENOMEM, "out of memory"), NULL;
+	}
+	if (cut && (last = dl_net_find_layer(src, cut)) < 0) {
+		free(copy);
+		free(out);
+		return NULL;
+	}
+	for (tok = strtok_r(copy, "-", &save); tok; tok = strtok_r(NULL, "-", &save)) {
+		if (!is_act(tok) && ++layer > last)
+			break;
+		len += (size_t)sprintf(out + len, "%s%s", len ? "-" : "", tok);
+	}
+	if (more && *more)
+		sprintf(out + len, "%s%s", len ? "-" : "", more);
+	free(copy);
+	return out;
+}
+
+static int
+setf(struct dl_record *m, const char *key, const char *fmt, double v)
+{
+	return dl_record_setf(m, key, fmt, v);
+}
+
+/* The optimizer, with --lr-scale and --freeze. */
+static int
+make_opt(struct trainer *t)
+{
+	const struct dl_train_conf *c = t->c;
+	int rc;
+
+	if (!(t->opt = dl_opt_new(t->net, &c->opt)))
+		return -DL_EUSAGE;
+	for (int i = 0; i < c->n_lr_scale; i++)
+		if ((rc = dl_opt_lr_scale(t->opt, c->lr_scale[i].layers, c->lr_scale[i].f)) < 0)
+			return rc;
+	if (c->freeze && (rc = dl_opt_freeze(t->opt, c->freeze)) < 0)
+		return rc;
+	return 0;
+}
+
+/* Check the network against the data: outputs against classes. */
+static int
+check_outputs(struct trainer *t)
+{
+	int k = dl_net_outputs(t->net);
+
+	if (dl_net_loss_kind(t->net) == DL_LOSS_NLL && t->n_classes > 0 && k != t->n_classes)
+		return dl_seterr(DL_ESHAPE, "net: the last layer has %d outputs but the data has "
+		    "%d classes (classes in its header)", k, t->n_classes);
+	return 0;
+}
+
+/* A fresh network at the first sample, whose shape (x less the batch
+ * dimension) sets the input shape. */
+static int
+build(struct trainer *t, const struct dl_record *rec)
+{
+	const struct dl_train_conf *c = t->c;
+	const struct dl_tensor *x = dl_record_find(rec, "x");
+	struct dl_net *src = NULL;
+	char *desc = NULL;
+	int skip = t->batched, rc;
+
+	if (!x)
+		return dl_seterr(DL_EFORMAT, "a DATA record without tensor x");
+	if (x->ndim - skip < 1 || x->ndim - skip > 3)
+		return dl_seterr(DL_ESHAPE, "x of %d dimensions per sample (1 to 3 expected)",
+		    x->ndim - skip);
+	if (c->init) {
+		struct dl_net_opts o = c->net_opts;
+
+		if (!(src = dl_model_load(c->init, &o, NULL)))
+			return -DL_EFORMAT;
+		if (!(desc = transfer_desc(src, c->cut, c->net))) {
+			dl_net_free(src);
+			return -DL_EUSAGE;
+		}
+		if ((rc = dl_record_set(t->meta, "init", c->init)) < 0)
+			goto out;
+	}
+	if (!(t->net = dl_net_new(desc ? desc : c->net, x->ndim - skip, x->shape + skip,
+	    &c->net_opts))) {
+		rc = -DL_ESHAPE;
+		goto out;
+	}
+	if (src && (rc = dl_net_copy_params(t->net, src, c->cut)) < 0)
+		goto out;
+	if ((rc = check_outputs(t)) < 0 || (rc = make_opt(t)) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(desc);
+	dl_net_free(src);
+	return rc;
+}
+
+static int
+resume(struct trainer *t)
+{
+	const struct dl_train_conf *c = t->c;
+	struct dl_record *h = dl_record_new(NULL);
+	struct dl_net_opts o = c->net_opts;
+	const char *path = c->resume, *v;
+	char *last = NULL;
+	int rc;
+
+	if (!h)
+		return -DL_ENOMEM;
+	if (asprintf(&last, "%s.last", c->resume) > 0 && access(last, F_OK) == 0)
+		path = last;
+	if (access(path, F_OK) != 0) {		/* nothing to resume: a fresh start */
+		free(last);
+		dl_record_free(h);
+		return 0;
+	}
+	/* the seed that keyed the dropout masks */
+	{
+		struct dl_reader *r = dl_reader_open(path, NULL);
+		const struct dl_record *hh = r ? dl_reader_head(r) : NULL;
+
+		if (hh && (v = dl_record_get(hh, "seed")))
+			o.seed = strtoull(v, NULL, 10);
+		dl_reader_close(r);
+	}
+	rc = -DL_EFORMAT;
+	if (!(t->net = dl_model_load(path, &o, h)))
+		goto out;
+	if ((rc = make_opt(t)) < 0 || (rc = dl_model_load_opt(path, t->opt)) < 0)
+		goto out;
+	if (rc == 0) {
+		rc = dl_seterr(DL_EFORMAT, "%s: no optimizer state to resume from", path);
+		goto out;
+	}
+	t->seed = o.seed;
+	t->epoch = (v = dl_record_get(h, "epoch")) ? atol(v) : 0;
+	t->skip = t->epoch;
+	if ((v = dl_record_get(h, "best_epoch")))
+		t->best_epoch = atol(v);
+	if ((v = dl_record_get(h, "best_val_loss")))
+		t->best_loss = strtod(v, NULL);
+	if ((v = dl_record_get(h, "best_val_acc")))
+		t->best_acc = strtod(v, NULL);
+	for (int i = 0; i < h->n_kv; i++)
+		if (!dl_record_get(t->meta, h->kv[i].key) && (rc = dl_record_set(t->meta,
+		    h->kv[i].key, h->kv[i].val)) < 0)
+			goto out;
+	rc = check_outputs(t);
+out:
+	if (rc < 0)
+		dl_errprefix("--resume %s", path);
+	free(last);
+	dl_record_free(h);
+	return rc < 0 ? rc : 0;
+}
+
+static int
+nonfinite(const struct dl_tensor *x, long *at)
+{
+	const float *f = x->data;
+	uint64_t n = dl_tensor_count(x), per = x->ndim && x->shape[0] ? n / x->shape[0] : n;
+
+	if (x->dtype != DL_F32)
+		return 0;
+	for (uint64_t i = 0; i < n; i++)
+		if (!isfinite(f[i])) {
+			*at = (long)(i / (per ? per : 1));
+			return 1;
+		}
+	return 0;
+}
+
+static int
+step(struct trainer *t, const struct dl_record *rec)
+{
+	const struct dl_tensor *x = dl_record_find(rec, "x"), *y = dl_record_find(rec, "y");
+	struct dl_loss_stats st;
+	char extra[96];
+	long bad;
+	int rc;
+
+	if (!x || !y)
+		return dl_seterr(DL_EFORMAT, "epoch %ld, batch %ld: a record without %s",
+		    t->epoch + 1, t->batches + 1, x ? "targets y" : "tensor x");
+	if (t->batches == 0) {
+		t->t0 = dl_now();
+		dl_opt_set_progress(t->opt, (double)t->epoch);
+		snprintf(t->what, sizeof t->what, "epoch %ld", t->epoch + 1);
+		if (t->c->progress)
+			dl_progress_start(&t->prog, t->what);
+	}
+	t->batches++;
+	if (nonfinite(x, &bad))
+		return dl_seterr(DL_ENUM, "epoch %ld, batch %ld: x of sample %ld is not finite",
+		    t->epoch + 1, t->batches, bad + 1);
+	if ((rc = dl_net_forward(t->net, x, 1)) < 0 || (rc = dl_net_loss(t->net, y, 1, &st)) < 0)
+		return dl_errprefix("epoch %ld, batch %ld", t->epoch + 1, t->batches), rc;
+	if (!isfinite(st.loss))
+		return dl_seterr(DL_ENUM, "epoch %ld, batch %ld: the loss is %s", t->epoch + 1,
+		    t->batches, isnan(st.loss) ? "nan" : "infinite");
+	if ((rc = dl_net_backward(t->net, DL_BACK_PARAMS)) < 0 || (rc = dl_opt_step(t->opt)) < 0)
+		return dl_errprefix("epoch %ld, batch %ld", t->epoch + 1, t->batches), rc;
+	t->loss += st.loss;
+	t->n += st.n;
+	t->correct += st.correct;
+	if (t->c->progress) {
+		snprintf(extra, sizeof extra, "loss %.4f acc %.2f%%", t->loss / t->n,
+		    100.0 * t->correct / t->n);
+		dl_progress_update(&t->prog, (uint64_t)t->n, (uint64_t)t->prev_samples, extra);
+	}
+	return 0;
+}
+
+static int
+save_meta(struct trainer *t, const struct dl_epoch_stats *s)
+{
+	struct dl_record *m = t->meta;
+	int rc;
+
+	if ((rc = dl_record_setf(m, "epoch", "%ld", t->epoch)) < 0 ||
+	    (rc = dl_record_setf(m, "seed", "%llu", (unsigned long long)t->seed)) < 0 ||
+	    (rc = setf(m, "train_loss", "%.9g", s->train_loss)) < 0 ||
+	    (rc = setf(m, "train_acc", "%.9g", s->train_acc)) < 0)
+		return rc;
+	if (!s->has_val)
+		return 0;
+	if ((rc = setf(m, "val_loss", "%.9g", s->val_loss)) < 0 ||
+	    (rc = setf(m, "val_acc", "%.9g", s->val_acc)) < 0 ||
+	    (rc = dl_record_setf(m, "best_epoch", "%ld", t->best_epoch)) < 0 ||
+	    (rc = setf(m, "best_val_loss", "%.17g", t->best_loss)) < 0 ||
+	    (rc = setf(m, "best_val_acc", "%.17g", t->best_acc)) < 0)
+		return rc;
+	return 0;
+}
+
+static int
+end_epoch(struct trainer *t)
+{
+	const struct dl_train_conf *c = t->c;
+	struct dl_epoch_stats s = { 0 };
+	struct dl_score sc;
+	double t1 = dl_now();
+	int rc;
+
+	if (t->batches == 0)
+		return 0;
+	if (c->progress)
+		dl_progress_end(&t->prog);
+	t->epoch++;
+	s.epoch = t->epoch;
+	s.batches = t->batches;
+	s.samples = t->n;
+	s.train_loss = t->loss / t->n;
+	s.train_acc = (double)t->correct / t->n;
+	s.lr = dl_opt_lr(t->opt);
+	s.samples_per_s = t->n / (t1 - t->t0 > 1e-9 ? t1 - t->t0 : 1e-9);
+	s.best = 1;
+	if (c->val) {
+		int k = dl_net_loss_kind(t->net) == DL_LOSS_NLL ? dl_net_outputs(t->net) : 0;
+
+		if ((rc = dl_score_init(&sc, k)) < 0)
+			return rc;
+		rc = dl_score_stream(t->net, c->val, c->val_batch, &sc);
+		if (rc == 0 && sc.n == 0)
+			rc = dl_seterr(DL_EFORMAT, "%s: no samples to validate on", c->val);
+		s.has_val = 1;
+		s.val_loss = rc == 0 ? sc.loss / sc.n : 0;
+		s.val_acc = rc == 0 ? (double)sc.correct / sc.n : 0;
+		dl_score_fini(&sc);
+		if (rc < 0)
+			return dl_errprefix("--val"), rc;
+		if (!isfinite(s.val_loss))
+			return dl_seterr(DL_ENUM, "epoch %ld: the validation loss is not finite",
+			    t->epoch);
+		s.best = t->best_epoch == 0 || s.val_loss < t->best_loss;
+		if (s.best) {
+			t->best_epoch = t->epoch;
+			t->best_loss = s.val_loss;
+			t->best_acc = s.val_acc;
+		}
+	} else
+		t->best_epoch = t->epoch;
+	s.best_epoch = t->best_epoch;
+	if ((rc = save_meta(t, &s)) < 0)
+		return rc;
+	/* the best model first: a crash between the two leaves an older
+	 * checkpoint, which a resumed run brings back to the same place */
+	if (s.best && (rc = dl_model_save(c->out, t->net, t->opt, t->meta)) < 0)
+		return dl_errprefix("%s", c->out), rc;
+	if (c->val && (rc = dl_model_save(t->last, t->net, t->opt, t->meta)) < 0)
+		return dl_errprefix("%s", t->last), rc;
+	if (c->patience > 0)
+		s.stop_at = dl_patience_stop(t->best_epoch, c->patience, c->patience_min,
+		    c->min_epochs);
+	if ((s.stop_at && t->epoch >= s.stop_at) || (c->max_epochs && t->epoch >= c->max_epochs))
+		t->done = 1;
+	s.seconds = dl_now() - t->t0;
+	if (c->on_epoch)
+		c->on_epoch(&s, c->arg);
+	t->prev_samples = t->n;
+	t->loss = 0;
+	t->n = t->correct = t->batches = 0;
+	return 0;
+}
+
+/* Train on the batches the batcher has ready (all of them: partial). */
+static int
+drain(struct trainer *t, int partial)
+{
+	int rc;
+
+	if (partial)
+		dl_batcher_end(t->b);
+	while ((rc = dl_batcher_get(t->b, t->batch, partial)) > 0)
+		if ((rc = step(t, t->batch)) < 0)
+			return rc;
+	return rc;
+}
+
+static int
+data(struct trainer *t, const struct dl_record *rec)
+{
+	int rc;
+
+	if (!t->net && (rc = build(t, rec)) < 0)
+		return rc;
+	if (!t->b)
+		return step(t, rec);
+	if ((rc = dl_batcher_put(t->b, rec, t->batched)) < 0)
+		return rc;
+	return drain(t, 0);
+}
+
+static int
+setup(struct trainer *t, struct dl_reader *r)
+{
+	const struct dl_train_conf *c = t->c;
+	const struct dl_record *h = dl_reader_head(r);
+	const char *cl;
+	int rc;
+
+	if (!h)
+		return -DL_EFORMAT;
+	t->batched = dl_head_batched(h);
+	t->seed = c->net_opts.seed;
+	if ((cl = dl_record_get(h, "classes")) && *cl) {
+		t->n_classes = 1;
+		for (const char *p = cl; *p; p++)
+			t->n_classes += *p == ',';
+	}
+	if (!(t->meta = dl_record_new(DL_TAG_HEAD)) || !(t->batch = dl_record_new(NULL)))
+		return -DL_ENOMEM;
+	for (int i = 0; i < h->n_kv; i++) {	/* classes, whiten, ...: what the data was */
+		const char *k = h->kv[i].key;
+
+		if (strcmp(k, "kind") && strcmp(k, "producer") && strcmp(k, "batch_size") &&
+		    (rc = dl_record_set(t->meta, k, h->kv[i].val)) < 0)
+			return rc;
+	}
+	if (c->batch_size > 0 || !t->batched)
+		if (!(t->b = dl_batcher_new(c->batch_size > 0 ? c->batch_size : 128, 0, 0)))
+			return -DL_ENOMEM;
+	if (c->val && !(t->last = c->last ? strdup(c->last) : NULL) &&
+	    asprintf(&t->last, "%s.last", c->out) < 0)
+		return dl_seterr(DL_ENOMEM, "out of memory");
+	if (c->resume && (rc = resume(t)) < 0)
+		return rc;
+	if (c->patience > 0 && t->best_epoch && t->epoch >= dl_patience_stop(t->best_epoch,
+	    c->patience, c->patience_min, c->min_epochs))
+		t->done = 1;
+	if (c->max_epochs && t->epoch >= c->max_epochs)
+		t->done = 1;
+	return 0;
+}
+
+int
+dl_train(const struct dl_train_conf *c, struct dl_reader *r, int *stopped)
+{
+	struct trainer t = { .c = c };
+	struct dl_record *rec = dl_record_new(NULL);
+	int rc;
+
+	if (!rec)
+		return -DL_ENOMEM;
+	if ((rc = setup(&t, r)) < 0)
+		goto out;
+	while (!t.done && (rc = dl_reader_next(r, rec)) > 0) {
+		if (dl_record_is_mark(rec, DL_MARK_EPOCH)) {
+			if (t.skip > 0) {
+				t.skip--;
+				continue;
+			}
+			if ((t.b && (rc = drain(&t, 1)) < 0) || (rc = end_epoch(&t)) < 0)
+				break;
+		} else if (dl_record_is(rec, DL_TAG_DATA) && t.skip == 0) {
+			if ((rc = data(&t, rec)) < 0)
+				break;
+		}
+	}
+	if (rc > 0)
+		rc = 0;
+	if (rc == 0 && !t.done && t.skip == 0) {	/* the input's last (or only) epoch */
+		if ((!t.b || (rc = drain(&t, 1)) == 0))
+			rc = end_epoch(&t);
+	}
+	if (stopped)
+		*stopped = t.done;
+	if (rc == 0 && !t.net)
+		rc = dl_seterr(DL_EFORMAT, "no samples to train on");
+	if (rc == -DL_ENUM) {
+		char msg[1024];
+
+		if (t.epoch)
+			snprintf(msg, sizeof msg, "%s; %s holds the model of epoch %ld", dl_errmsg(),
+			    c->val ? t.last : c->out, t.epoch);
+		else
+			snprintf(msg, sizeof msg, "%s; no model was written", dl_errmsg());
+		dl_seterr(DL_ENUM, "%s", msg);
+	}
+out:
+	if (c->progress)
+		dl_progress_end(&t.prog);
+	dl_record_free(rec);
+	dl_record_free(t.batch);
+	dl_record_free(t.meta);
+	dl_batcher_free(t.b);
+	dl_opt_free(t.opt);
+	dl_net_free(t.net);
+	free(t.last);
+	return rc < 0 ? rc : 0;
+}
+
+FILE *
+dl_train_log_open(const char *path, int append)
+{
+	FILE *f;
+	long size = 0;
+
+	if (append && (f = fopen(path, "r"))) {
+		fseek(f, 0, SEEK_END);
+		size = ftell(f);
+		fclose(f);
+	}
+	if (!(f = fopen(path, size > 0 ? "a" : "w"))) {
+		dl_seterr(DL_EIO, "%s:", path);
+		return NULL;
+	}
+	if (size <= 0)
+		fputs("epoch\ttrain_loss\ttrain_acc\tval_loss\tval_acc\tlr\tseconds\tsamples_per_s\n", f);
+	return f;
+}
