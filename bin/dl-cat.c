@@ -51,7 +51,6 @@ struct input {
 	size_t n_rec, cap_rec;
 	int held;		/* 1: rec[] holds the whole input */
 	uint64_t n_data;	/* DATA records (indexed or held) */
-	uint64_t *data_at;	/* held: positions of DATA records in rec[] */
 };
 
 struct cat {
@@ -400,5 +399,17 @@ main(int argc, char *argv[])
 		dl_die("no stream header read");
 	if ((rc = dl_writer_close(c.w)) < 0)
 		dl_fail(rc, "write");
+	for (i = 0; i < n_in; i++) {
+		if (in[i].ix)
+			dl_index_close(in[i].ix);
+		for (size_t j = 0; j < in[i].n_rec; j++)
+			dl_record_free(in[i].rec[j]);
+		free(in[i].rec);
+	}
+	free(in);
+	free(perm);
+	free(c.kind);
+	free(c.classes);
+	dl_record_free(rec);
 	return 0;
 }

@@ -440,7 +440,8 @@ print_json(struct info *inf)
 				printf("%s\"%lld\": %llu", sep, (long long)v, (unsigned long long)inf->hist[v]);
 				sep = ", ";
 			}
-		qsort(inf->odd, inf->n_odd, sizeof *inf->odd, cmp_odd);
+		if (inf->n_odd)
+			qsort(inf->odd, inf->n_odd, sizeof *inf->odd, cmp_odd);
 		for (i = 0; i < inf->n_odd; i++, sep = ", ")
 			printf("%s\"%lld\": %lld", sep, (long long)inf->odd[i][0], (long long)inf->odd[i][1]);
 	}
@@ -575,7 +576,8 @@ print_text(struct info *inf)
 				safe(cls, 0);
 				putchar('\n');
 			}
-		qsort(inf->odd, inf->n_odd, sizeof *inf->odd, cmp_odd);
+		if (inf->n_odd)
+			qsort(inf->odd, inf->n_odd, sizeof *inf->odd, cmp_odd);
 		for (i = 0; i < inf->n_odd; i++)
 			printf("%-9s%8lld %10lld\n", "", (long long)inf->odd[i][0], (long long)inf->odd[i][1]);
 	}
@@ -653,5 +655,13 @@ main(int argc, char *argv[])
 	}
 	if (fflush(stdout) == EOF || ferror(stdout))
 		dl_die("stdout:");
+	for (i = 0; i < n; i++) {
+		dl_record_free(inf[i].head);
+		free(inf[i].t);
+		free(inf[i].hist);
+		free(inf[i].odd);
+		free(inf[i].layer);
+	}
+	free(inf);
 	return 0;
 }

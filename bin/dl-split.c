@@ -314,5 +314,11 @@ main(int argc, char *argv[])
 	if (dl_verbose)
 		dl_msg("%llu samples to %s, %llu to %s", (unsigned long long)s.count[0], s.out[0],
 		    (unsigned long long)s.count[1], s.out[1]);
+	for (size_t k = 0; k < s.n_held; k++)
+		dl_record_free(s.held[k]);
+	free(s.held);
+	free(s.label);
+	free(s.to_b);
+	dl_record_free(s.head);
 	return 0;
 }
