@@ -153,3 +153,103 @@ out:
 	dl_reader_close(r);
 	return rc < 0 ? rc : 0;
 }
+
+/* The name of class i from a comma-separated list, into buf. */
+static const char *
+class_name(const char *classes, int i, char *buf, size_t n)
+{
+	const char *p = classes;
+
+	for (int k = 0; p && k < i; k++)
+		if ((p = strchr(p, ',')))
+			p++;
+	if (!p || !*p || *p == ',') {
+		snprintf(buf, n, "%d", i);
+		return buf;
+	}
+	snprintf(buf, n, "%.*s", (int)strcspn(p, ","), p);
+	return buf;
+}
+
+static void
+json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static double
+ratio(long a, long b)
+{
+	return b ? (double)a / b : 0;
+}
+
+int
+dl_score_report(FILE *f, const struct dl_score *s, const char *classes, int json)
+{
+	int k = s->n_classes;
+	char name[256];
+
+	if (json) {
+		fprintf(f, "{\"samples\": %ld, \"loss\": %.9g, \"accuracy\": %.9g", s->n,
+		    s->n ? s->loss / s->n : 0.0, ratio(s->correct, s->n));
+		if (k) {
+			fputs(", \"per_class\": {", f);
+			for (int i = 0; i < k; i++) {
+				long tp = s->confusion[i * k + i], row = 0, col = 0;
+
+				for (int j = 0; j < k; j++)
+					row += s->confusion[i * k + j], col += s->confusion[j * k + i];
+				fputs(i ? ", " : "", f);
+				json_str(f, class_name(classes, i, name, sizeof name));
+				fprintf(f, ": {\"precision\": %.9g, \"recall\": %.9g, \"support\": %ld}",
+				    ratio(tp, col), ratio(tp, row), row);
+			}
+			fputs("}, \"confusion\": [", f);
+			for (int i = 0; i < k; i++) {
+				fputs(i ? ", [" : "[", f);
+				for (int j = 0; j < k; j++)
+					fprintf(f, "%s%ld", j ? ", " : "", s->confusion[i * k + j]);
+				fputc(']', f);
+			}
+			fputc(']', f);
+		}
+		fputs("}\n", f);
+		return ferror(f) ? dl_seterr(DL_EIO, "write:") : 0;
+	}
+	fprintf(f, "samples   %ld\nloss      %.6f\naccuracy  %.2f%%\n", s->n,
+	    s->n ? s->loss / s->n : 0.0, 100 * ratio(s->correct, s->n));
+	if (!k)
+		return ferror(f) ? dl_seterr(DL_EIO, "write:") : 0;
+	fprintf(f, "\n%-4s %-16s %9s %7s %7s\n", "", "class", "precision", "recall", "support");
+	for (int i = 0; i < k; i++) {
+		long tp = s->confusion[i * k + i], row = 0, col = 0;
+
+		for (int j = 0; j < k; j++)
+			row += s->confusion[i * k + j], col += s->confusion[j * k + i];
+		fprintf(f, "%-4d %-16s %8.2f%% %6.2f%% %7ld\n", i,
+		    class_name(classes, i, name, sizeof name), 100 * ratio(tp, col),
+		    100 * ratio(tp, row), row);
+	}
+	fputs("\nconfusion (rows: true class, columns: predicted)\n    ", f);
+	for (int j = 0; j < k; j++)
+		fprintf(f, " %6d", j);
+	fputc('\n', f);
+	for (int i = 0; i < k; i++) {
+		fprintf(f, "%-4d", i);
+		for (int j = 0; j < k; j++)
+			fprintf(f, " %6ld", s->confusion[i * k + j]);
+		fputc('\n', f);
+	}
+	return ferror(f) ? dl_seterr(DL_EIO, "write:") : 0;
+}

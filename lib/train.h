@@ -80,6 +80,12 @@ int dl_score_batch(struct dl_net *net, const struct dl_record *rec, int batched,
 int dl_score_stream(struct dl_net *net, const char *path, int batch_size,
     struct dl_score *s);
 
+/* Write s to f as text (counts, per-class precision/recall/support, the
+ * confusion matrix) or as one JSON object {"samples", "loss", "accuracy",
+ * "per_class": {name: {"precision", "recall", "support"}}, "confusion"}.
+ * classes: comma-separated names (NULL: class numbers). */
+int dl_score_report(FILE *f, const struct dl_score *s, const char *classes, int json);
+
 /* ---- training (lib/train.c) ------------------------------------------------------ */
 struct dl_epoch_stats {
 	long epoch;		/* 1-based: epochs done, this one included */

@@ -1,0 +1,266 @@
+/*
+ * dl-eval: score a model on a stream of samples or batches: loss,
+ * accuracy, per-class precision and recall, the confusion matrix (as text
+ * or JSON); --predict writes the stream back with the output probabilities
+ * beside each record's tensors.  Scoring is lib/eval.c.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlpipe.h"
+
+static const char usage_text[] =
+    "usage: dl-eval [-b N] [--json] [--predict [-o FILE]] [-d DEVICE] MODEL [FILE...]\n"
+    "Score MODEL on samples or batches read from FILE or stdin.\n"
+    "  -b, --batch-size N  samples per forward pass (default 256)\n"
+    "      --json          one JSON object on stdout instead of the table\n"
+    "  -p, --predict       write the input stream with a tensor p (the output\n"
+    "                      probabilities) added to every record; the scores go to stderr\n"
+    "  -o, --output FILE   with --predict: write FILE atomically instead of stdout\n"
+    "      --zstd[=LEVEL]  with --predict: compress the output with zstd\n"
+    "  -d, --device D      cpu, cuda, cuda:N, auto (default $DL_DEVICE, else auto)\n"
+    "      --threads N     CPU threads (default: OpenMP's)\n"
+    "  -q, --quiet         no messages (and with --predict no scores)\n"
+    "  -v, --verbose       progress even off a terminal\n"
+    "  -h, --help          this text; -V, --version: the version\n";
+
+struct ev {
+	int batch_size, json, predict;
+	const char *out, *model;
+	char **in;
+	int n_in;
+	struct dl_net_opts no;
+	struct dl_writer_opts wo;
+	struct dl_net *net;
+	struct dl_writer *w;
+	struct dl_batcher *b;
+	struct dl_record *batch;
+	struct dl_record **held;	/* --predict on samples: records of the batch */
+	int n_held;
+	struct dl_score s;
+	float *probs;
+	int k;			/* outputs */
+	int batched;
+};
+
+static void
+parse_args(int argc, char *argv[], struct ev *e)
+{
+	enum { JSON = 256, ZSTD, THREADS };
+	static const struct option longopts[] = {
+		{ "batch-size", required_argument, NULL, 'b' }, { "json", no_argument, NULL, JSON },
+		{ "predict", no_argument, NULL, 'p' }, { "output", required_argument, NULL, 'o' },
+		{ "zstd", optional_argument, NULL, ZSTD }, { "device", required_argument, NULL, 'd' },
+		{ "threads", required_argument, NULL, THREADS }, { "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	e->batch_size = 256;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":b:po:d:qvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b': e->batch_size = (int)dl_arg_long(optarg, "-b", 1, 1L << 20); break;
+		case JSON: e->json = 1; break;
+		case 'p': e->predict = 1; break;
+		case 'o': e->out = optarg; break;
+		case ZSTD: e->wo.zstd_level = optarg ? (int)dl_arg_long(optarg, "--zstd", 1, 19) : 3; break;
+		case 'd': e->no.device = optarg; break;
+		case THREADS: e->no.threads = (int)dl_arg_long(optarg, "--threads", 1, 1024); break;
+		case 'q': dl_quiet = 1; break;
+		case 'v': dl_verbose = 1; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		case 'V': dl_print_version(); exit(0);
+		case ':': dl_usage_die("option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				dl_usage_die("unknown option '-%c'", optopt);
+			dl_usage_die("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind == argc)
+		dl_usage_die("no MODEL");
+	e->model = argv[optind++];
+	if (optind < argc)
+		e->in = argv + optind, e->n_in = argc - optind;
+	if (e->out && !e->predict)
+		dl_usage_die("-o is for --predict (the scores go to stdout)");
+	if (e->predict && e->json && !e->out)
+		dl_usage_die("--json with --predict needs -o FILE (stdout carries the stream)");
+}
+
+static _Noreturn void
+fail(struct ev *e, int rc)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof msg, "%s", dl_errmsg());
+	if (e->w)
+		dl_writer_abort(e->w, msg);
+	if (rc == -DL_EPIPE)
+		exit(DL_EXIT_FAIL);
+	dl_die("%s", msg);
+}
+
+static void
+put(struct ev *e, const struct dl_record *rec)
+{
+	int rc = dl_writer_put(e->w, rec);
+
+	if (rc < 0)
+		fail(e, rc);
+}
+
+/* Score rec (batched, or one sample) and with --predict write it with p. */
+static void
+score(struct ev *e, struct dl_record *rec, int batched, int emit)
+{
+	long room = (long)e->batch_size * e->k;
+	uint64_t shape[2];
+	int n;
+
+	if (batched && dl_record_samples(rec, 1) > e->batch_size) {
+		free(e->probs);
+		e->batch_size = (int)dl_record_samples(rec, 1);
+		room = (long)e->batch_size * e->k;
+		if (!(e->probs = malloc(room * sizeof *e->probs)))
+			dl_die("out of memory");
+	}
+	if ((n = dl_score_batch(e->net, rec, batched, &e->s, e->predict ? e->probs : NULL, room)) < 0)
+		fail(e, n);
+	if (!emit)
+		return;
+	shape[0] = (uint64_t)n, shape[1] = (uint64_t)e->k;
+	struct dl_tensor *p = batched ? dl_record_add(rec, "p", DL_F32, 2, shape)
+	    : dl_record_add(rec, "p", DL_F32, 1, shape + 1);
+	if (!p)
+		fail(e, -DL_ESHAPE);
+	memcpy(p->data, e->probs, (size_t)n * e->k * sizeof(float));
+	put(e, rec);
+}
+
+/* --predict on samples: score the batch of held records, write each. */
+static void
+flush(struct ev *e, int partial)
+{
+	int rc;
+
+	if (partial)
+		dl_batcher_end(e->b);
+	while ((rc = dl_batcher_get(e->b, e->batch, partial)) > 0) {
+		int n = (int)dl_record_samples(e->batch, 1);
+
+		score(e, e->batch, 1, 0);
+		for (int i = 0; i < n; i++) {
+			uint64_t k = (uint64_t)e->k;
+			struct dl_tensor *p = dl_record_add(e->held[i], "p", DL_F32, 1, &k);
+
+			if (!p)
+				fail(e, -DL_ESHAPE);
+			memcpy(p->data, e->probs + (size_t)i * e->k, e->k * sizeof(float));
+			put(e, e->held[i]);
+		}
+		memmove(e->held, e->held + n, (e->n_held - n) * sizeof *e->held);
+		e->n_held -= n;
+	}
+	if (rc < 0)
+		fail(e, rc);
+}
+
+static void
+data(struct ev *e, struct dl_record *rec)
+{
+	int rc;
+
+	if (e->batched) {
+		score(e, rec, 1, e->predict);
+		return;
+	}
+	if ((rc = dl_batcher_put(e->b, rec, 0)) < 0)
+		fail(e, rc);
+	if (!e->predict) {
+		while ((rc = dl_batcher_get(e->b, e->batch, 0)) > 0)
+			score(e, e->batch, 1, 0);
+		if (rc < 0)
+			fail(e, rc);
+		return;
+	}
+	if (!(e->held[e->n_held] = dl_record_new(NULL)) ||
+	    dl_record_copy(e->held[e->n_held], rec) < 0)
+		dl_die("out of memory");
+	e->n_held++;
+	flush(e, 0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ev e = { 0 };
+	struct dl_record *mh, *rec;
+	struct dl_reader *in;
+	const struct dl_record *h;
+	const char *classes;
+	int rc;
+
+	dl_setprogname(argv[0]);
+	parse_args(argc, argv, &e);
+	if (!(mh = dl_record_new(NULL)) || !(rec = dl_record_new(NULL)) ||
+	    !(e.batch = dl_record_new(NULL)))
+		dl_die("out of memory");
+	if (!(e.net = dl_model_load(e.model, &e.no, mh)))
+		dl_die("%s", dl_errmsg());
+	e.k = dl_net_outputs(e.net);
+	in = e.in ? dl_reader_open_many(e.in, e.n_in, NULL) : dl_reader_open(NULL, NULL);
+	if (!in || !(h = dl_reader_head(in)))
+		dl_die("%s", dl_errmsg());
+	e.batched = dl_head_batched(h);
+	if (!(classes = dl_record_get(mh, "classes")))
+		classes = dl_record_get(h, "classes");
+	if (dl_score_init(&e.s, dl_net_loss_kind(e.net) == DL_LOSS_NLL ? e.k : 0) < 0 ||
+	    !(e.b = dl_batcher_new(e.batch_size, 0, 0)) ||
+	    !(e.probs = malloc((size_t)e.batch_size * e.k * sizeof *e.probs)) ||
+	    !(e.held = calloc(e.batch_size, sizeof *e.held)))
+		dl_die("%s", dl_errmsg());
+	if (e.predict) {
+		if (!(e.w = dl_writer_open(e.out, &e.wo)))
+			dl_die("%s", dl_errmsg());
+		if ((rc = dl_writer_head(e.w, h)) < 0)
+			fail(&e, rc);
+	}
+	while ((rc = dl_reader_next(in, rec)) > 0) {
+		if (dl_record_is(rec, DL_TAG_HEAD))
+			continue;
+		if (dl_record_is(rec, DL_TAG_DATA)) {
+			data(&e, rec);
+			continue;
+		}
+		if (!e.predict)
+			continue;
+		if (!e.batched)
+			flush(&e, 1);	/* records keep their places around markers */
+		if ((rc = dl_writer_put_raw(e.w, rec)) < 0)
+			fail(&e, rc);
+	}
+	if (rc < 0)
+		fail(&e, rc);
+	if (e.predict && !e.batched)
+		flush(&e, 1);
+	else if (!e.batched) {
+		dl_batcher_end(e.b);
+		while ((rc = dl_batcher_get(e.b, e.batch, 1)) > 0)
+			score(&e, e.batch, 1, 0);
+	}
+	dl_reader_close(in);
+	if (e.w && (rc = dl_writer_close(e.w)) < 0)
+		dl_fail(rc, "write");
+	if (!e.predict || e.out || !dl_quiet)
+		if ((rc = dl_score_report(e.predict && !e.out ? stderr : stdout, &e.s, classes,
+		    e.json)) < 0 || fflush(stdout) != 0)
+			dl_fail(rc < 0 ? rc : -DL_EIO, "write");
+	dl_score_fini(&e.s);
+	dl_net_free(e.net);
+	return 0;
+}
