@@ -62,6 +62,8 @@ struct cat {
 	long long written;	/* DATA records written */
 	uint64_t epoch_samples;	/* samples written in this epoch */
 	int done;		/* --head reached */
+	struct dl_progress prog;	/* on a terminal, or with -v */
+	uint64_t expect;	/* DATA records to write, when known; else 0 */
 };
 
 static void
@@ -195,6 +197,8 @@ put_data(struct cat *c, const struct dl_record *rec)
 	c->epoch_samples += samples_in(c, rec);
 	if (++c->written == c->o.head)
 		c->done = 1;
+	if ((c->written & 255) == 0)
+		dl_progress_update(&c->prog, (uint64_t)c->written, c->expect, NULL);
 }
 
 /* Any record read in order: HEAD, DATA, markers, ancillary records. */
@@ -370,6 +374,7 @@ main(int argc, char *argv[])
 			in[i].regular = S_ISREG(st.st_mode);
 	}
 
+	dl_progress_start(&c.prog, "records");
 	for (k = 0; k < n_epochs && !c.done; k++) {
 		c.epoch_samples = 0;
 		if (c.o.shuffle) {
@@ -382,6 +387,7 @@ main(int argc, char *argv[])
 					break;
 				if (!(perm = malloc((total ? total : 1) * sizeof *perm)))
 					dl_die("out of memory for %llu samples", (unsigned long long)total);
+				c.expect = total * n_epochs;
 			}
 			epoch_shuffled(&c, in, n_in, k, perm, total, rec);
 		} else {
@@ -395,7 +401,8 @@ main(int argc, char *argv[])
 		if (c.o.n_epochs && !c.done && c.epoch_samples > 0)
 			put_epoch_mark(&c, k);
 	}
-	if (!c.w)	/* --head 0 with --shuffle: nothing read yet */
+	dl_progress_end(&c.prog);
+	if (!c.w)
 		dl_die("no stream header read");
 	if ((rc = dl_writer_close(c.w)) < 0)
 		dl_fail(rc, "write");
