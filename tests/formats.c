@@ -462,7 +462,8 @@ idx_bytes(unsigned char *b, int type, int ndim, const uint32_t *dims, const void
 		b[len + 2] = (unsigned char)(dims[i] >> 8);
 		b[len + 3] = (unsigned char)dims[i];
 	}
-	memcpy(b + len, data, n);
+	if (n)
+		memcpy(b + len, data, n);
 	return len + n;
 }
 
@@ -520,7 +521,7 @@ idx_err(const char *path, const char *want)
 static void
 test_idx(void)
 {
-	static unsigned char img[3 * 4 * 5], file[4096], big[70000];
+	static unsigned char img[3 * 4 * 5], file[4096], big[16 + 3500 * 20];
 	static const unsigned char f32be[8] = { 0x3f, 0x80, 0, 0, 0xc0, 0x00, 0, 0 };
 	uint32_t dims[3] = { 3, 4, 5 }, d1[1] = { 2 }, huge[3] = { 0xffffffffu, 0xffffffffu, 0xffffffffu };
 	void (*writers[])(const char *, const void *, size_t) = { put_file, put_gzip, put_xz, put_zstd };
@@ -571,9 +572,8 @@ test_idx(void)
 		for (size_t i = 0; i < sizeof big; i++)
 			big[i] = (unsigned char)(i * 2654435761u >> 13);
 		dims[0] = 3500;
-		n = idx_bytes(big, 0x08, 3, dims, big + 16, 3500 * 20 - 16);
-		(void)n;
-		put_gzip(tpath("long.gz"), big, 16 + 3500 * 20);
+		idx_bytes(big, 0x08, 3, dims, NULL, 0);
+		put_gzip(tpath("long.gz"), big, sizeof big);
 		f = fopen(tpath("long.gz"), "rb");
 		gl = fread(gz, 1, sizeof gz, f);
 		fclose(f);
