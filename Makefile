@@ -33,6 +33,8 @@ CPPFLAGS += -Ilib -Iformats -Ilib/cpu $(DEPS_INC) -D_GNU_SOURCE -DDL_CUDA_LIBDIR
 CFLAGS   ?= $(OPT) -g -march=x86-64-v2 -mtune=native
 CFLAGS   += -std=c11 -fPIC -fopenmp $(WARN) -MMD -MP
 LDLIBS   += $(DEPS_LIB) -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl -fopenmp
+# libdlpipe-cuda.so (dlopen()ed) reports errors through the program's dl_seterr
+LDLIBS   += -Wl,--export-dynamic-symbol=dl_seterr
 
 LIB_SRC  := $(wildcard lib/*.c lib/cpu/*.c formats/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
@@ -78,13 +80,14 @@ $(B)/tests/bin/%: $(O)/tests/%.o $(STATIC)
 # The CUDA part is its own shared object, loaded at run time by
 # lib/backend.c, so one build runs on machines with no GPU or driver.
 NVCCFLAGS ?= -O2 $(CUDA_ARCH) -Xcompiler -fPIC,-Wall,-Werror -Werror all-warnings -std=c++17
-$(O)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h) lib/dlpipe.h
+$(O)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h) lib/dlpipe.h lib/backend.h
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -Ilib -Iformats -Icuda $(DEPS_INC) -c -o $@ $<
 
 $(CUDALIB): $(CU_OBJ)
 	@mkdir -p $(@D)
-	$(NVCC) -shared $(CUDA_ARCH) -o $@ $^ -L$(CUDA_HOME)/lib64 $(DEPS_LIB) -lcudnn -lcublas -lcudart
+	$(CXX) -shared -o $@ $^ -L$(CUDA_HOME)/lib64 $(DEPS_LIB) -Wl,-rpath,$(CUDA_HOME)/lib64 \
+	    -lcudnn -lcublas -lcudart
 
 -include $(LIB_OBJ:.o=.d) $(BIN_SRC:bin/%.c=$(O)/bin/%.d) $(TEST_SRC:tests/%.c=$(O)/tests/%.d)
 

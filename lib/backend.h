@@ -246,6 +246,12 @@ struct dl_backend {
 	/* out[0] = sum x^2, accumulated in double, fixed order (host scalar
 	 * via get: out is a device float[1]). */
 	int (*sumsq)(struct dl_backend_ctx *ctx, long n, const float *x, float *out);
+
+	/* ---- optional entries (NULL where a backend has none) ---------------- */
+	/* One line naming what ctx runs on, for the "--device auto" message on
+	 * stderr, e.g. "cuda:0 (NVIDIA H100 80GB HBM3, 79 GiB, sm_90)"; returns
+	 * the length snprintf() would (buf may be truncated). */
+	int (*describe)(struct dl_backend_ctx *ctx, char *buf, size_t n);
 };
 
 /* Bumped when the table changes incompatibly; a CUDA library built against

@@ -1,0 +1,482 @@
+/*
+ * backend.cu - the CUDA backend's table (dl_backend_cuda, found by
+ * lib/backend.c with dlsym), its context, errors, memory, copies and gemm
+ * (cuBLAS).  Kernels: conv.cu (cuDNN), dnn.cu (cuDNN pooling, batch norm,
+ * activations, softmax), loss.cu, elem.cu.  CPU twin: lib/cpu/cpu-backend.c.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda.h"
+
+char cuda_lasterr[512];
+
+static const char *
+base(const char *file)
+{
+	const char *s = strrchr(file, '/');
+
+	return s ? s + 1 : file;
+}
+
+int
+cuda_err(int code, const char *file, int line, const char *fmt, ...)
+{
+	char msg[448];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snprintf(cuda_lasterr, sizeof cuda_lasterr, "cuda: %s:%d: %s", base(file), line, msg);
+	if (dl_seterr)
+		dl_seterr(code, "%s", cuda_lasterr);
+	return -code;
+}
+
+/* "cudnnConvolutionForward(ctx->dnn, ...)" -> "cudnnConvolutionForward" */
+static const char *
+fname(const char *call, char *buf, size_t n)
+{
+	size_t len = strcspn(call, "(");
+
+	if (len >= n)
+		len = n - 1;
+	memcpy(buf, call, len);
+	buf[len] = 0;
+	return buf;
+}
+
+int
+cuda_err_rt(cudaError_t e, const char *call, const char *file, int line)
+{
+	char f[96];
+
+	if (e == cudaErrorMemoryAllocation)
+		return cuda_err(CU_ENOMEM, file, line, "%s: out of device memory; try a smaller batch",
+		    fname(call, f, sizeof f));
+	return cuda_err(CU_EDEVICE, file, line, "%s: %s (%s)", fname(call, f, sizeof f),
+	    cudaGetErrorString(e), cudaGetErrorName(e));
+}
+
+int
+cuda_err_blas(cublasStatus_t s, const char *call, const char *file, int line)
+{
+	char f[96];
+
+	if (s == CUBLAS_STATUS_ALLOC_FAILED)
+		return cuda_err(CU_ENOMEM, file, line, "%s: out of device memory; try a smaller batch",
+		    fname(call, f, sizeof f));
+	return cuda_err(CU_EDEVICE, file, line, "%s: %s (%s)", fname(call, f, sizeof f),
+	    cublasGetStatusString(s), cublasGetStatusName(s));
+}
+
+int
+cuda_err_dnn(cudnnStatus_t s, const char *call, const char *file, int line)
+{
+	char f[96], detail[256] = "";
+
+	cudnnGetLastErrorString(detail, sizeof detail);
+	if (s == CUDNN_STATUS_ALLOC_FAILED)
+		return cuda_err(CU_ENOMEM, file, line, "%s: out of device memory; try a smaller batch",
+		    fname(call, f, sizeof f));
+	return cuda_err(CU_EDEVICE, file, line, "%s: %s%s%s", fname(call, f, sizeof f),
+	    cudnnGetErrorString(s), *detail ? ": " : "", detail);
+}
+
+static double
+gib(size_t n)
+{
+	return (double)n / (1u << 30);
+}
+
+int
+cuda_oom(struct dl_backend_ctx *ctx, const char *what, size_t nbytes, const char *file, int line)
+{
+	size_t fr = 0, tot = 0;
+
+	(void)ctx;
+	cudaGetLastError();	/* clear the non-sticky allocation error */
+	cudaMemGetInfo(&fr, &tot);
+	return cuda_err(CU_ENOMEM, file, line,
+	    "%s: out of device memory: asked for %.3g GiB, %.3g GiB free of %.3g GiB; "
+	    "try a smaller batch", what, gib(nbytes), gib(fr), gib(tot));
+}
+
+static int
+envflag(const char *name, int dflt)
+{
+	const char *s = getenv(name);
+
+	return s && *s ? atoi(s) != 0 : dflt;
+}
+
+/* ---- lifetime ---------------------------------------------------------------- */
+
+static void cuda_fini(struct dl_backend_ctx *ctx);
+
+static int
+cuda_init(struct dl_backend_ctx **pctx, int device, int threads)
+{
+	struct dl_backend_ctx *ctx;
+	struct cudaDeviceProp prop;
+	int ndev = 0, rc = 0;
+	cudaError_t e;
+	size_t fr, tot;
+	const char *s;
+
+	(void)threads;
+	*pctx = NULL;
+	if ((e = cudaGetDeviceCount(&ndev)) != cudaSuccess) {
+		cudaGetLastError();
+		return CUDA_ERR(CU_EDEVICE, "no usable device: %s", cudaGetErrorString(e));
+	}
+	if (ndev < 1)
+		return CUDA_ERR(CU_EDEVICE, "no usable device: none visible");
+	if (device < 0 || device >= ndev)
+		return CUDA_ERR(CU_EUSAGE, "device %d: there %s %d (cuda:0..cuda:%d)", device,
+		    ndev == 1 ? "is" : "are", ndev, ndev - 1);
+	if (!(ctx = (struct dl_backend_ctx *)calloc(1, sizeof *ctx)))
+		return CUDA_ERR(CU_ENOMEM, "out of host memory");
+	ctx->device = device;
+	*pctx = ctx;
+#define INIT(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
+	rc = cuda_err_rt(e_, #call, __FILE__, __LINE__); goto fail; } } while (0)
+	INIT(cudaSetDevice(device));
+	INIT(cudaGetDeviceProperties(&prop, device));
+	if (prop.major < 8) {
+		rc = CUDA_ERR(CU_EDEVICE, "device %d (%s): compute capability %d.%d; this build "
+		    "needs 8.0 or later (sm_80, sm_90)", device, prop.name, prop.major, prop.minor);
+		goto fail;
+	}
+	INIT(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking));
+	INIT(cudaStreamCreateWithFlags(&ctx->up, cudaStreamNonBlocking));
+	INIT(cudaEventCreateWithFlags(&ctx->ev_compute, cudaEventDisableTiming));
+	INIT(cudaEventCreateWithFlags(&ctx->ev_up, cudaEventDisableTiming));
+	for (int i = 0; i < CUDA_STAGE; i++) {
+		INIT(cudaHostAlloc(&ctx->stage[i].host, CUDA_STAGE_BYTES, cudaHostAllocDefault));
+		INIT(cudaEventCreateWithFlags(&ctx->stage[i].done, cudaEventDisableTiming));
+	}
+	INIT(cudaHostAlloc((void **)&ctx->flags, 4 * sizeof(int), cudaHostAllocMapped));
+	INIT(cudaHostGetDevicePointer((void **)&ctx->dflags, ctx->flags, 0));
+	memset(ctx->flags, 0, 4 * sizeof(int));
+
+	/* a caching, stream-ordered allocator: freed blocks stay in the pool */
+	{
+		int ok = 0;
+		cudaMemPool_t pool;
+		uint64_t keep = UINT64_MAX;
+
+		if (cudaDeviceGetAttribute(&ok, cudaDevAttrMemoryPoolsSupported, device) == cudaSuccess &&
+		    ok && cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess &&
+		    cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep) == cudaSuccess)
+			ctx->pools = 1;
+		cudaGetLastError();
+	}
+	INIT(cudaMalloc((void **)&ctx->part, CUDA_PART * sizeof(double)));
+
+	ctx->tf32 = envflag("DL_CUDA_TF32", 0);
+	ctx->search = envflag("DL_CUDA_CONV_SEARCH", 0);
+	ctx->nondet = envflag("DL_CUDA_NONDET", 0);
+	INIT(cudaMemGetInfo(&fr, &tot));
+	ctx->ws_limit = tot / 8 < (size_t)2 << 30 ? tot / 8 : (size_t)2 << 30;
+	if ((s = getenv("DL_CUDA_WORKSPACE_MB")) && *s)
+		ctx->ws_limit = (size_t)strtoull(s, NULL, 10) << 20;
+	snprintf(ctx->name, sizeof ctx->name, "cuda:%d (%.160s, %.0f GiB, sm_%d%d%s)", device,
+	    prop.name, gib(tot), prop.major, prop.minor, ctx->tf32 ? ", tf32" : "");
+#undef INIT
+	return 0;
+fail:
+	cuda_fini(ctx);
+	*pctx = NULL;
+	return rc;
+}
+
+static void
+cuda_fini(struct dl_backend_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	if (ctx->stream)
+		cudaStreamSynchronize(ctx->stream);
+	if (ctx->up)
+		cudaStreamSynchronize(ctx->up);
+	cuda_conv_free_all(ctx);
+	for (int i = 0; i < 3; i++)
+		if (ctx->td[i])
+			cudnnDestroyTensorDescriptor(ctx->td[i]);
+	if (ctx->pd)
+		cudnnDestroyPoolingDescriptor(ctx->pd);
+	if (ctx->ad)
+		cudnnDestroyActivationDescriptor(ctx->ad);
+	if (ctx->dnn)
+		cudnnDestroy(ctx->dnn);
+	if (ctx->blas)
+		cublasDestroy(ctx->blas);
+	cudaFree(ctx->ws);
+	cudaFree(ctx->ones);
+	cudaFree(ctx->part);
+	if (ctx->flags)
+		cudaFreeHost(ctx->flags);
+	for (int i = 0; i < CUDA_STAGE; i++) {
+		if (ctx->stage[i].host)
+			cudaFreeHost(ctx->stage[i].host);
+		if (ctx->stage[i].done)
+			cudaEventDestroy(ctx->stage[i].done);
+	}
+	if (ctx->ev_compute)
+		cudaEventDestroy(ctx->ev_compute);
+	if (ctx->ev_up)
+		cudaEventDestroy(ctx->ev_up);
+	if (ctx->up)
+		cudaStreamDestroy(ctx->up);
+	if (ctx->stream)
+		cudaStreamDestroy(ctx->stream);
+	cudaGetLastError();
+	free(ctx);
+}
+
+int
+cuda_blas(struct dl_backend_ctx *ctx)
+{
+	if (ctx->blas)
+		return 0;
+	CUBLAS(cublasCreate(&ctx->blas));
+	CUBLAS(cublasSetStream(ctx->blas, ctx->stream));
+	/* the default math mode keeps fp32 in fp32; TF32 is asked per call
+	 * (cuda_gemm's compute type) */
+	return 0;
+}
+
+int
+cuda_dnn(struct dl_backend_ctx *ctx)
+{
+	if (ctx->dnn)
+		return 0;
+	CUDNN(cudnnCreate(&ctx->dnn));
+	CUDNN(cudnnSetStream(ctx->dnn, ctx->stream));
+	for (int i = 0; i < 3; i++)
+		CUDNN(cudnnCreateTensorDescriptor(&ctx->td[i]));
+	CUDNN(cudnnCreatePoolingDescriptor(&ctx->pd));
+	CUDNN(cudnnCreateActivationDescriptor(&ctx->ad));
+	return 0;
+}
+
+/* ---- memory -------------------------------------------------------------------- */
+
+static void *
+cuda_alloc(struct dl_backend_ctx *ctx, size_t nbytes)
+{
+	void *p = NULL;
+	cudaError_t e;
+
+	if (nbytes == 0)
+		nbytes = 256;
+	if (ctx->pools)
+		e = cudaMallocAsync(&p, nbytes, ctx->stream);
+	else
+		e = cudaMalloc(&p, nbytes);
+	if (e == cudaErrorMemoryAllocation) {
+		cuda_oom(ctx, "alloc", nbytes, __FILE__, __LINE__);
+		return NULL;
+	}
+	if (e != cudaSuccess) {
+		cuda_err_rt(e, ctx->pools ? "cudaMallocAsync" : "cudaMalloc", __FILE__, __LINE__);
+		return NULL;
+	}
+	if ((e = cudaMemsetAsync(p, 0, nbytes, ctx->stream)) != cudaSuccess) {
+		cuda_err_rt(e, "cudaMemsetAsync", __FILE__, __LINE__);
+		if (ctx->pools)
+			cudaFreeAsync(p, ctx->stream);
+		else
+			cudaFree(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void
+cuda_free(struct dl_backend_ctx *ctx, void *p)
+{
+	if (!p)
+		return;
+	/* stream-ordered: queued work that still reads p finishes first */
+	if (ctx->pools)
+		cudaFreeAsync(p, ctx->stream);
+	else
+		cudaFree(p);
+}
+
+void *
+cuda_ws(struct dl_backend_ctx *ctx, size_t nbytes)
+{
+	cudaError_t e;
+
+	if (nbytes <= ctx->ws_n)
+		return ctx->ws;
+	if (ctx->ws)
+		cuda_free(ctx, ctx->ws);
+	ctx->ws = NULL;
+	ctx->ws_n = 0;
+	nbytes += nbytes / 4;
+	nbytes = (nbytes + 255) & ~(size_t)255;
+	e = ctx->pools ? cudaMallocAsync(&ctx->ws, nbytes, ctx->stream) : cudaMalloc(&ctx->ws, nbytes);
+	if (e != cudaSuccess) {
+		ctx->ws = NULL;
+		if (e == cudaErrorMemoryAllocation)
+			cuda_oom(ctx, "workspace", nbytes, __FILE__, __LINE__);
+		else
+			cuda_err_rt(e, "cudaMallocAsync", __FILE__, __LINE__);
+		return NULL;
+	}
+	ctx->ws_n = nbytes;
+	return ctx->ws;
+}
+
+/* A loss kernel that met a class target outside [0,k) leaves it in the
+ * mapped flags; reported once the stream has been waited for. */
+static int
+check_flags(struct dl_backend_ctx *ctx)
+{
+	volatile int *f = ctx->flags;
+
+	if (!f[0])
+		return 0;
+	int t = f[1], k = f[2];
+	f[0] = 0;
+	return CUDA_ERR(CU_EUSAGE, "loss: target %d outside [0,%d)", t, k);
+}
+
+/* host -> device through the pinned buffers on the upload stream: the
+ * host memcpy into one buffer overlaps the copy out of the other, and
+ * both overlap the compute queued before (which the copy must not
+ * overtake: it may still read dst).  Compute queued after waits. */
+static int
+cuda_put(struct dl_backend_ctx *ctx, void *dst, const void *host, size_t nbytes)
+{
+	const char *src = (const char *)host;
+	char *d = (char *)dst;
+
+	if (!nbytes)
+		return 0;
+	CU(cudaEventRecord(ctx->ev_compute, ctx->stream));
+	CU(cudaStreamWaitEvent(ctx->up, ctx->ev_compute, 0));
+	while (nbytes) {
+		size_t len = nbytes < CUDA_STAGE_BYTES ? nbytes : CUDA_STAGE_BYTES;
+		int i = ctx->stage_next;
+
+		ctx->stage_next = (i + 1) % CUDA_STAGE;
+		CU(cudaEventSynchronize(ctx->stage[i].done));
+		memcpy(ctx->stage[i].host, src, len);
+		CU(cudaMemcpyAsync(d, ctx->stage[i].host, len, cudaMemcpyHostToDevice, ctx->up));
+		CU(cudaEventRecord(ctx->stage[i].done, ctx->up));
+		src += len;
+		d += len;
+		nbytes -= len;
+	}
+	CU(cudaEventRecord(ctx->ev_up, ctx->up));
+	CU(cudaStreamWaitEvent(ctx->stream, ctx->ev_up, 0));
+	return 0;
+}
+
+static int
+cuda_get(struct dl_backend_ctx *ctx, void *host, const void *src, size_t nbytes)
+{
+	if (nbytes)
+		CU(cudaMemcpyAsync(host, src, nbytes, cudaMemcpyDeviceToHost, ctx->stream));
+	CU(cudaStreamSynchronize(ctx->stream));
+	return check_flags(ctx);
+}
+
+static int
+cuda_copy(struct dl_backend_ctx *ctx, void *dst, const void *src, size_t nbytes)
+{
+	if (nbytes && dst != src)
+		CU(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, ctx->stream));
+	return 0;
+}
+
+static int
+cuda_sync(struct dl_backend_ctx *ctx)
+{
+	CU(cudaStreamSynchronize(ctx->stream));
+	return check_flags(ctx);
+}
+
+/* ---- gemm ------------------------------------------------------------------------
+ * Row-major C[m,n] is column-major C^T[n,m] = op(B)^T op(A)^T: swap the
+ * operands and keep each one's transpose flag. */
+int
+cuda_gemm(struct dl_backend_ctx *ctx, int ta, int tb, int m, int n, int k,
+    float alpha, const float *a, const float *b, float beta, float *c)
+{
+	int lda = ta ? m : k, ldb = tb ? k : n;
+
+	if (m <= 0 || n <= 0)
+		return 0;
+	if (k <= 0) {		/* C = beta C */
+		if (beta == 1)
+			return 0;
+		if (beta != 0)
+			return cuda_scale(ctx, (long)m * n, beta, c);
+		CU(cudaMemsetAsync(c, 0, (size_t)m * n * sizeof *c, ctx->stream));
+		return 0;
+	}
+	TRY(cuda_blas(ctx));
+	CUBLAS(cublasGemmEx(ctx->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+	    n, m, k, &alpha, b, CUDA_R_32F, ldb, a, CUDA_R_32F, lda, &beta, c, CUDA_R_32F, n,
+	    ctx->tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F,
+	    CUBLAS_GEMM_DEFAULT));
+	return 0;
+}
+
+static int
+cuda_describe(struct dl_backend_ctx *ctx, char *buf, size_t n)
+{
+	return snprintf(buf, n, "%s", ctx->name);
+}
+
+extern "C" {
+extern const struct dl_backend dl_backend_cuda;
+__attribute__((visibility("default"))) const struct dl_backend dl_backend_cuda = {
+	.name = "cuda",
+	.abi = DL_BACKEND_ABI,
+	.init = cuda_init,
+	.fini = cuda_fini,
+	.alloc = cuda_alloc,
+	.free = cuda_free,
+	.put = cuda_put,
+	.get = cuda_get,
+	.copy = cuda_copy,
+	.sync = cuda_sync,
+	.gemm = cuda_gemm,
+	.conv2d_plan = cuda_conv2d_plan,
+	.conv2d_unplan = cuda_conv2d_unplan,
+	.conv2d_fwd = cuda_conv2d_fwd,
+	.conv2d_bwd_data = cuda_conv2d_bwd_data,
+	.conv2d_bwd_filter = cuda_conv2d_bwd_filter,
+	.bias_add = cuda_bias_add,
+	.bias_bwd = cuda_bias_bwd,
+	.pool_fwd = cuda_pool_fwd,
+	.pool_bwd = cuda_pool_bwd,
+	.act_fwd = cuda_act_fwd,
+	.act_bwd = cuda_act_bwd,
+	.bn_fwd_train = cuda_bn_fwd_train,
+	.bn_fwd_infer = cuda_bn_fwd_infer,
+	.bn_bwd = cuda_bn_bwd,
+	.dropout_fwd = cuda_dropout_fwd,
+	.dropout_bwd = cuda_dropout_bwd,
+	.loss = cuda_loss,
+	.softmax = cuda_softmax,
+	.sgd_step = cuda_sgd_step,
+	.adam_step = cuda_adam_step,
+	.fill = cuda_fill,
+	.scale = cuda_scale,
+	.axpy = cuda_axpy,
+	.u8_to_f32 = cuda_u8_to_f32,
+	.sumsq = cuda_sumsq,
+	.describe = cuda_describe,
+};
+}

@@ -1,0 +1,316 @@
+/*
+ * conv.cu - 2-D convolution on cuDNN, NHWC, filters KRSC (cuDNN's NHWC
+ * filter format), so no transposes.  Descriptors and the algorithm of each
+ * direction are kept per shape in ctx->convs (a plan is shared by layers of
+ * one shape and lives until fini); algorithms come from cuDNN's heuristics,
+ * or with $DL_CUDA_CONV_SEARCH=1 from timing them once (cudnnFind*Ex), and
+ * never need more workspace than ctx->ws_limit.  CPU twin: lib/cpu/cpu-conv.c.
+ *   fwd:        y[n,p,q,k]  = sum_{r,s,c} x[n, p*sh-ph+r, q*sw-pw+s, c] w[k,r,s,c]
+ *   bwd data:   dx = the transposed convolution of dy with w
+ *   bwd filter: dw[k,r,s,c] = sum_{n,p,q} dy[n,p,q,k] x[n, p*sh-ph+r, q*sw-pw+s, c]
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda.h"
+
+enum { FWD, BWD_DATA, BWD_FILTER };
+static const char *const dirname[] = { "forward", "backward data", "backward filter" };
+
+struct cuda_conv {
+	struct cuda_conv *next;
+	int key[11];			/* n h w c k r s sh sw ph pw */
+	cudnnTensorDescriptor_t xd, yd;
+	cudnnFilterDescriptor_t wd;
+	cudnnConvolutionDescriptor_t cd[3];	/* one per direction: each its math type */
+	int chosen[3];			/* algo[] valid */
+	int algo[3];			/* cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t */
+	size_t wsz[3];			/* its workspace */
+};
+
+static void
+key_of(const struct dl_conv *cv, int key[11])
+{
+	int k[11] = { cv->n, cv->h, cv->w, cv->c, cv->k, cv->r, cv->s,
+	    cv->stride_h, cv->stride_w, cv->pad_h, cv->pad_w };
+
+	memcpy(key, k, sizeof k);
+}
+
+static void
+plan_free(struct cuda_conv *pl)
+{
+	if (pl->xd)
+		cudnnDestroyTensorDescriptor(pl->xd);
+	if (pl->yd)
+		cudnnDestroyTensorDescriptor(pl->yd);
+	if (pl->wd)
+		cudnnDestroyFilterDescriptor(pl->wd);
+	for (int i = 0; i < 3; i++)
+		if (pl->cd[i])
+			cudnnDestroyConvolutionDescriptor(pl->cd[i]);
+	free(pl);
+}
+
+void
+cuda_conv_free_all(struct dl_backend_ctx *ctx)
+{
+	struct cuda_conv *pl, *next;
+
+	for (pl = ctx->convs; pl; pl = next) {
+		next = pl->next;
+		plan_free(pl);
+	}
+	ctx->convs = NULL;
+}
+
+static int
+describe(struct dl_backend_ctx *ctx, const struct dl_conv *cv, struct cuda_conv *pl)
+{
+	int on, ok, op, oq;
+	cudnnMathType_t math = ctx->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+
+	CUDNN(cudnnCreateTensorDescriptor(&pl->xd));
+	CUDNN(cudnnCreateTensorDescriptor(&pl->yd));
+	CUDNN(cudnnCreateFilterDescriptor(&pl->wd));
+	CUDNN(cudnnSetTensor4dDescriptor(pl->xd, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT,
+	    cv->n, cv->c, cv->h, cv->w));
+	CUDNN(cudnnSetFilter4dDescriptor(pl->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC,
+	    cv->k, cv->c, cv->r, cv->s));
+	for (int i = 0; i < 3; i++) {
+		CUDNN(cudnnCreateConvolutionDescriptor(&pl->cd[i]));
+		CUDNN(cudnnSetConvolution2dDescriptor(pl->cd[i], cv->pad_h, cv->pad_w,
+		    cv->stride_h, cv->stride_w, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+		CUDNN(cudnnSetConvolutionMathType(pl->cd[i], math));
+	}
+	CUDNN(cudnnGetConvolution2dForwardOutputDim(pl->cd[0], pl->xd, pl->wd, &on, &ok, &op, &oq));
+	if (on != cv->n || ok != cv->k || op != cv->p || oq != cv->q)
+		return CUDA_ERR(CU_ESHAPE, "conv2d: output %dx%dx%dx%d, cuDNN computes %dx%dx%dx%d",
+		    cv->n, cv->p, cv->q, cv->k, on, op, oq, ok);
+	CUDNN(cudnnSetTensor4dDescriptor(pl->yd, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT,
+	    cv->n, cv->k, cv->p, cv->q));
+	return 0;
+}
+
+static int
+find_plan(struct dl_backend_ctx *ctx, const struct dl_conv *cv, struct cuda_conv **out)
+{
+	struct cuda_conv *pl;
+	int key[11], rc;
+
+	key_of(cv, key);
+	for (pl = ctx->convs; pl; pl = pl->next)
+		if (!memcmp(pl->key, key, sizeof key)) {
+			*out = pl;
+			return 0;
+		}
+	if (cv->n < 1 || cv->h < 1 || cv->w < 1 || cv->c < 1 || cv->k < 1 || cv->r < 1 ||
+	    cv->s < 1 || cv->stride_h < 1 || cv->stride_w < 1 || cv->pad_h < 0 || cv->pad_w < 0 ||
+	    cv->p < 1 || cv->q < 1)
+		return CUDA_ERR(CU_ESHAPE, "conv2d: bad shape n %d h %d w %d c %d k %d r %d s %d",
+		    cv->n, cv->h, cv->w, cv->c, cv->k, cv->r, cv->s);
+	TRY(cuda_dnn(ctx));
+	if (!(pl = (struct cuda_conv *)calloc(1, sizeof *pl)))
+		return CUDA_ERR(CU_ENOMEM, "conv2d: out of host memory");
+	memcpy(pl->key, key, sizeof key);
+	if ((rc = describe(ctx, cv, pl)) < 0) {
+		plan_free(pl);
+		return rc;
+	}
+	pl->next = ctx->convs;
+	ctx->convs = pl;
+	*out = pl;
+	return 0;
+}
+
+/* The first usable entry of perf (sorted best first by cuDNN): it ran,
+ * fits the workspace bound, keeps fp32 arithmetic unless TF32 is on, and
+ * is deterministic unless none such exists or $DL_CUDA_NONDET is set. */
+template <typename Perf>
+static int
+pick(struct dl_backend_ctx *ctx, const Perf *perf, int n, size_t limit)
+{
+	for (int pass = ctx->nondet ? 1 : 0; pass < 2; pass++)
+		for (int i = 0; i < n; i++) {
+			if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > limit)
+				continue;
+			if (perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
+				continue;
+			if (!ctx->tf32 && perf[i].mathType == CUDNN_TENSOR_OP_MATH)
+				continue;
+			if (pass == 0 && perf[i].determinism != CUDNN_DETERMINISTIC)
+				continue;
+			return i;
+		}
+	return -1;
+}
+
+/* Room for a search: the bound, or half the free memory if less. */
+static size_t
+search_room(struct dl_backend_ctx *ctx)
+{
+	size_t fr = 0, tot = 0, lim = ctx->ws_limit;
+
+	if (cudaMemGetInfo(&fr, &tot) == cudaSuccess && fr / 2 < lim)
+		lim = fr / 2;
+	return lim;
+}
+
+/* Choose the algorithm of direction d (a, b, c: the operands of that
+ * direction's call, used only by a search, which overwrites the output). */
+static int
+choose(struct dl_backend_ctx *ctx, struct cuda_conv *pl, int d, const void *a, const void *b,
+    void *c)
+{
+	enum { NA = 16 };
+	int n = 0, i;
+	size_t room = ctx->ws_limit;
+	void *ws = NULL;
+	cudnnHandle_t h = ctx->dnn;
+	cudnnMathType_t math;
+
+	if (ctx->search && a) {
+		room = search_room(ctx);
+		if (!(ws = cuda_ws(ctx, room)))
+			return -CU_ENOMEM;
+	}
+	if (d == FWD) {
+		cudnnConvolutionFwdAlgoPerf_t perf[NA];
+		if (ws)
+			CUDNN(cudnnFindConvolutionForwardAlgorithmEx(h, pl->xd, a, pl->wd, b, pl->cd[d],
+			    pl->yd, c, NA, &n, perf, ws, room));
+		else
+			CUDNN(cudnnGetConvolutionForwardAlgorithm_v7(h, pl->xd, pl->wd, pl->cd[d],
+			    pl->yd, NA, &n, perf));
+		if ((i = pick(ctx, perf, n, room)) < 0)
+			goto none;
+		pl->algo[d] = perf[i].algo;
+		math = perf[i].mathType;
+	} else if (d == BWD_DATA) {
+		cudnnConvolutionBwdDataAlgoPerf_t perf[NA];
+		if (ws)
+			CUDNN(cudnnFindConvolutionBackwardDataAlgorithmEx(h, pl->wd, b, pl->yd, a,
+			    pl->cd[d], pl->xd, c, NA, &n, perf, ws, room));
+		else
+			CUDNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, pl->wd, pl->yd, pl->cd[d],
+			    pl->xd, NA, &n, perf));
+		if ((i = pick(ctx, perf, n, room)) < 0)
+			goto none;
+		pl->algo[d] = perf[i].algo;
+		math = perf[i].mathType;
+	} else {
+		cudnnConvolutionBwdFilterAlgoPerf_t perf[NA];
+		if (ws)
+			CUDNN(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, pl->xd, a, pl->yd, b,
+			    pl->cd[d], pl->wd, c, NA, &n, perf, ws, room));
+		else
+			CUDNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, pl->xd, pl->yd, pl->cd[d],
+			    pl->wd, NA, &n, perf));
+		if ((i = pick(ctx, perf, n, room)) < 0)
+			goto none;
+		pl->algo[d] = perf[i].algo;
+		math = perf[i].mathType;
+	}
+	/* fp32: keep FMA math whatever the entry says; tf32: the entry's */
+	if (ctx->tf32)
+		CUDNN(cudnnSetConvolutionMathType(pl->cd[d], math));
+	if (d == FWD)
+		CUDNN(cudnnGetConvolutionForwardWorkspaceSize(h, pl->xd, pl->wd, pl->cd[d], pl->yd,
+		    (cudnnConvolutionFwdAlgo_t)pl->algo[d], &pl->wsz[d]));
+	else if (d == BWD_DATA)
+		CUDNN(cudnnGetConvolutionBackwardDataWorkspaceSize(h, pl->wd, pl->yd, pl->cd[d],
+		    pl->xd, (cudnnConvolutionBwdDataAlgo_t)pl->algo[d], &pl->wsz[d]));
+	else
+		CUDNN(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, pl->xd, pl->yd, pl->cd[d],
+		    pl->wd, (cudnnConvolutionBwdFilterAlgo_t)pl->algo[d], &pl->wsz[d]));
+	pl->chosen[d] = 1;
+	return 0;
+none:
+	return CUDA_ERR(CU_EDEVICE, "conv2d %s: no cuDNN algorithm for %dx%dx%dx%d * %dx%dx%dx%d "
+	    "(stride %d,%d pad %d,%d) within %zu MiB of workspace (of %d tried; "
+	    "$DL_CUDA_WORKSPACE_MB raises the bound)", dirname[d], pl->key[0], pl->key[1],
+	    pl->key[2], pl->key[3], pl->key[4], pl->key[5], pl->key[6], pl->key[3], pl->key[7],
+	    pl->key[8], pl->key[9], pl->key[10], room >> 20, n);
+}
+
+/* The plan for cv with direction d chosen, and its workspace. */
+static int
+ready(struct dl_backend_ctx *ctx, struct dl_conv *cv, int d, const void *a, const void *b,
+    void *c, struct cuda_conv **out, void **ws)
+{
+	struct cuda_conv *pl;
+
+	TRY(find_plan(ctx, cv, &pl));
+	if (!pl->chosen[d])
+		TRY(choose(ctx, pl, d, a, b, c));
+	*ws = NULL;
+	if (pl->wsz[d] && !(*ws = cuda_ws(ctx, pl->wsz[d])))
+		return -CU_ENOMEM;
+	*out = pl;
+	return 0;
+}
+
+int
+cuda_conv2d_plan(struct dl_backend_ctx *ctx, struct dl_conv *cv)
+{
+	struct cuda_conv *pl;
+
+	TRY(find_plan(ctx, cv, &pl));
+	/* a search needs the operands: it waits for the first call */
+	if (!ctx->search && !pl->chosen[FWD])
+		TRY(choose(ctx, pl, FWD, NULL, NULL, NULL));
+	return 0;
+}
+
+/* Plans belong to the context (shared by layers of one shape): nothing to
+ * free per layer. */
+void
+cuda_conv2d_unplan(struct dl_backend_ctx *ctx, struct dl_conv *cv)
+{
+	(void)ctx;
+	cv->plan = NULL;
+}
+
+int
+cuda_conv2d_fwd(struct dl_backend_ctx *ctx, struct dl_conv *cv, const float *x,
+    const float *w, float *y)
+{
+	struct cuda_conv *pl;
+	const float one = 1, zero = 0;
+	void *ws;
+
+	TRY(ready(ctx, cv, FWD, x, w, y, &pl, &ws));
+	CUDNN(cudnnConvolutionForward(ctx->dnn, &one, pl->xd, x, pl->wd, w, pl->cd[FWD],
+	    (cudnnConvolutionFwdAlgo_t)pl->algo[FWD], ws, pl->wsz[FWD], &zero, pl->yd, y));
+	return 0;
+}
+
+int
+cuda_conv2d_bwd_data(struct dl_backend_ctx *ctx, struct dl_conv *cv, const float *dy,
+    const float *w, float *dx)
+{
+	struct cuda_conv *pl;
+	const float one = 1, zero = 0;
+	void *ws;
+
+	TRY(ready(ctx, cv, BWD_DATA, dy, w, dx, &pl, &ws));
+	CUDNN(cudnnConvolutionBackwardData(ctx->dnn, &one, pl->wd, w, pl->yd, dy, pl->cd[BWD_DATA],
+	    (cudnnConvolutionBwdDataAlgo_t)pl->algo[BWD_DATA], ws, pl->wsz[BWD_DATA], &zero,
+	    pl->xd, dx));
+	return 0;
+}
+
+int
+cuda_conv2d_bwd_filter(struct dl_backend_ctx *ctx, struct dl_conv *cv, const float *x,
+    const float *dy, float *dw)
+{
+	struct cuda_conv *pl;
+	const float one = 1, zero = 0;
+	void *ws;
+
+	TRY(ready(ctx, cv, BWD_FILTER, x, dy, dw, &pl, &ws));
+	CUDNN(cudnnConvolutionBackwardFilter(ctx->dnn, &one, pl->xd, x, pl->yd, dy,
+	    pl->cd[BWD_FILTER], (cudnnConvolutionBwdFilterAlgo_t)pl->algo[BWD_FILTER], ws,
+	    pl->wsz[BWD_FILTER], &zero, pl->wd, dw));
+	return 0;
+}
