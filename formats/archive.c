@@ -86,7 +86,8 @@ add_class(struct dl_folder *f, const char *name, size_t len)
 {
 	char **p;
 
-	for (int i = 0; i < f->n_classes; i++)
+	/* Entries come grouped by class as a rule: try the newest first. */
+	for (int i = f->n_classes - 1; i >= 0; i--)
 		if (strlen(f->classes[i]) == len && !memcmp(f->classes[i], name, len))
 			return 0;
 	if (!(p = realloc(f->classes, (size_t)(f->n_classes + 1) * sizeof *p)) ||
