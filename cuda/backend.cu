@@ -130,7 +130,16 @@ cuda_init(struct dl_backend_ctx **pctx, int device, int threads)
 	(void)threads;
 	*pctx = NULL;
 	if ((e = cudaGetDeviceCount(&ndev)) != cudaSuccess) {
+		int dv = 0, rv = 0;
+
 		cudaGetLastError();
+		cudaDriverGetVersion(&dv);
+		cudaRuntimeGetVersion(&rv);
+		if (e == cudaErrorInsufficientDriver && dv == 0)
+			return CUDA_ERR(CU_EDEVICE, "no usable device: no NVIDIA driver (libcuda.so.1) found");
+		if (e == cudaErrorInsufficientDriver)
+			return CUDA_ERR(CU_EDEVICE, "no usable device: the driver supports CUDA %d.%d, "
+			    "this build needs %d.%d", dv / 1000, dv % 1000 / 10, rv / 1000, rv % 1000 / 10);
 		return CUDA_ERR(CU_EDEVICE, "no usable device: %s", cudaGetErrorString(e));
 	}
 	if (ndev < 1)

@@ -1,0 +1,576 @@
+/*
+ * tests/backend-cuda.c - every entry of the CUDA backend against the CPU
+ * backend on the same random inputs, several shapes, odd sizes included:
+ * fp32 results agree within 1e-4 of the reference's largest magnitude
+ * (dropout masks and copies exactly).  Runs under `make test-cuda`; exits
+ * 77 when libdlpipe-cuda.so does not load or no device opens (set
+ * DL_REQUIRE_CUDA=1 to make that a failure).  With DL_CUDA_TF32=1 the
+ * convolution and gemm tolerance is 1e-2 (TF32 keeps 10 mantissa bits).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "dlpipe.h"
+#include "t.h"
+
+static const struct dl_backend *be[2];		/* [0] cuda, [1] cpu (the reference) */
+static struct dl_backend_ctx *cx[2];
+static unsigned long long seed = 12345;
+static double tol = 1e-4, tol_mm = 1e-4;	/* tol_mm: gemm and convolution */
+static double worst;				/* largest relative error seen */
+
+/* A tensor on both backends: host copy h, device copies d[0], d[1]. */
+struct t {
+	size_t n;
+	float *h;
+	void *d[2];
+};
+
+static struct t
+mk(size_t n, double lo, double hi)
+{
+	struct t t = { n, malloc((n ? n : 1) * sizeof(float)), { NULL, NULL } };
+
+	for (size_t i = 0; i < n; i++)
+		t.h[i] = (float)(lo + (hi - lo) * (t_rand(&seed) + 1) / 2);
+	for (int b = 0; b < 2; b++) {
+		t.d[b] = be[b]->alloc(cx[b], n * sizeof(float));
+		if (!t.d[b] || be[b]->put(cx[b], t.d[b], t.h, n * sizeof(float)) < 0) {
+			fprintf(stderr, "%s: alloc/put %zu floats: %s\n", be[b]->name, n, dl_errmsg());
+			exit(1);
+		}
+	}
+	return t;
+}
+
+static void
+rm(struct t *t)
+{
+	for (int b = 0; b < 2; b++)
+		be[b]->free(cx[b], t->d[b]);
+	free(t->h);
+}
+
+static float *
+fetch(int b, const struct t *t)
+{
+	float *h = malloc((t->n ? t->n : 1) * sizeof *h);
+
+	if (be[b]->get(cx[b], h, t->d[b], t->n * sizeof *h) < 0) {
+		fprintf(stderr, "%s: get: %s\n", be[b]->name, dl_errmsg());
+		exit(1);
+	}
+	return h;
+}
+
+/* cuda's t against cpu's: max |a - b| <= tol max(|b|, 1e-30). */
+static void
+cmp(const char *what, const struct t *t, double tl)
+{
+	float *a = fetch(0, t), *b = fetch(1, t);
+	double md = 0, mb = 0;
+	size_t at = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		double d = fabs((double)a[i] - b[i]);
+
+		if (!(d <= md))		/* NaN counts as worst */
+			md = d, at = i;
+		if (fabs(b[i]) > mb)
+			mb = fabs(b[i]);
+	}
+	double rel = md / (mb > 1e-30 ? mb : 1e-30);
+	if (rel > worst)
+		worst = rel;
+	if (!(rel <= tl)) {
+		fprintf(stderr, "FAIL %s: [%zu] cuda %.9g cpu %.9g: max diff %.3g = %.3g of max |cpu| %.3g "
+		    "(tolerance %g)\n", what, at, a[at], b[at], md, rel, mb, tl);
+		t_failed++;
+	} else if (getenv("DL_TEST_VERBOSE"))
+		fprintf(stderr, "ok   %s: %.3g\n", what, rel);
+	free(a);
+	free(b);
+}
+
+static void
+same(const char *what, const struct t *t)
+{
+	float *a = fetch(0, t), *b = fetch(1, t);
+
+	if (memcmp(a, b, t->n * sizeof *a)) {
+		fprintf(stderr, "FAIL %s: cuda and cpu differ bitwise\n", what);
+		t_failed++;
+	}
+	free(a);
+	free(b);
+}
+
+/* Run stmt on both backends (B: the backend index, E: its table, C: its
+ * context, D(t): t's pointer there) and check it returns 0. */
+#define BOTH(what, call) do { for (int B = 0; B < 2; B++) { \
+	const struct dl_backend *E = be[B]; struct dl_backend_ctx *C = cx[B]; (void)E; (void)C; \
+	int rc_ = (call); if (rc_ != 0) { fprintf(stderr, "FAIL %s on %s: rc %d: %s\n", what, \
+	be[B]->name, rc_, dl_errmsg()); t_failed++; } } } while (0)
+#define D(t) ((float *)(t).d[B])
+
+static void
+test_gemm(void)
+{
+	static const int shape[][3] = { { 1, 1, 1 }, { 7, 5, 3 }, { 33, 17, 65 }, { 128, 10, 784 },
+	    { 20, 500, 3 } };
+	char name[96];
+
+	for (size_t s = 0; s < sizeof shape / sizeof shape[0]; s++)
+		for (int tr = 0; tr < 4; tr++) {
+			int m = shape[s][0], n = shape[s][1], k = shape[s][2], ta = tr & 1, tb = tr >> 1;
+			struct t a = mk((size_t)m * k, -1, 1), b = mk((size_t)k * n, -1, 1);
+			struct t c = mk((size_t)m * n, -1, 1);
+			float beta = tr == 3 ? 0.5f : tr == 1 ? 1.0f : 0.0f;
+
+			snprintf(name, sizeof name, "gemm %dx%dx%d ta %d tb %d beta %g", m, n, k, ta, tb,
+			    (double)beta);
+			BOTH(name, E->gemm(C, ta, tb, m, n, k, 0.75f, D(a), D(b), beta, D(c)));
+			cmp(name, &c, tol_mm);
+			rm(&a), rm(&b), rm(&c);
+		}
+}
+
+static void
+test_conv(void)
+{
+	/* n h w c k r s sh sw ph pw */
+	static const int sh[][11] = {
+		{ 3, 7, 5, 3, 5, 3, 3, 1, 1, 1, 1 },
+		{ 2, 28, 28, 1, 20, 5, 5, 1, 1, 0, 0 },
+		{ 5, 9, 11, 6, 7, 3, 3, 2, 2, 1, 1 },
+		{ 4, 6, 6, 16, 8, 1, 1, 1, 1, 0, 0 },
+		{ 1, 13, 13, 17, 3, 5, 5, 3, 3, 2, 2 },
+		{ 2, 8, 12, 4, 6, 3, 5, 2, 1, 1, 2 },
+		{ 8, 14, 14, 32, 64, 3, 3, 1, 1, 1, 1 },
+	};
+	char name[128];
+
+	for (size_t i = 0; i < sizeof sh / sizeof sh[0]; i++) {
+		const int *v = sh[i];
+		struct dl_conv cv = { v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9],
+		    v[10], 0, 0, NULL };
+
+		cv.p = (cv.h + 2 * cv.pad_h - cv.r) / cv.stride_h + 1;
+		cv.q = (cv.w + 2 * cv.pad_w - cv.s) / cv.stride_w + 1;
+		size_t nx = (size_t)cv.n * cv.h * cv.w * cv.c, nw = (size_t)cv.k * cv.r * cv.s * cv.c;
+		size_t ny = (size_t)cv.n * cv.p * cv.q * cv.k;
+		struct t x = mk(nx, -1, 1), w = mk(nw, -1, 1), y = mk(ny, 0, 0);
+		struct t dy = mk(ny, -1, 1), dx = mk(nx, 0, 0), dw = mk(nw, 0, 0);
+		int len = snprintf(name, sizeof name, "conv %dx%dx%dx%d * %dx%dx%d s%d,%d p%d,%d",
+		    cv.n, cv.h, cv.w, cv.c, cv.k, cv.r, cv.s, cv.stride_h, cv.stride_w, cv.pad_h,
+		    cv.pad_w);
+
+		BOTH(name, E->conv2d_plan ? E->conv2d_plan(C, &cv) : 0);
+		snprintf(name + len, sizeof name - len, " fwd");
+		BOTH(name, E->conv2d_fwd(C, &cv, D(x), D(w), D(y)));
+		cmp(name, &y, tol_mm);
+		snprintf(name + len, sizeof name - len, " bwd data");
+		BOTH(name, E->conv2d_bwd_data(C, &cv, D(dy), D(w), D(dx)));
+		cmp(name, &dx, tol_mm);
+		snprintf(name + len, sizeof name - len, " bwd filter");
+		BOTH(name, E->conv2d_bwd_filter(C, &cv, D(x), D(dy), D(dw)));
+		cmp(name, &dw, tol_mm);
+		/* a smaller batch on the same layer re-plans */
+		if (cv.n > 1) {
+			cv.n--;
+			snprintf(name + len, sizeof name - len, " fwd n-1");
+			BOTH(name, E->conv2d_fwd(C, &cv, D(x), D(w), D(y)));
+			cmp(name, &y, tol_mm);
+		}
+		for (int B = 0; B < 2; B++)
+			if (be[B]->conv2d_unplan)
+				be[B]->conv2d_unplan(cx[B], &cv);
+		rm(&x), rm(&w), rm(&y), rm(&dy), rm(&dx), rm(&dw);
+	}
+}
+
+static void
+test_pool(void)
+{
+	/* n h w c r s sh sw ph pw */
+	static const int sh[][10] = {
+		{ 2, 28, 28, 20, 2, 2, 2, 2, 0, 0 },
+		{ 3, 7, 9, 5, 3, 3, 2, 2, 1, 1 },
+		{ 1, 5, 5, 3, 3, 3, 1, 1, 1, 1 },
+		{ 4, 11, 6, 7, 2, 3, 2, 3, 0, 1 },
+		{ 2, 6, 6, 64, 6, 6, 1, 1, 0, 0 },
+	};
+	char name[128];
+
+	for (size_t i = 0; i < sizeof sh / sizeof sh[0]; i++)
+		for (int mode = DL_POOL_MAX; mode <= DL_POOL_AVG; mode++) {
+			const int *v = sh[i];
+			struct dl_pool pl = { v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9],
+			    0, 0, mode, NULL };
+
+			pl.p = (pl.h + 2 * pl.pad_h - pl.r) / pl.stride_h + 1;
+			pl.q = (pl.w + 2 * pl.pad_w - pl.s) / pl.stride_w + 1;
+			size_t nx = (size_t)pl.n * pl.h * pl.w * pl.c, ny = (size_t)pl.n * pl.p * pl.q * pl.c;
+			struct t x = mk(nx, -1, 1), y = mk(ny, 0, 0), dy = mk(ny, -1, 1), dx = mk(nx, 0, 0);
+			int len = snprintf(name, sizeof name, "%s pool %dx%dx%dx%d %dx%d s%d,%d p%d,%d",
+			    mode ? "avg" : "max", pl.n, pl.h, pl.w, pl.c, pl.r, pl.s, pl.stride_h,
+			    pl.stride_w, pl.pad_h, pl.pad_w);
+
+			snprintf(name + len, sizeof name - len, " fwd");
+			BOTH(name, E->pool_fwd(C, &pl, D(x), D(y)));
+			cmp(name, &y, tol);
+			snprintf(name + len, sizeof name - len, " bwd");
+			/* each backend's own y: the same within rounding (max: exactly) */
+			BOTH(name, E->pool_bwd(C, &pl, D(x), D(y), D(dy), D(dx)));
+			cmp(name, &dx, tol);
+			rm(&x), rm(&y), rm(&dy), rm(&dx);
+		}
+}
+
+static void
+test_act(void)
+{
+	static const char *nm[] = { "none", "relu", "lrelu", "tanh", "sigmoid" };
+	static const long ns[] = { 1, 1001, 65537 };
+	char name[96];
+
+	for (int act = DL_ACT_NONE; act <= DL_ACT_SIGMOID; act++)
+		for (size_t s = 0; s < 3; s++) {
+			long n = ns[s];
+			struct t x = mk(n, -3, 3), y = mk(n, 0, 0), dy = mk(n, -1, 1), dx = mk(n, 0, 0);
+
+			snprintf(name, sizeof name, "act %s n %ld fwd", nm[act], n);
+			BOTH(name, E->act_fwd(C, act, 0.1f, n, D(x), D(y)));
+			cmp(name, &y, tol);
+			snprintf(name, sizeof name, "act %s n %ld bwd", nm[act], n);
+			BOTH(name, E->act_bwd(C, act, 0.1f, n, D(y), D(dy), D(dx)));
+			cmp(name, &dx, tol);
+			/* in place: y = f(y), then dy = f'(y) dy */
+			snprintf(name, sizeof name, "act %s n %ld in place", nm[act], n);
+			BOTH(name, E->act_fwd(C, act, 0.1f, n, D(x), D(x)));
+			BOTH(name, E->act_bwd(C, act, 0.1f, n, D(x), D(dy), D(dy)));
+			cmp(name, &x, tol);
+			cmp(name, &dy, tol);
+			rm(&x), rm(&y), rm(&dy), rm(&dx);
+		}
+}
+
+static void
+test_bn(void)
+{
+	static const int sh[][2] = { { 37, 5 }, { 1, 3 }, { 2, 1 }, { 2000, 64 }, { 6 * 49, 17 } };
+	char name[96];
+
+	for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++)
+		for (int inplace = 0; inplace < 2; inplace++) {
+			long rows = sh[s][0];
+			int c = sh[s][1];
+			size_t n = (size_t)rows * c;
+			struct t x = mk(n, -2, 3), g = mk(c, 0.5, 1.5), b = mk(c, -1, 1);
+			struct t rmn = mk(c, -0.1, 0.1), rv = mk(c, 0.9, 1.1), sm = mk(c, 0, 0);
+			struct t si = mk(c, 0, 0), y = mk(n, 0, 0), dy = mk(n, -1, 1), dx = mk(n, 0, 0);
+			struct t dg = mk(c, 0, 0), db = mk(c, 0, 0), x0 = mk(n, 0, 0);
+			struct t *out = inplace ? &x : &y;
+			int len = snprintf(name, sizeof name, "bn %ldx%d%s", rows, c,
+			    inplace ? " in place" : "");
+
+			BOTH(name, E->copy(C, D(x0), D(x), n * sizeof(float)));
+			snprintf(name + len, sizeof name - len, " train");
+			BOTH(name, E->bn_fwd_train(C, rows, c, D(x), D(g), D(b), 1e-5f, 0.1f, D(rmn), D(rv),
+			    D(sm), D(si), D(*out)));
+			cmp(name, out, tol);
+			cmp(name, &sm, tol);
+			cmp(name, &si, tol);
+			cmp(name, &rmn, tol);
+			cmp(name, &rv, tol);
+			snprintf(name + len, sizeof name - len, " bwd");
+			struct t *gin = inplace ? &dy : &dx;
+			BOTH(name, E->bn_bwd(C, rows, c, D(x0), D(dy), D(g), D(sm), D(si), D(*gin), D(dg),
+			    D(db)));
+			cmp(name, gin, tol);
+			cmp(name, &dg, tol);
+			cmp(name, &db, tol);
+			snprintf(name + len, sizeof name - len, " infer");
+			BOTH(name, E->copy(C, D(x), D(x0), n * sizeof(float)));
+			BOTH(name, E->bn_fwd_infer(C, rows, c, D(x), D(g), D(b), D(rmn), D(rv), 1e-3f,
+			    D(*out)));
+			cmp(name, out, tol);
+			rm(&x), rm(&g), rm(&b), rm(&rmn), rm(&rv), rm(&sm), rm(&si), rm(&y), rm(&dy);
+			rm(&dx), rm(&dg), rm(&db), rm(&x0);
+		}
+}
+
+static void
+test_dropout(void)
+{
+	static const float ps[] = { 0.0f, 0.3f, 0.5f, 1.0f };
+
+	for (int i = 0; i < 4; i++) {
+		long n = 10007;
+		struct t x = mk(n, -1, 1), m = mk(n, 0, 0), y = mk(n, 0, 0), dy = mk(n, -1, 1);
+		struct t dx = mk(n, 0, 0);
+
+		BOTH("dropout fwd", E->dropout_fwd(C, n, ps[i], 0x1234567890abcdefULL + i, D(x), D(m),
+		    D(y)));
+		same("dropout mask", &m);
+		cmp("dropout fwd", &y, tol);
+		BOTH("dropout bwd", E->dropout_bwd(C, n, D(m), D(dy), D(dx)));
+		cmp("dropout bwd", &dx, tol);
+		BOTH("dropout in place", E->dropout_fwd(C, n, ps[i], 7, D(x), D(m), D(x)));
+		BOTH("dropout in place", E->dropout_bwd(C, n, D(m), D(dy), D(dy)));
+		same("dropout in place mask", &m);
+		cmp("dropout in place", &x, tol);
+		cmp("dropout in place bwd", &dy, tol);
+		rm(&x), rm(&m), rm(&y), rm(&dy), rm(&dx);
+	}
+}
+
+static void
+test_loss(void)
+{
+	static const char *nm[] = { "nll", "bce", "mse", "huber" };
+	static const int sh[][2] = { { 1, 1 }, { 7, 10 }, { 33, 3 }, { 5, 1000 }, { 300, 37 } };
+	char name[96];
+
+	for (int kind = DL_LOSS_NLL; kind <= DL_LOSS_HUBER; kind++)
+		for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++)
+			for (int tf = 0; tf < 2; tf++) {
+				long n = sh[s][0];
+				int k = sh[s][1];
+				struct t z = mk((size_t)n * k, -4, 4), lv = mk(n, 0, 0), dz = mk((size_t)n * k, 0, 0);
+				struct t tg = mk((size_t)n * k, 0, 1);
+				void *cls[2];
+				int32_t *hc = malloc(n * sizeof *hc);
+
+				if (kind == DL_LOSS_NLL && tf)
+					goto next;
+				for (long i = 0; i < n; i++)
+					hc[i] = (int32_t)((t_rand(&seed) + 1) / 2 * k) % k;
+				for (int B = 0; B < 2; B++) {
+					cls[B] = be[B]->alloc(cx[B], n * sizeof *hc);
+					be[B]->put(cx[B], cls[B], hc, n * sizeof *hc);
+				}
+				snprintf(name, sizeof name, "loss %s %ldx%d %s", nm[kind], n, k,
+				    tf ? "f32 targets" : "classes");
+				BOTH(name, E->loss(C, kind, 0.7f, n, k, D(z), tf ? D(tg) : cls[B], tf, 0.25f,
+				    D(lv), D(dz)));
+				cmp(name, &lv, tol);
+				cmp(name, &dz, tol);
+				BOTH(name, E->loss(C, kind, 0.7f, n, k, D(z), tf ? D(tg) : cls[B], tf, 1.0f,
+				    D(lv), NULL));
+				cmp(name, &lv, tol);
+				for (int B = 0; B < 2; B++)
+					be[B]->free(cx[B], cls[B]);
+next:
+				free(hc);
+				rm(&z), rm(&lv), rm(&dz), rm(&tg);
+			}
+
+	/* a class outside [0,k): -DL_EUSAGE, from loss() or at the next sync */
+	{
+		int32_t bad[3] = { 0, 12, 1 };
+		struct t z = mk(30, -1, 1), lv = mk(3, 0, 0);
+		void *d = be[0]->alloc(cx[0], sizeof bad);
+		int rc;
+
+		be[0]->put(cx[0], d, bad, sizeof bad);
+		rc = be[0]->loss(cx[0], DL_LOSS_NLL, 1, 3, 10, z.d[0], d, 0, 1, lv.d[0], NULL);
+		if (rc == 0)
+			rc = be[0]->sync(cx[0]);
+		CHECK(rc == -DL_EUSAGE);
+		CHECK(strstr(dl_errmsg(), "target 12 outside [0,10)") != NULL);
+		CHECK(be[0]->sync(cx[0]) == 0);		/* reported once */
+		be[0]->free(cx[0], d);
+		rm(&z), rm(&lv);
+	}
+}
+
+static void
+test_softmax(void)
+{
+	static const int sh[][2] = { { 1, 1 }, { 7, 10 }, { 3, 1000 }, { 129, 5 } };
+	char name[64];
+
+	for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++) {
+		long n = sh[s][0];
+		int k = sh[s][1];
+		struct t z = mk((size_t)n * k, -10, 10), p = mk((size_t)n * k, 0, 0);
+
+		snprintf(name, sizeof name, "softmax %ldx%d", n, k);
+		BOTH(name, E->softmax(C, n, k, D(z), D(p)));
+		cmp(name, &p, tol);
+		BOTH(name, E->softmax(C, n, k, D(z), D(z)));
+		cmp(name, &z, tol);
+		rm(&z), rm(&p);
+	}
+}
+
+static void
+test_opt(void)
+{
+	long n = 4099;
+	char name[64];
+
+	for (int v = 0; v < 3; v++) {
+		struct t w = mk(n, -1, 1), g = mk(n, -1, 1), m = mk(n, 0, 0);
+		float mom = v ? 0.9f : 0;
+
+		snprintf(name, sizeof name, "sgd momentum %g nesterov %d", (double)mom, v == 2);
+		for (int step = 0; step < 3; step++)
+			BOTH(name, E->sgd_step(C, n, D(w), D(g), v ? D(m) : NULL, 0.1f, mom, 1e-3f, v == 2));
+		cmp(name, &w, tol);
+		if (v)
+			cmp(name, &m, tol);
+		rm(&w), rm(&g), rm(&m);
+	}
+	{
+		struct t w = mk(n, -1, 1), g = mk(n, -1, 1), m = mk(n, 0, 0), v = mk(n, 0, 0);
+
+		for (long t = 1; t <= 5; t++)
+			BOTH("adam", E->adam_step(C, n, D(w), D(g), D(m), D(v), 1e-2f, 0.9f, 0.999f, 1e-8f,
+			    1e-4f, t));
+		cmp("adam w", &w, tol);
+		cmp("adam m", &m, tol);
+		cmp("adam v", &v, tol);
+		rm(&w), rm(&g), rm(&m), rm(&v);
+	}
+}
+
+static void
+test_elem(void)
+{
+	static const long ns[] = { 1, 777, 100003 };
+
+	for (int s = 0; s < 3; s++) {
+		long n = ns[s];
+		struct t x = mk(n, -1, 1), y = mk(n, -1, 1), o = mk(1, 0, 0), u = mk(n, 0, 0);
+		uint8_t *h8 = malloc(n);
+		void *d8[2];
+
+		BOTH("scale", E->scale(C, n, -0.37f, D(x)));
+		cmp("scale", &x, tol);
+		BOTH("axpy", E->axpy(C, n, 1.5f, D(x), D(y)));
+		cmp("axpy", &y, tol);
+		BOTH("sumsq", E->sumsq(C, n, D(y), D(o)));
+		cmp("sumsq", &o, 1e-6);
+		BOTH("fill", E->fill(C, n, 2.5f, D(x)));
+		same("fill", &x);
+		for (long i = 0; i < n; i++)
+			h8[i] = (uint8_t)(i * 37 + 11);
+		for (int B = 0; B < 2; B++) {
+			d8[B] = be[B]->alloc(cx[B], n);
+			be[B]->put(cx[B], d8[B], h8, n);
+		}
+		BOTH("u8_to_f32", E->u8_to_f32(C, n, (const uint8_t *)d8[B], 1.0f / 255, -0.5f, D(u)));
+		cmp("u8_to_f32", &u, tol);
+		for (int B = 0; B < 2; B++)
+			be[B]->free(cx[B], d8[B]);
+		free(h8);
+		rm(&x), rm(&y), rm(&o), rm(&u);
+	}
+	/* bias over rows x c */
+	static const int sh[][2] = { { 1, 1 }, { 37, 5 }, { 6 * 28 * 28, 20 }, { 128, 10 } };
+	for (int s = 0; s < 4; s++) {
+		long rows = sh[s][0];
+		int c = sh[s][1];
+		struct t y = mk((size_t)rows * c, -1, 1), b = mk(c, -1, 1), db = mk(c, 0, 0);
+
+		BOTH("bias_add", E->bias_add(C, rows, c, D(b), D(y)));
+		cmp("bias_add", &y, tol);
+		BOTH("bias_bwd", E->bias_bwd(C, rows, c, D(y), D(db)));
+		cmp("bias_bwd", &db, tol);
+		rm(&y), rm(&b), rm(&db);
+	}
+}
+
+/* memory: zeroed allocations, alloc(0), put/get/copy round trips across
+ * the pinned-buffer chunks, free(NULL). */
+static void
+test_memory(void)
+{
+	size_t n = (20u << 20) / sizeof(float) + 13;	/* more than two 8 MiB stages */
+	float *h = malloc(n * sizeof *h), *back = malloc(n * sizeof *h);
+	float *d = be[0]->alloc(cx[0], n * sizeof *h), *e = be[0]->alloc(cx[0], n * sizeof *h);
+	void *z = be[0]->alloc(cx[0], 0);
+	size_t bad = 0;
+
+	CHECK(d && e && z);
+	CHECK(be[0]->get(cx[0], back, d, n * sizeof *h) == 0);
+	for (size_t i = 0; i < n; i++)
+		bad += back[i] != 0;
+	CHECK(bad == 0);
+	for (size_t i = 0; i < n; i++)
+		h[i] = (float)i;
+	CHECK(be[0]->put(cx[0], d, h, n * sizeof *h) == 0);
+	memset(h, 0, n * sizeof *h);		/* put must not read h later */
+	CHECK(be[0]->copy(cx[0], e, d, n * sizeof *h) == 0);
+	CHECK(be[0]->get(cx[0], back, e, n * sizeof *h) == 0);
+	for (size_t i = 0; i < n; i++)
+		bad += back[i] != (float)i;
+	CHECK(bad == 0);
+	CHECK(be[0]->sync(cx[0]) == 0);
+	be[0]->free(cx[0], z);
+	be[0]->free(cx[0], e);
+	be[0]->free(cx[0], d);
+	be[0]->free(cx[0], NULL);
+	free(h);
+	free(back);
+}
+
+int
+main(void)
+{
+	const char *req = getenv("DL_REQUIRE_CUDA");
+	int must = req && *req && strcmp(req, "0");
+	char desc[256] = "cuda";
+	int rc;
+
+	if (!(be[0] = dl_backend_find("cuda"))) {
+		if (must)
+			return fprintf(stderr, "cuda backend required: %s\n", dl_errmsg()), 1;
+		T_SKIP(dl_errmsg());
+	}
+	if ((rc = be[0]->init(&cx[0], dl_backend_device(getenv("DL_DEVICE")), 0)) < 0) {
+		/* the library's message travels through the program's dl_seterr */
+		if (strncmp(dl_errmsg(), "cuda: ", 6))
+			return fprintf(stderr, "init failed without a cuda message: '%s'\n", dl_errmsg()), 1;
+		if (must)
+			return fprintf(stderr, "cuda device required: %s\n", dl_errmsg()), 1;
+		T_SKIP(dl_errmsg());
+	}
+	be[1] = &dl_backend_cpu;
+	if (be[1]->init(&cx[1], 0, 0) < 0)
+		return fprintf(stderr, "cpu: %s\n", dl_errmsg()), 1;
+	if (be[0]->describe)
+		be[0]->describe(cx[0], desc, sizeof desc);
+	fprintf(stderr, "device: %s\n", desc);
+	if (getenv("DL_CUDA_TF32") && atoi(getenv("DL_CUDA_TF32")))
+		tol_mm = 1e-2;
+
+	/* an ordinal past the last device is a usage error naming the range */
+	{
+		struct dl_backend_ctx *c9;
+		CHECK(be[0]->init(&c9, 999, 0) == -DL_EUSAGE);
+		CHECK(strstr(dl_errmsg(), "device 999") != NULL);
+	}
+	/* out of memory names the size and suggests a smaller batch */
+	CHECK(be[0]->alloc(cx[0], (size_t)1 << 50) == NULL);
+	CHECK(strstr(dl_errmsg(), "smaller batch") != NULL);
+
+	test_memory();
+	test_gemm();
+	test_conv();
+	test_pool();
+	test_act();
+	test_bn();
+	test_dropout();
+	test_loss();
+	test_softmax();
+	test_opt();
+	test_elem();
+	CHECK(be[0]->sync(cx[0]) == 0);
+	fprintf(stderr, "largest relative difference cuda vs cpu: %.3g\n", worst);
+	be[0]->fini(cx[0]);
+	be[1]->fini(cx[1]);
+	T_DONE();
+}
