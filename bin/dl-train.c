@@ -196,7 +196,8 @@ log_epoch(const struct dl_epoch_stats *s, void *arg)
 
 	if (s->has_val)
 		snprintf(val, sizeof val, ", val loss %.4f acc %.2f%%", s->val_loss, 100 * s->val_acc);
-	dl_msg("epoch %ld: loss %.4f acc %.2f%%%s, lr %.3g, %.1f s, %.0f samples/s%s", s->epoch,
+	if (dl_verbose || isatty(2))
+		dl_msg("epoch %ld: loss %.4f acc %.2f%%%s, lr %.3g, %.1f s, %.0f samples/s%s", s->epoch,
 	    s->train_loss, 100 * s->train_acc, val, s->lr, s->seconds, s->samples_per_s,
 	    s->has_val && s->best ? " (best)" : "");
 	if (!log)
@@ -234,7 +235,7 @@ main(int argc, char *argv[])
 		dl_die("%s:", o.log);
 	if (rc < 0)
 		dl_fail(rc, NULL);
-	if (stopped)
+	if (stopped && (dl_verbose || isatty(2)))
 		dl_msg("stopped; the model is %s", o.c.out);
 	return 0;
 }
