@@ -201,10 +201,11 @@ struct dl_reader *dl_reader_fdopen(int fd, const char *name, const struct dl_rea
 /* Open each path in turn as one sequence of streams (dl-cat a b). */
 struct dl_reader *dl_reader_open_many(char **paths, int n, const struct dl_reader_opts *o);
 /* The next record: returns 1 and fills rec, 0 at the clean end of input
- * (after an ENDS), or a negative DL_E* code.  HEAD records are returned
- * (one per concatenated stream); ENDS is consumed silently; ABRT becomes
- * an error quoting its message.  Messages name input, byte offset, record
- * number and tag. */
+ * (after an ENDS), or a negative DL_E* code.  The first HEAD is not
+ * returned (dl_reader_head() has it); the HEAD of each later concatenated
+ * stream or file is; ENDS is consumed silently; ABRT becomes an error
+ * quoting its message.  Messages name input, byte offset, record number
+ * and tag. */
 int dl_reader_next(struct dl_reader *r, struct dl_record *rec);
 /* The first HEAD (read on demand; NULL with error if there is none). */
 const struct dl_record *dl_reader_head(struct dl_reader *r);
