@@ -5,6 +5,8 @@
  * not on -j.  The transforms: lib/image.c.
  */
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +135,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 				dl_usage_die("--dtype: '%s' is not u8 or f32", optarg);
 			break;
 		case 's': o->seed = dl_arg_seed(optarg, "--seed"); break;
-		case 'j': o->jobs = (int)dl_arg_long(optarg, "-j", 1, 1024); break;
+		case 'j': o->jobs = (int)dl_arg_long(optarg, "-j", 1, 64); break;
 		case 't':
 			if (!dl_name_valid(optarg, strlen(optarg)))
 				dl_usage_die("--tensor: '%s' is not a tensor name", optarg);
@@ -246,12 +248,66 @@ prepare(struct aug *g, struct slot *s)
 	return 0;
 }
 
-/* Transform every sample of the chunk (threads over samples), write it. */
+/* Sample j of the chunk: find its slot, transform it.  0 or -1. */
+static int
+one_sample(struct aug *g, const uint64_t *start, uint64_t j)
+{
+	int i = 0, lo = 0, hi = g->n - 1;
+
+	while (lo <= hi) {	/* the slot holding sample j */
+		int mid = (lo + hi) / 2;
+		if (start[mid] <= j) {
+			i = mid;
+			lo = mid + 1;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	struct slot *s = &g->s[i];
+	uint64_t b = j - start[i];
+	struct dl_rng r;
+	const struct dl_tensor *o = &s->out->tensors[s->t - s->in->tensors];
+	size_t in_sz = (size_t)s->h * s->w * s->c * dl_dtype_size(s->t->dtype);
+	size_t out_sz = o->nbytes / (s->n ? s->n : 1);
+
+	dl_rng_fork(&r, g->o.seed, s->first + b);
+	return dl_augment_image(&g->o.a, &r, (const char *)s->t->data + b * in_sz, s->t->dtype,
+	                        s->h, s->w, s->c, (char *)s->buf + b * out_sz) < 0 ? -1 : 0;
+}
+
+/* Threads take samples 16 at a time from a shared counter: which thread
+ * does a sample changes nothing in its bytes.  Plain threads that block
+ * when done, not OpenMP's spinning ones, as the rest of a pipeline needs
+ * the cores too. */
+struct work {
+	struct aug *g;
+	const uint64_t *start;
+	uint64_t total;
+	_Atomic uint64_t next;
+	_Atomic int bad;
+};
+
+static void *
+worker(void *arg)
+{
+	struct work *w = arg;
+	uint64_t j0, j;
+
+	while ((j0 = atomic_fetch_add(&w->next, 16)) < w->total)
+		for (j = j0; j < j0 + 16 && j < w->total; j++)
+			if (one_sample(w->g, w->start, j) < 0)
+				atomic_store(&w->bad, 1);
+	return NULL;
+}
+
+/* Transform every sample of the chunk, then write it. */
 static int
 flush_chunk(struct aug *g, struct dl_writer *wr)
 {
 	uint64_t total = 0, *start;
-	int rc = 0, bad = 0;
+	pthread_t th[64];
+	int rc = 0, n_th = 0;
+	struct work w;
 
 	if (!g->n)
 		return 0;
@@ -262,32 +318,19 @@ flush_chunk(struct aug *g, struct dl_writer *wr)
 		total += g->s[i].n;
 	}
 	start[g->n] = total;
-#pragma omp parallel for num_threads(g->o.jobs) schedule(dynamic, 16) if (g->o.jobs > 1) reduction(|:bad)
-	for (uint64_t j = 0; j < total; j++) {
-		int i = 0, lo = 0, hi = g->n - 1;
-		while (lo <= hi) {	/* the slot holding sample j */
-			int mid = (lo + hi) / 2;
-			if (start[mid] <= j) {
-				i = mid;
-				lo = mid + 1;
-			} else {
-				hi = mid - 1;
-			}
-		}
-		struct slot *s = &g->s[i];
-		uint64_t b = j - start[i];
-		struct dl_rng r;
-		const struct dl_tensor *o = &s->out->tensors[s->t - s->in->tensors];
-		size_t in_sz = (size_t)s->h * s->w * s->c * dl_dtype_size(s->t->dtype);
-		size_t out_sz = o->nbytes / (s->n ? s->n : 1);
-
-		dl_rng_fork(&r, g->o.seed, s->first + b);
-		if (dl_augment_image(&g->o.a, &r, (const char *)s->t->data + b * in_sz, s->t->dtype,
-		                     s->h, s->w, s->c, (char *)s->buf + b * out_sz) < 0)
-			bad = 1;
-	}
+	w.g = g;
+	w.start = start;
+	w.total = total;
+	atomic_init(&w.next, 0);
+	atomic_init(&w.bad, 0);
+	for (; n_th < g->o.jobs - 1 && (uint64_t)(n_th + 1) * 16 < total; n_th++)
+		if (pthread_create(&th[n_th], NULL, worker, &w) != 0)
+			break;
+	worker(&w);
+	for (int i = 0; i < n_th; i++)
+		pthread_join(th[i], NULL);
 	free(start);
-	if (bad)
+	if (atomic_load(&w.bad))
 		return dl_seterr(DL_ENOMEM, "out of memory transforming images");
 	for (int i = 0; i < g->n && rc >= 0; i++)
 		rc = dl_writer_put(wr, g->s[i].out);
