@@ -157,11 +157,14 @@ warp_copy(const void *src, int st, int h, int w, int c, float *row, void *dst, i
 
 /* Bilinear: the four taps around (sx, sy); outside taps follow border. */
 #define BILINEAR(T)							\
-static void								\
-warp_bilinear_##T(const T *s, int h, int w, int c, float *row, void *dst, \
-                  int dt, int oh, int ow, const struct dl_affine *a,	\
-                  int border, float scale)				\
+static inline __attribute__((always_inline)) void			\
+bilinear_##T(const T *s, int h, int w, int c, float *row, void *dst,	\
+             int dt, int oh, int ow, const struct dl_affine *a,	\
+             int border, float scale)					\
 {									\
+	/* Into f32, the u8 scale rides on the weights: no second pass. */ \
+	float ws = dt == DL_F32 ? scale : 1;				\
+									\
 	for (int y = 0; y < oh; y++) {					\
 		double bx = a->m[1] * y + a->m[2], by = a->m[4] * y + a->m[5]; \
 		float *r0 = dt == DL_F32 ? (float *)dst + (size_t)y * ow * c : row; \
@@ -170,8 +173,8 @@ warp_bilinear_##T(const T *s, int h, int w, int c, float *row, void *dst, \
 			double sx = a->m[0] * x + bx, sy = a->m[3] * x + by; \
 			long x0 = (long)floor(sx), y0 = (long)floor(sy);	\
 			float fx = (float)(sx - x0), fy = (float)(sy - y0);	\
-			float w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy);	\
-			float w10 = (1 - fx) * fy, w11 = fx * fy;		\
+			float w00 = (1 - fx) * (1 - fy) * ws, w01 = fx * (1 - fy) * ws; \
+			float w10 = (1 - fx) * fy * ws, w11 = fx * fy * ws;	\
 			if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h) { \
 				const T *p = s + ((size_t)y0 * w + x0) * c;	\
 				const T *q = p + (size_t)w * c;			\
@@ -202,9 +205,22 @@ warp_bilinear_##T(const T *s, int h, int w, int c, float *row, void *dst, \
 				r[k] = v;					\
 			}							\
 		}								\
-		if (dt != DL_F32 || scale != 1)				\
+		if (dt != DL_F32)					\
 			store_row(dst, dt, (size_t)y * ow * c, r0, (size_t)ow * c, scale); \
 	}									\
+}									\
+/* Grey and RGB get loops with the channel count known. */		\
+static void								\
+warp_bilinear_##T(const T *s, int h, int w, int c, float *row, void *dst, \
+                  int dt, int oh, int ow, const struct dl_affine *a,	\
+                  int border, float scale)				\
+{									\
+	if (c == 1)							\
+		bilinear_##T(s, h, w, 1, row, dst, dt, oh, ow, a, border, scale); \
+	else if (c == 3)						\
+		bilinear_##T(s, h, w, 3, row, dst, dt, oh, ow, a, border, scale); \
+	else								\
+		bilinear_##T(s, h, w, c, row, dst, dt, oh, ow, a, border, scale); \
 }
 BILINEAR(uint8_t)
 BILINEAR(float)
