@@ -1065,6 +1065,8 @@ out(struct dl_writer *w, const void *p, size_t n)
 {
 	int rc;
 
+	if (!n)
+		return 0;
 	if (w->z)
 		return out_zstd(w, p, n, ZSTD_e_continue);
 	if (n >= DIRECT) {
