@@ -1,0 +1,306 @@
+/*
+ * dl-saliency: where a trained network looks.  Adds a tensor "saliency"
+ * (height x width, f32) to every sample (or batch) of the stream: the
+ * gradient of a class score with respect to the image, the drop in the
+ * class probability when a window of the image is hidden, or (dense) the
+ * class probability of the window around each pixel over an image larger
+ * than the model's input.  The work is lib/explain.c.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlpipe.h"
+
+static const char usage_text[] =
+    "usage: dl-saliency [options] MODEL [FILE]\n"
+    "Add a tensor \"saliency\" (height x width) to each sample of a stream.\n"
+    "  -m, --method M     gradient (|d score/d x|, max over channels; default),\n"
+    "                     occlusion (drop of p(class) under a sliding window),\n"
+    "                     dense (p(class) over a larger image, model run as convolutions;\n"
+    "                     also adds \"probs\" [P,Q,K])\n"
+    "  -c, --class C      a class number, predicted (default) or label (y)\n"
+    "  -w, --window N     occlusion window side in pixels (default 6)\n"
+    "  -s, --stride N     occlusion stride (default window/2)\n"
+    "  -d, --device D     cpu, cuda[:N], auto (default $DL_DEVICE, else auto)\n"
+    "  -o, --output FILE  write there (atomically) instead of stdout\n"
+    "  -q, --quiet        no messages; -h, --help: this text; -V, --version\n";
+
+enum { M_GRADIENT, M_OCCLUSION, M_DENSE };
+
+struct opts {
+	int method;
+	int cls;		/* >= 0, or -1 predicted, -2 label */
+	int window, stride;
+	const char *device, *output, *model, *input;
+};
+
+static void
+parse_args(int argc, char *argv[], struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "method", required_argument, NULL, 'm' },
+		{ "class", required_argument, NULL, 'c' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "stride", required_argument, NULL, 's' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	*o = (struct opts){ .method = M_GRADIENT, .cls = -1, .window = 6 };
+	while ((c = getopt_long(argc, argv, "m:c:w:s:d:o:qhV", lo, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (!strcmp(optarg, "gradient"))
+				o->method = M_GRADIENT;
+			else if (!strcmp(optarg, "occlusion"))
+				o->method = M_OCCLUSION;
+			else if (!strcmp(optarg, "dense"))
+				o->method = M_DENSE;
+			else
+				dl_usage_die("--method: expected gradient, occlusion or dense, not '%s'",
+				    optarg);
+			break;
+		case 'c':
+			if (!strcmp(optarg, "predicted"))
+				o->cls = -1;
+			else if (!strcmp(optarg, "label"))
+				o->cls = -2;
+			else
+				o->cls = (int)dl_arg_long(optarg, "--class", 0, 1 << 20);
+			break;
+		case 'w': o->window = (int)dl_arg_long(optarg, "--window", 1, 1 << 16); break;
+		case 's': o->stride = (int)dl_arg_long(optarg, "--stride", 1, 1 << 16); break;
+		case 'd': o->device = optarg; break;
+		case 'o': o->output = optarg; break;
+		case 'q': dl_quiet = 1; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		case 'V': dl_print_version(); exit(0);
+		default: fputs(usage_text, stderr); exit(DL_EXIT_USAGE);
+		}
+	}
+	if (optind >= argc)
+		dl_usage_die("missing MODEL");
+	o->model = argv[optind++];
+	if (optind < argc)
+		o->input = argv[optind++];
+	if (optind < argc)
+		dl_usage_die("unexpected argument '%s'", argv[optind]);
+	if (!o->stride)
+		o->stride = o->window > 1 ? o->window / 2 : 1;
+	if (o->method == M_DENSE && o->cls == -2)
+		dl_usage_die("--class label: not with --method dense (give a class number)");
+}
+
+/* The dense net for h x w images, rebuilt when the size changes. */
+static struct dl_net *
+dense_for(struct dl_net *model, int h, int w, const struct dl_net_opts *no)
+{
+	static struct dl_net *d;
+	static int dh, dw;
+
+	if (d && dh == h && dw == w)
+		return d;
+	dl_net_free(d);
+	if (!(d = dl_net_dense(model, h, w, no)))
+		return NULL;
+	dh = h;
+	dw = w;
+	return d;
+}
+
+/* Dense maps of n images x[n,h,w,c]: probs [n,P,Q,K] into rec, and per
+ * pixel the mean p(class) of the windows covering it into sal[n,h,w]. */
+static int
+dense(struct dl_net *model, const struct dl_net_opts *no, struct dl_record *rec,
+    const float *x, int n, int h, int w, int cls, float *sal)
+{
+	struct dl_net *d = dense_for(model, h, w, no);
+	int in[3], p, q, k, st;
+	long need, rc;
+	float *pr, *cnt;
+	struct dl_tensor *t;
+
+	if (!d)
+		return -DL_ESHAPE;
+	dl_net_input_shape(model, in);
+	st = dl_net_total_stride(model);
+	need = (long)n * dl_net_outputs(d);
+	dl_record_remove(rec, "probs");
+	if (!(pr = malloc((size_t)need * sizeof *pr)) || !(cnt = calloc((size_t)h * w, sizeof *cnt))) {
+		free(pr);
+		return dl_seterr(DL_ENOMEM, "out of memory");
+	}
+	if ((rc = dl_dense_probs(d, x, n, pr, need, &p, &q, &k)) < 0)
+		goto out;
+	rc = -DL_EUSAGE;
+	if (cls >= k) {
+		dl_seterr(DL_EUSAGE, "class %d outside [0,%d)", cls, k);
+		goto out;
+	}
+	t = dl_record_add(rec, "probs", DL_F32, n > 1 ? 4 : 3, n > 1 ?
+	    (uint64_t[]){ (uint64_t)n, (uint64_t)p, (uint64_t)q, (uint64_t)k } :
+	    (uint64_t[]){ (uint64_t)p, (uint64_t)q, (uint64_t)k });
+	if (!t)
+		goto out;
+	memcpy(t->data, pr, (size_t)need * sizeof *pr);
+	for (int s = 0; s < n; s++) {
+		float *ps = pr + (long)s * p * q * k, *ss = sal + (long)s * h * w;
+		int c = cls;
+		if (c < 0) {	/* the class most probable anywhere */
+			float best = -1;
+			for (long i = 0; i < (long)p * q * k; i++)
+				if (ps[i] > best)
+					best = ps[i], c = (int)(i % k);
+		}
+		memset(cnt, 0, (size_t)h * w * sizeof *cnt);
+		for (int i = 0; i < p; i++)
+			for (int j = 0; j < q; j++)
+				for (int y = i * st; y < i * st + in[0] && y < h; y++)
+					for (int xx = j * st; xx < j * st + in[1] && xx < w; xx++) {
+						ss[(long)y * w + xx] += ps[((long)i * q + j) * k + c];
+						cnt[(long)y * w + xx]++;
+					}
+		for (long i = 0; i < (long)h * w; i++)
+			ss[i] = cnt[i] > 0 ? ss[i] / cnt[i] : 0;
+	}
+	rc = 0;
+out:
+	free(pr);
+	free(cnt);
+	return (int)rc;
+}
+
+static int
+one_record(const struct opts *o, struct dl_net *net, const struct dl_net_opts *no,
+    struct dl_record *rec, int batched)
+{
+	struct dl_tensor *x = dl_record_find(rec, "x"), *y = dl_record_find(rec, "y"), *t;
+	int in[3], n, h, w, c, *cls, rc = 0;
+	long hwc;
+	float *xf, *sal;
+
+	if (!x)
+		return dl_seterr(DL_EFORMAT, "no tensor x");
+	dl_net_input_shape(net, in);
+	n = batched ? (int)x->shape[0] : 1;
+	if (x->ndim - batched == 2)
+		h = (int)x->shape[batched], w = (int)x->shape[batched + 1], c = 1;
+	else if (x->ndim - batched == 3)
+		h = (int)x->shape[batched], w = (int)x->shape[batched + 1],
+		c = (int)x->shape[batched + 2];
+	else
+		return dl_seterr(DL_ESHAPE, "x: expected an image [H,W] or [H,W,C]");
+	if (c != in[2] || (o->method != M_DENSE && (h != in[0] || w != in[1])))
+		return dl_seterr(DL_ESHAPE, "x is %dx%dx%d, the model takes %dx%dx%d%s", h, w, c,
+		    in[0], in[1], in[2], o->method == M_DENSE ? " or larger" : "");
+	hwc = (long)h * w * c;
+	xf = malloc((size_t)n * hwc * sizeof *xf);
+	sal = calloc((size_t)n * h * w, sizeof *sal);
+	cls = malloc((size_t)n * sizeof *cls);
+	if (!xf || !sal || !cls) {
+		rc = dl_seterr(DL_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (long i = 0; i < n * hwc; i++)
+		xf[i] = (float)(dl_tensor_get(x, (uint64_t)i) * (x->dtype == DL_U8 ? 1 / 255.0 : 1));
+	for (int i = 0; i < n; i++) {
+		cls[i] = o->cls;
+		if (o->cls == -2) {
+			if (!y || dl_tensor_count(y) != (uint64_t)n) {
+				rc = dl_seterr(DL_EFORMAT, "--class label: no class label y");
+				goto out;
+			}
+			cls[i] = (int)dl_tensor_get(y, (uint64_t)i);
+		}
+	}
+	if (o->method == M_GRADIENT)
+		rc = dl_saliency_gradient(net, xf, n, cls, sal);
+	else if (o->method == M_OCCLUSION)
+		for (int i = 0; i < n && rc == 0; i++)
+			rc = dl_saliency_occlusion(net, xf + i * hwc, cls + i, o->window, o->stride, 0,
+			    sal + (long)i * h * w);
+	else
+		rc = dense(net, no, rec, xf, n, h, w, o->cls, sal);
+	if (rc < 0)
+		goto out;
+	dl_record_remove(rec, "saliency");
+	t = dl_record_add(rec, "saliency", DL_F32, batched ? 3 : 2, batched ?
+	    (uint64_t[]){ (uint64_t)n, (uint64_t)h, (uint64_t)w } :
+	    (uint64_t[]){ (uint64_t)h, (uint64_t)w });
+	if (!t) {
+		rc = -DL_ENOMEM;
+		goto out;
+	}
+	memcpy(t->data, sal, (size_t)n * h * w * sizeof *sal);
+out:
+	free(xf);
+	free(sal);
+	free(cls);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const char *names[] = { "gradient", "occlusion", "dense" };
+	struct opts o;
+	struct dl_net_opts no = { 0 };
+	struct dl_net *net;
+	struct dl_reader *in;
+	struct dl_writer *out;
+	struct dl_record *rec, *head;
+	int rc, batched;
+	uint64_t n = 0;
+
+	dl_setprogname(argv[0]);
+	parse_args(argc, argv, &o);
+	no.device = o.device;
+	if (!(net = dl_model_load(o.model, &no, NULL)))
+		dl_die("%s: %s", o.model, dl_errmsg());
+	if (!(in = dl_reader_open(o.input, NULL)))
+		dl_die("%s", dl_errmsg());
+	if (!dl_reader_head(in))
+		dl_die("%s", dl_errmsg());
+	batched = dl_head_batched(dl_reader_head(in));
+	if (!(out = dl_writer_open(o.output, NULL)))
+		dl_die("%s", dl_errmsg());
+	head = dl_record_new(DL_TAG_HEAD);
+	if (!head || dl_record_copy(head, dl_reader_head(in)) < 0 ||
+	    dl_record_set(head, "saliency", names[o.method]) < 0 || dl_writer_head(out, head) < 0)
+		dl_die("%s", dl_errmsg());
+	rec = dl_record_new(NULL);
+	while ((rc = dl_reader_next(in, rec)) > 0) {
+		if (dl_record_is(rec, DL_TAG_HEAD))
+			continue;
+		if (!dl_record_is(rec, DL_TAG_DATA)) {
+			if ((rc = dl_writer_put_raw(out, rec)) < 0)
+				break;
+			continue;
+		}
+		n++;
+		if ((rc = one_record(&o, net, &no, rec, batched)) < 0) {
+			dl_errprefix("record %llu", (unsigned long long)n);
+			break;
+		}
+		if ((rc = dl_writer_put(out, rec)) < 0)
+			break;
+	}
+	if (rc < 0) {
+		dl_writer_abort(out, dl_errmsg());
+		dl_fail(rc, NULL);
+	}
+	if ((rc = dl_writer_close(out)) < 0)
+		dl_fail(rc, "write");
+	dl_record_free(rec);
+	dl_record_free(head);
+	dl_reader_close(in);
+	dl_net_free(net);
+	return 0;
+}
