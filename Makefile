@@ -137,7 +137,7 @@ install: all
 # ---- Debian packages ---------------------------------------------------------------
 DEBS := build-essential pkg-config clang libopenblas-dev liblapacke-dev libzstd-dev zstd \
         libpng-dev libarchive-dev zlib1g-dev liblzma-dev xz-utils python3-numpy \
-        dataset-fashion-mnist mandoc parallel
+        dataset-fashion-mnist mandoc parallel python3-crc32c
 BENCH_DEBS := python3-torch python3-skimage
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
@@ -157,3 +157,5 @@ clean:
 
 .PHONY: all test sanitize test-cuda fuzz bench demo man-check install deps bench-deps clean
 .DELETE_ON_ERROR:
+# keep the objects of programs and tests (intermediate files otherwise)
+.SECONDARY:
