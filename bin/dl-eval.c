@@ -162,6 +162,7 @@ flush(struct ev *e, int partial)
 				fail(e, -DL_ESHAPE);
 			memcpy(p->data, e->probs + (size_t)i * e->k, e->k * sizeof(float));
 			put(e, e->held[i]);
+			dl_record_free(e->held[i]);
 		}
 		memmove(e->held, e->held + n, (e->n_held - n) * sizeof *e->held);
 		e->n_held -= n;
@@ -262,5 +263,11 @@ main(int argc, char *argv[])
 			dl_fail(rc < 0 ? rc : -DL_EIO, "write");
 	dl_score_fini(&e.s);
 	dl_net_free(e.net);
+	dl_batcher_free(e.b);
+	dl_record_free(e.batch);
+	dl_record_free(rec);
+	dl_record_free(mh);
+	free(e.probs);
+	free(e.held);
 	return 0;
 }

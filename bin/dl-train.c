@@ -233,6 +233,7 @@ main(int argc, char *argv[])
 	dl_reader_close(in);	/* upstream ends when training stopped early */
 	if (log && fclose(log) != 0 && rc == 0)
 		dl_die("%s:", o.log);
+	free((char *)o.c.net);
 	if (rc < 0)
 		dl_fail(rc, NULL);
 	if (stopped && (dl_verbose || isatty(2)))

@@ -47,8 +47,8 @@ for part in a:
 ' "$fmt" "$1" "$2"
 }
 
-n=512; nv=256; epochs=4
-if [ "${DL_SANITIZE:-0}" = 1 ]; then n=192; nv=64; epochs=3; fi
+n=512; nv=256; epochs=4; floor=0.4	# accuracy to reach (chance: 0.1)
+if [ "${DL_SANITIZE:-0}" = 1 ]; then n=192; nv=64; epochs=3; floor=0.25; fi
 cl=c0,c1,c2,c3,c4,c5,c6,c7,c8,c9
 if [ -r $fm/train-images-idx3-ubyte.gz ]; then
 	dl-import idx --limit $n --classes $cl $fm/train-images-idx3-ubyte.gz $fm/train-labels-idx1-ubyte.gz > d.dls
@@ -77,7 +77,7 @@ dl-train --net "$net" --seed 3 --val v.dls --log log.tsv -o full.dlm < all.dls
 [ "$(head -n 1 log.tsv)" = "$(printf 'epoch\ttrain_loss\ttrain_acc\tval_loss\tval_acc\tlr\tseconds\tsamples_per_s')" ] ||
 	fail "log header: $(head -n 1 log.tsv)"
 [ "$(wc -l < log.tsv)" = $((epochs + 1)) ] || fail "log has $(wc -l < log.tsv) lines"
-awk -F'\t' 'NR == 2 { first = $2 } END { if (!($2 < first && $5 > 0.4)) exit 1 }' log.tsv ||
+awk -F'\t' -v floor=$floor 'NR == 2 { first = $2 } END { if (!($2 < first && $5 > floor)) exit 1 }' log.tsv ||
 	fail "did not learn: $(cat log.tsv)"
 [ "$(kv full.dlm kind)" = model ] || fail "model kind"
 [ "$(kv full.dlm net)" = "$net" ] || fail "model net: $(kv full.dlm net)"
@@ -90,8 +90,8 @@ dl-eval --json full.dlm v.dls > ev.json
 $py -c '
 import json, sys
 d = json.load(open("ev.json"))
-assert d["samples"] == int(sys.argv[1]) and d["accuracy"] > 0.4, d
-' $nv || fail "dl-eval of the model: $(cat ev.json)"
+assert d["samples"] == int(sys.argv[1]) and d["accuracy"] > float(sys.argv[2]), d
+' $nv $floor || fail "dl-eval of the model: $(cat ev.json)"
 # samples in, batched by dl-train itself: the same as dl-batch -b 32
 dl-cat -n $epochs --shuffle --seed 1 d.dls | dl-train -b 32 --net "$net" --seed 3 -o self.dlm -q
 dl-train --net "$net" --seed 3 -o sameb.dlm -q < all.dls
