@@ -17,7 +17,7 @@ static const char usage_text[] =
     "Fit whitening statistics on a stream, or apply them (stdin when no FILE).\n"
     "  -f, --fit METHOD   standardise, pca or zca: read the data, write statistics\n"
     "  -s, --scope SCOPE  channel (statistics of pixel colours, default) or image\n"
-    "                     (of whole images, at most 8192 values each)\n"
+    "                     (of whole images, at most 4096 values each)\n"
     "  -e, --eps E        added to variances and eigenvalues (default 1e-5;\n"
     "                     0.1 is usual for --scope image)\n"
     "  -i, --invert       undo the whitening STATS describe\n"
@@ -27,7 +27,7 @@ static const char usage_text[] =
     "  -q, --quiet        no messages; -v, --verbose: progress even off a terminal\n"
     "  -h, --help         this text; -V, --version: the version\n";
 
-#define MAX_DIM 8192		/* image scope: values per sample */
+#define MAX_DIM 4096		/* image scope: values per sample (d x d float64 matrices) */
 #define CHUNK_RECORDS 64	/* records whitened together (one sgemm) */
 #define CHUNK_BYTES (16 << 20)
 
@@ -147,7 +147,7 @@ fit(const struct opts *o, char **paths, int n_paths)
 			if (d < 1 || d > MAX_DIM)
 				dl_die("%s: %llu values per %s: %s", o->tensor, (unsigned long long)d,
 				       o->scope == DL_SCOPE_IMAGE ? "sample" : "pixel",
-				       d ? "at most 8192 are supported" : "nothing to fit");
+				       d ? "at most 4096 are supported" : "nothing to fit");
 			if (!(m = dl_moments_new((int)d)))
 				dl_die("%s", dl_errmsg());
 		} else if ((uint64_t)(t->ndim - skip) != nd ||

@@ -8,7 +8,9 @@
 #     dl-cat | dl-augment | dl-whiten | dl-batch | dl-train against the same
 #     data prepared into a file first (target: at most 10 % more time).
 # "per core" = images / CPU seconds (user + system) of the dl-augment process,
-# which is what one core delivers; wall time is shown beside it.
+# which is what one core delivers; wall time is shown beside it.  On a busy
+# machine wall times (and the pipeline comparison) are noise: the load
+# average is printed with it, and the CPU seconds beside.
 # Env: DL_BIN (programs; default bin/), BENCH_RUNS (best of, 3),
 # BENCH_RGB (224x224 images, 2000), BENCH_TRAIN (samples, 20000),
 # BENCH_EPOCHS (2), BENCH_TRAIN_ARGS (extra dl-train flags).
@@ -92,7 +94,8 @@ cat prepared.dls > /dev/null
 BENCH_RUNS=1
 tf=$(best "dl-train --net $NET $BENCH_TRAIN_ARGS -o a.dlm < prepared.dls")
 tp=$(best "$src | dl-train --net $NET $BENCH_TRAIN_ARGS -o b.dlm")
-echo "$tf $tp" | awk -v n="$BENCH_TRAIN" -v e="$BENCH_EPOCHS" '{
-	over = $3 / $1 - 1
-	printf "LeNet, %d samples x %d epochs: from a prepared file %.1f s, through the pipeline %.1f s\n", n, e, $1, $3
-	printf "pipeline overhead %+.1f %% (target <= 10 %%): %s\n", 100 * over, (over <= 0.10 ? "met" : "MISSED") }'
+echo "$tf $tp" | awk -v n="$BENCH_TRAIN" -v e="$BENCH_EPOCHS" -v load="$(cut -d' ' -f1 /proc/loadavg)" '{
+	over = $3 / $1 - 1; cpu = $4 / $2 - 1
+	printf "LeNet, %d samples x %d epochs: from a prepared file %.1f s (%.1f s CPU), through the pipeline %.1f s (%.1f s CPU)\n", n, e, $1, $2, $3, $4
+	printf "pipeline overhead: wall %+.1f %% (target <= 10 %%): %s; CPU %+.1f %%; load average %s on %d cores\n",
+	    100 * over, (over <= 0.10 ? "met" : "MISSED"), 100 * cpu, load, '"$(nproc)"' }'
