@@ -252,6 +252,34 @@ int dl_writer_close(struct dl_writer *w);
 void dl_writer_abort(struct dl_writer *w, const char *message);
 uint64_t dl_writer_records(const struct dl_writer *w);
 
+/* ---- what programs share (lib/prog.c) -------------------------------------
+ * The stream flags: put DL_IO_LONGOPTS in a program's longopts table and
+ * DL_IO_SHORTOPTS at the start of its short options (with opterr = 0), then
+ * send every getopt_long result the program does not handle itself to
+ * dl_opt_common(): it fills io (NULL: a program without stream output),
+ * sets dl_quiet/dl_verbose, prints usage (-h) or the version (-V) and
+ * exits 0, and exits 2 naming an unknown option or a missing value. */
+enum { DL_OPT_ZSTD = 0x1000, DL_OPT_NO_VERIFY, DL_OPT_MAX_RECORD };
+struct dl_io_opts {
+	const char *out;		/* -o FILE; NULL: stdout */
+	struct dl_reader_opts ro;	/* --no-verify, --max-record */
+	struct dl_writer_opts wo;	/* --zstd[=LEVEL] */
+};
+#define DL_IO_SHORTOPTS ":o:qvhV"
+#define DL_IO_LONGOPTS \
+	{ "output", required_argument, NULL, 'o' }, \
+	{ "zstd", optional_argument, NULL, DL_OPT_ZSTD }, \
+	{ "no-verify", no_argument, NULL, DL_OPT_NO_VERIFY }, \
+	{ "max-record", required_argument, NULL, DL_OPT_MAX_RECORD }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "version", no_argument, NULL, 'V' }
+void dl_opt_common(int c, char **argv, struct dl_io_opts *io, const char *usage);
+/* Leave a failed output cleanly (an ABRT record on a pipe, no file for
+ * -o) and exit 1: quietly when rc is -DL_EPIPE, else with dl_errmsg(). */
+_Noreturn void dl_writer_die(struct dl_writer *w, int rc);
+
 /* ---- CRC-32C ------------------------------------------------------------- */
 uint32_t dl_crc32c(uint32_t crc, const void *buf, size_t n);	/* crc=0 to start */
 

@@ -1,0 +1,70 @@
+/*
+ * prog.c - what every program's main shares: the stream flags (-o, --zstd,
+ * --no-verify, --max-record), -q/-v/-h/-V, usage errors from getopt_long,
+ * and leaving a failed output behind cleanly.  Only bin/ calls these.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "dlpipe.h"
+
+void
+dl_opt_common(int c, char **argv, struct dl_io_opts *io, const char *usage)
+{
+	switch (c) {
+	case 'o':
+		if (io) {
+			io->out = optarg;
+			return;
+		}
+		break;
+	case DL_OPT_ZSTD:
+		if (io) {
+			io->wo.zstd_level = optarg ? (int)dl_arg_long(optarg, "--zstd", 1, 19) : 3;
+			return;
+		}
+		break;
+	case DL_OPT_NO_VERIFY:
+		if (io) {
+			io->ro.no_verify = 1;
+			return;
+		}
+		break;
+	case DL_OPT_MAX_RECORD:
+		if (io) {
+			io->ro.max_record = (uint64_t)dl_arg_long(optarg, "--max-record", 64, 1L << 62);
+			return;
+		}
+		break;
+	case 'q':
+		dl_quiet = 1;
+		return;
+	case 'v':
+		dl_verbose = 1;
+		return;
+	case 'h':
+		fputs(usage, stdout);
+		exit(DL_EXIT_OK);
+	case 'V':
+		dl_print_version();
+		exit(DL_EXIT_OK);
+	case ':':
+		dl_usage_die("option '%s' needs a value", argv[optind - 1]);
+	}
+	if (optopt && optopt < 0x1000)
+		dl_usage_die("unknown option '-%c'", optopt);
+	dl_usage_die("unknown option '%s'", argv[optind - 1]);
+}
+
+void
+dl_writer_die(struct dl_writer *w, int rc)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof msg, "%s", dl_errmsg());
+	dl_writer_abort(w, msg);
+	if (rc == -DL_EPIPE)
+		exit(DL_EXIT_FAIL);
+	dl_die("%s", msg);
+}
