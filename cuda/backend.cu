@@ -275,6 +275,17 @@ cuda_dnn(struct dl_backend_ctx *ctx)
 
 /* ---- memory -------------------------------------------------------------------- */
 
+static size_t
+total_mem(struct dl_backend_ctx *ctx)
+{
+	size_t fr = 0, tot = 0;
+
+	(void)ctx;
+	cudaGetLastError();
+	cudaMemGetInfo(&fr, &tot);
+	return tot;
+}
+
 static void *
 cuda_alloc(struct dl_backend_ctx *ctx, size_t nbytes)
 {
@@ -287,7 +298,7 @@ cuda_alloc(struct dl_backend_ctx *ctx, size_t nbytes)
 		e = cudaMallocAsync(&p, nbytes, ctx->stream);
 	else
 		e = cudaMalloc(&p, nbytes);
-	if (e == cudaErrorMemoryAllocation) {
+	if (e == cudaErrorMemoryAllocation || (e != cudaSuccess && nbytes > total_mem(ctx))) {
 		cuda_oom(ctx, "alloc", nbytes, __FILE__, __LINE__);
 		return NULL;
 	}
