@@ -29,12 +29,15 @@ WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wm
 DEPS_INC := $(if $(DEPS_PREFIX),-I$(DEPS_PREFIX)/usr/include -I$(DEPS_PREFIX)/usr/include/x86_64-linux-gnu)
 DEPS_LIB := $(if $(DEPS_PREFIX),-L$(DEPS_PREFIX)/usr/lib/x86_64-linux-gnu -Wl$(,)-rpath$(,)$(DEPS_PREFIX)/usr/lib/x86_64-linux-gnu)
 ,        := ,
-CPPFLAGS += -Ilib -Iformats -Ilib/cpu $(DEPS_INC) -D_GNU_SOURCE -DDL_CUDA_LIBDIR='"$(abspath $(B))/lib"'
+# CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS are the user's (make CFLAGS=...);
+# what the build needs whatever they say is added in the ALL_ variables.
 CFLAGS   ?= $(OPT) -g -march=x86-64-v2 -mtune=native
-CFLAGS   += -std=c11 -fPIC -fopenmp $(WARN) -MMD -MP
-LDLIBS   += $(DEPS_LIB) -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl -fopenmp
+ALL_CPPFLAGS = -Ilib -Iformats -Ilib/cpu $(DEPS_INC) -D_GNU_SOURCE \
+	-DDL_CUDA_LIBDIR='"$(abspath $(B))/lib"' $(CPPFLAGS)
+ALL_CFLAGS = -std=c11 -fPIC -fopenmp $(WARN) -MMD -MP $(CFLAGS)
 # libdlpipe-cuda.so (dlopen()ed) reports errors through the program's dl_seterr
-LDLIBS   += -Wl,--export-dynamic-symbol=dl_seterr
+ALL_LDLIBS = $(DEPS_LIB) -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl \
+	-fopenmp -Wl,--export-dynamic-symbol=dl_seterr $(LDLIBS)
 
 LIB_SRC  := $(wildcard lib/*.c lib/cpu/*.c formats/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
@@ -59,7 +62,7 @@ all: $(ALL)
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -67,15 +70,15 @@ $(STATIC): $(LIB_OBJ)
 
 $(SHARED): $(LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -shared $(LDFLAGS) -Wl,-soname,libdlpipe.so -o $@ $^ $(LDLIBS)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,libdlpipe.so -o $@ $^ $(ALL_LDLIBS)
 
 $(B)/bin/%: $(O)/bin/%.o $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(ALL_LDLIBS)
 
 $(B)/tests/bin/%: $(O)/tests/%.o $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(ALL_LDLIBS)
 
 # The CUDA part is its own shared object, loaded at run time by
 # lib/backend.c, so one build runs on machines with no GPU or driver.
@@ -97,8 +100,7 @@ test: all
 
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 sanitize:
-	$(MAKE) B=build/san CUDA=0 OPT=-O1 CFLAGS_EXTRA= \
-	    CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" all
+	$(MAKE) B=build/san CUDA=0 CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" all
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 DL_SANITIZE=1 \
 	DL_BIN=$(abspath build/san)/bin DL_TESTBIN=$(abspath build/san)/tests/bin tests/run.sh
@@ -109,7 +111,7 @@ test-cuda: all
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -DDLS_FUZZING
 fuzz:
 	@mkdir -p build/fuzz
-	clang $(CPPFLAGS) -std=c11 $(FUZZ_FLAGS) -o build/fuzz/fuzz-stream tests/fuzz/fuzz-stream.c \
+	clang $(ALL_CPPFLAGS) -std=c11 $(FUZZ_FLAGS) -o build/fuzz/fuzz-stream tests/fuzz/fuzz-stream.c \
 	    formats/stream.c formats/record.c formats/crc32c.c lib/err.c lib/util.c -lzstd -lm
 	tests/fuzz/run.sh build/fuzz/fuzz-stream $(FUZZ_SECONDS)
 
