@@ -1,0 +1,42 @@
+#!/bin/bash
+# pipelines/saliency.sh - where LeNet looks on Fashion-MNIST: gradient and
+# occlusion saliency of test images drawn over them (gradient.png,
+# occlusion.png), and the mean gradient saliency on the garment (pixels
+# above 0) against the background over the whole test set.
+#   pipelines/saliency.sh            # trains LeNet for EPOCHS (2) unless MODEL is given
+# Env: DL_BIN (programs; default bin/), OUT (saliency.out), MODEL, EPOCHS.
+set -eu -o pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+: "${DL_BIN:=$top/bin}" "${OUT:=saliency.out}" "${EPOCHS:=2}" "${MODEL:=}"
+PATH=$DL_BIN:$PATH
+export PYTHONPATH=$top/formats
+FM=/usr/share/datasets/fashion-mnist
+mkdir -p "$OUT"
+cd "$OUT"
+classes="T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot"
+dl-import idx --classes "$classes" $FM/t10k-images-idx3-ubyte.gz $FM/t10k-labels-idx1-ubyte.gz -o test.dls
+if [ -z "$MODEL" ]; then
+	dl-import idx --classes "$classes" $FM/train-images-idx3-ubyte.gz $FM/train-labels-idx1-ubyte.gz -o train.dls
+	dl-cat -n "$EPOCHS" --shuffle train.dls | dl-batch -b 64 |
+		dl-train -q --net 20C5-MP2-50C5-MP2-FC256-FC10 --seed 1 -o lenet.dlm
+	MODEL=lenet.dlm
+fi
+dl-eval "$MODEL" < test.dls | head -3
+
+dl-saliency "$MODEL" test.dls -o gradient.dls
+dl-cat --head 32 gradient.dls | dl-export montage --cols 8 --overlay saliency --side-by-side -o gradient.png
+dl-cat --head 32 test.dls | dl-saliency -m occlusion -w 6 -s 2 -c label "$MODEL" |
+	dl-export montage --cols 8 --overlay saliency --side-by-side -o occlusion.png
+
+/usr/bin/python3 - <<'PY'
+import numpy as np, dlstream
+on = off = non = noff = 0.0
+for r in dlstream.Reader("gradient.dls"):
+	if r.tag != "DATA":
+		continue
+	g, s = r.tensors["x"][..., 0] > 0, r.tensors["saliency"]
+	on += s[g].sum(); non += g.sum(); off += s[~g].sum(); noff += (~g).sum()
+print("gradient saliency over the test set: garment %.4g, background %.4g, ratio %.2f"
+      % (on / non, off / noff, (on / non) / (off / noff)))
+PY
+echo "saliency: pictures in $OUT/gradient.png and $OUT/occlusion.png"
