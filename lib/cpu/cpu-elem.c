@@ -3,6 +3,7 @@
  * dropout, optimizer steps, fill/scale/axpy, u8 -> f32, sum of squares.
  * CUDA twins: cuda/elem.cu, cuda/act.cu, cuda/opt.cu.
  */
+#include <immintrin.h>
 #include <math.h>
 
 /* memory-bound loops: let GCC vectorise them (-O2 keeps to cheap cases) */
@@ -13,18 +14,128 @@
 
 #define PAR_MIN 32768		/* below this, one thread */
 #define OMP_FOR _Pragma("omp parallel for num_threads(n < PAR_MIN ? 1 : ctx->threads) schedule(static)")
+/* Elementwise work in blocks of BLK, each block one call of a CPU_V4
+ * kernel (results do not depend on the split: no cross-element sums). */
+#define BLK 16384L
+#define FOR_BLOCKS(b, len) OMP_FOR for (long b = 0; b < n; b += BLK) { \
+	long len = n - b < BLK ? n - b : BLK;
+#define END_BLOCKS }
+
+CPU_V4 static void
+k_relu(long n, const float *x, float *y)
+{
+	#pragma omp simd
+	for (long i = 0; i < n; i++)
+		y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+CPU_V4 static void
+k_lrelu(long n, float a, const float *x, float *y)
+{
+	#pragma omp simd
+	for (long i = 0; i < n; i++)
+		y[i] = x[i] > 0 ? x[i] : a * x[i];
+}
+
+CPU_V4 static void
+k_relu_bwd(long n, float a, const float *y, const float *dy, float *dx)
+{
+	#pragma omp simd
+	for (long i = 0; i < n; i++)
+		dx[i] = y[i] > 0 ? dy[i] : a * dy[i];
+}
+
+CPU_V4 static void
+k_mul(long n, const float *x, const float *m, float *y)
+{
+	#pragma omp simd
+	for (long i = 0; i < n; i++)
+		y[i] = x[i] * m[i];
+}
+
+CPU_V4 static void
+k_bias(long rows, int c, const float *b, float *y)
+{
+	for (long r = 0; r < rows; r++) {
+		float *yr = y + (size_t)r * c;
+		#pragma omp simd
+		for (int j = 0; j < c; j++)
+			yr[j] += b[j];
+	}
+}
+
+CPU_V4 static void
+k_dropout(long n, long i0, float p, float keep, uint64_t seed, const float *x,
+    float *mask, float *y)
+{
+	#pragma omp simd
+	for (long i = 0; i < n; i++) {
+		float m = dl_dropout_u01(seed, (uint64_t)(i0 + i)) < p ? 0.0f : keep;
+		mask[i] = m;
+		y[i] = x[i] * m;
+	}
+}
+
+CPU_V4 static void
+k_u8(long n, const uint8_t *x, float a, float b, float *y)
+{
+	#pragma omp simd
+	for (long i = 0; i < n; i++)
+		y[i] = a * x[i] + b;
+}
+
+/* Adam on [0,n): the same operations in the same order as the scalar
+ * loop (no FMA), so both paths give the same bits. */
+static void
+k_adam_scalar(long n, float *w, const float *g, float *m, float *v, float lr,
+    float b1, float b2, float eps, float wd, float c1, float c2)
+{
+	for (long i = 0; i < n; i++) {
+		float gi = g[i] + wd * w[i];
+
+		m[i] = b1 * m[i] + (1 - b1) * gi;
+		v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+		w[i] -= lr * (m[i] * c1) / (sqrtf(v[i] * c2) + eps);
+	}
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target("avx512f")))
+static void
+k_adam_512(long n, float *w, const float *g, float *m, float *v, float lr,
+    float b1, float b2, float eps, float wd, float c1, float c2)
+{
+	__m512 B1 = _mm512_set1_ps(b1), B2 = _mm512_set1_ps(b2), A1 = _mm512_set1_ps(1 - b1);
+	__m512 A2 = _mm512_set1_ps(1 - b2), WD = _mm512_set1_ps(wd), LR = _mm512_set1_ps(lr);
+	__m512 C1 = _mm512_set1_ps(c1), C2 = _mm512_set1_ps(c2), EPS = _mm512_set1_ps(eps);
+	long i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m512 wi = _mm512_loadu_ps(w + i);
+		__m512 gi = _mm512_add_ps(_mm512_loadu_ps(g + i), _mm512_mul_ps(WD, wi));
+		__m512 mi = _mm512_add_ps(_mm512_mul_ps(B1, _mm512_loadu_ps(m + i)),
+		    _mm512_mul_ps(A1, gi));
+		__m512 vi = _mm512_add_ps(_mm512_mul_ps(B2, _mm512_loadu_ps(v + i)),
+		    _mm512_mul_ps(_mm512_mul_ps(A2, gi), gi));
+		__m512 den = _mm512_add_ps(_mm512_sqrt_ps(_mm512_mul_ps(vi, C2)), EPS);
+
+		_mm512_storeu_ps(m + i, mi);
+		_mm512_storeu_ps(v + i, vi);
+		_mm512_storeu_ps(w + i, _mm512_sub_ps(wi,
+		    _mm512_div_ps(_mm512_mul_ps(LR, _mm512_mul_ps(mi, C1)), den)));
+	}
+	k_adam_scalar(n - i, w + i, g + i, m + i, v + i, lr, b1, b2, eps, wd, c1, c2);
+}
+#endif
 
 int
 cpu_bias_add(struct dl_backend_ctx *ctx, long rows, int c, const float *b, float *y)
 {
-	long n = rows * c;
+	long n = rows * c, rb = BLK / c + 1;
 
 	OMP_FOR
-	for (long r = 0; r < rows; r++) {
-		float *yr = y + (size_t)r * c;
-		for (int j = 0; j < c; j++)
-			yr[j] += b[j];
-	}
+	for (long r = 0; r < rows; r += rb)
+		k_bias(rows - r < rb ? rows - r : rb, c, b, y + (size_t)r * c);
 	return 0;
 }
 
@@ -68,10 +179,10 @@ cpu_act_fwd(struct dl_backend_ctx *ctx, int act, float alpha, long n, const floa
 			OMP_FOR for (long i = 0; i < n; i++) y[i] = x[i];
 		break;
 	case DL_ACT_RELU:
-		OMP_FOR for (long i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+		FOR_BLOCKS(b, len) k_relu(len, x + b, y + b); END_BLOCKS
 		break;
 	case DL_ACT_LRELU:
-		OMP_FOR for (long i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : alpha * x[i];
+		FOR_BLOCKS(b, len) k_lrelu(len, alpha, x + b, y + b); END_BLOCKS
 		break;
 	case DL_ACT_TANH:
 		OMP_FOR for (long i = 0; i < n; i++) y[i] = tanhf(x[i]);
@@ -95,10 +206,10 @@ cpu_act_bwd(struct dl_backend_ctx *ctx, int act, float alpha, long n, const floa
 			OMP_FOR for (long i = 0; i < n; i++) dx[i] = dy[i];
 		break;
 	case DL_ACT_RELU:
-		OMP_FOR for (long i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+		FOR_BLOCKS(b, len) k_relu_bwd(len, 0, y + b, dy + b, dx + b); END_BLOCKS
 		break;
 	case DL_ACT_LRELU:
-		OMP_FOR for (long i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : alpha * dy[i];
+		FOR_BLOCKS(b, len) k_relu_bwd(len, alpha, y + b, dy + b, dx + b); END_BLOCKS
 		break;
 	case DL_ACT_TANH:
 		OMP_FOR for (long i = 0; i < n; i++) dx[i] = dy[i] * (1 - y[i] * y[i]);
@@ -118,18 +229,14 @@ cpu_dropout_fwd(struct dl_backend_ctx *ctx, long n, float p, uint64_t seed,
 {
 	float keep = p < 1 ? 1.0f / (1.0f - p) : 0;
 
-	OMP_FOR
-	for (long i = 0; i < n; i++) {
-		mask[i] = dl_dropout_u01(seed, (uint64_t)i) < p ? 0.0f : keep;
-		y[i] = x[i] * mask[i];
-	}
+	FOR_BLOCKS(b, len) k_dropout(len, b, p, keep, seed, x + b, mask + b, y + b); END_BLOCKS
 	return 0;
 }
 
 int
 cpu_dropout_bwd(struct dl_backend_ctx *ctx, long n, const float *mask, const float *dy, float *dx)
 {
-	OMP_FOR for (long i = 0; i < n; i++) dx[i] = dy[i] * mask[i];
+	FOR_BLOCKS(b, len) k_mul(len, dy + b, mask + b, dx + b); END_BLOCKS
 	return 0;
 }
 
@@ -158,14 +265,17 @@ cpu_adam_step(struct dl_backend_ctx *ctx, long n, float *w, const float *g, floa
 	float c1 = (float)(1.0 / (1.0 - pow(b1, (double)t)));
 	float c2 = (float)(1.0 / (1.0 - pow(b2, (double)t)));
 
-	OMP_FOR
-	for (long i = 0; i < n; i++) {
-		float gi = g[i] + wd * w[i];
-
-		m[i] = b1 * m[i] + (1 - b1) * gi;
-		v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-		w[i] -= lr * (m[i] * c1) / (sqrtf(v[i] * c2) + eps);
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+	if (__builtin_cpu_supports("avx512f")) {
+		FOR_BLOCKS(b, len)
+			k_adam_512(len, w + b, g + b, m + b, v + b, lr, b1, b2, eps, wd, c1, c2);
+		END_BLOCKS
+		return 0;
 	}
+#endif
+	FOR_BLOCKS(b, len)
+		k_adam_scalar(len, w + b, g + b, m + b, v + b, lr, b1, b2, eps, wd, c1, c2);
+	END_BLOCKS
 	return 0;
 }
 
@@ -193,7 +303,7 @@ cpu_axpy(struct dl_backend_ctx *ctx, long n, float a, const float *x, float *y)
 int
 cpu_u8_to_f32(struct dl_backend_ctx *ctx, long n, const uint8_t *x, float a, float b, float *y)
 {
-	OMP_FOR for (long i = 0; i < n; i++) y[i] = a * x[i] + b;
+	FOR_BLOCKS(o, len) k_u8(len, x + o, a, b, y + o); END_BLOCKS
 	return 0;
 }
 

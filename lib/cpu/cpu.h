@@ -24,6 +24,15 @@ float *cpu_ws(struct dl_backend_ctx *ctx, size_t n);
  * the work split depends only on the problem size. */
 #define CPU_NCHUNK(n, cs) (((n) + (cs) - 1) / (cs))
 
+/* Kernels compiled twice, for AVX-512 (x86-64-v4) and the build's
+ * baseline, picked once at load time by the CPU (ifunc).  Loops in them
+ * use "omp simd"; without -ffp-contract both versions give the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define CPU_V4 __attribute__((target_clones("arch=x86-64-v4", "default")))
+#else
+#define CPU_V4
+#endif
+
 int cpu_gemm(struct dl_backend_ctx *ctx, int ta, int tb, int m, int n, int k,
     float alpha, const float *a, const float *b, float beta, float *c);
 int cpu_conv2d_fwd(struct dl_backend_ctx *ctx, struct dl_conv *cv,
