@@ -4,8 +4,10 @@
  * dlopen() at run time, so one build runs with and without a GPU.
  */
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dlpipe.h"
 
@@ -14,14 +16,43 @@
 #endif
 
 static const struct dl_backend *cuda_table;
-static char cuda_err[512];
+static char cuda_err[1200];
 static int cuda_tried;
+
+/* Where libdlpipe-cuda.so may be: $DL_CUDA_LIB, beside the program
+ * (BIN/../lib, as in the build tree and after make install), then the
+ * build's lib directory. */
+static void *
+open_cuda_lib(char *path, size_t n)
+{
+	const char *env = getenv("DL_CUDA_LIB");
+	char exe[4096];
+	ssize_t len;
+	void *h;
+
+	if (env && *env) {
+		snprintf(path, n, "%s", env);
+		return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	}
+	if ((len = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
+		char *slash;
+		exe[len] = 0;
+		if ((slash = strrchr(exe, '/'))) {
+			*slash = 0;
+			snprintf(path, n, "%s/../lib/libdlpipe-cuda.so", exe);
+			if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)))
+				return h;
+		}
+	}
+	snprintf(path, n, "%s", DL_CUDA_LIBDIR "/libdlpipe-cuda.so");
+	return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+}
 
 static const struct dl_backend *
 load_cuda(void)
 {
-	const char *path = getenv("DL_CUDA_LIB");
 	const struct dl_backend *be;
+	char path[1024];
 	void *h;
 
 	if (cuda_tried) {
@@ -30,27 +61,37 @@ load_cuda(void)
 		return cuda_table;
 	}
 	cuda_tried = 1;
-	if (!path || !*path)
-		path = DL_CUDA_LIBDIR "/libdlpipe-cuda.so";
-	if (!(h = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
+	if (!(h = open_cuda_lib(path, sizeof path))) {
 		const char *e = dlerror();
-		snprintf(cuda_err, sizeof cuda_err, "cuda: %s", e ? e : path);
+		snprintf(cuda_err, sizeof cuda_err, "cuda: %.1000s", e ? e : path);
 		return dl_seterr(DL_EDEVICE, "%s", cuda_err), NULL;
 	}
 	if (!(be = dlsym(h, "dl_backend_cuda"))) {
-		snprintf(cuda_err, sizeof cuda_err, "cuda: %s: no symbol dl_backend_cuda", path);
+		snprintf(cuda_err, sizeof cuda_err, "cuda: %.900s: no symbol dl_backend_cuda", path);
 		dlclose(h);
 		return dl_seterr(DL_EDEVICE, "%s", cuda_err), NULL;
 	}
 	if (be->abi != DL_BACKEND_ABI) {
 		snprintf(cuda_err, sizeof cuda_err,
-		    "cuda: %s: built for backend ABI %d, this library has %d", path,
+		    "cuda: %.900s: built for backend ABI %d, this library has %d", path,
 		    be->abi, DL_BACKEND_ABI);
 		dlclose(h);
 		return dl_seterr(DL_EDEVICE, "%s", cuda_err), NULL;
 	}
 	cuda_table = be;
 	return be;
+}
+
+/* Is there an NVIDIA driver at all?  Checked before loading cuDNN and
+ * cuBLAS, which cost a tenth of a second on machines without one. */
+static int
+have_driver(void)
+{
+	void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+
+	if (h)
+		dlclose(h);
+	return h != NULL;
 }
 
 int
@@ -74,7 +115,7 @@ dl_backend_find(const char *name)
 	if (len == 4 && !strncmp(name, "cuda", 4))
 		return load_cuda();
 	if (len == 4 && !strncmp(name, "auto", 4)) {
-		const struct dl_backend *be = load_cuda();
+		const struct dl_backend *be = have_driver() ? load_cuda() : NULL;
 		struct dl_backend_ctx *ctx;
 
 		/* a loadable library is not enough: a device must open */
