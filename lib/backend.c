@@ -26,7 +26,7 @@ static void *
 open_cuda_lib(char *path, size_t n)
 {
 	const char *env = getenv("DL_CUDA_LIB");
-	char exe[4096];
+	char exe[900];
 	ssize_t len;
 	void *h;
 
