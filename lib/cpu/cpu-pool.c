@@ -69,6 +69,46 @@ cpu_pool_fwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x, flo
 	return 0;
 }
 
+/* Max pooling backward of one sample when the windows tile the input
+ * (no padding, stride = window): every dx element is written once (the
+ * rows and columns past the last window are zeroed), no memset first. */
+CPU_V4 static void
+max_bwd_tiled(const struct dl_pool *pl, const float *xn, const float *yn,
+    const float *gn, float *dxn)
+{
+	int C = pl->c, W = pl->w, R = pl->r, S = pl->s;
+	float left[C];
+
+	for (int p = 0; p < pl->p; p++) {
+		for (int q = 0; q < pl->q; q++) {
+			size_t o = ((size_t)p * pl->q + q) * C;
+			const float *yo = yn + o, *g = gn + o;
+
+			for (int c = 0; c < C; c++)
+				left[c] = g[c];
+			for (int h = p * R; h < p * R + R; h++)
+				for (int w = q * S; w < q * S + S; w++) {
+					size_t i = ((size_t)h * W + w) * C;
+					const float *xi = xn + i;
+					float *d = dxn + i;
+					#pragma omp simd
+					for (int c = 0; c < C; c++) {
+						float hit = xi[c] == yo[c] ? left[c] : 0.0f;
+						d[c] = 0.0f + hit;	/* as dx = 0, dx += hit */
+						left[c] -= hit;
+					}
+				}
+		}
+		if (pl->q * S < W)
+			for (int h = p * R; h < p * R + R; h++)
+				memset(dxn + ((size_t)h * W + pl->q * S) * C, 0,
+				    (size_t)(W - pl->q * S) * C * sizeof *dxn);
+	}
+	if (pl->p * R < pl->h)
+		memset(dxn + (size_t)pl->p * R * W * C, 0,
+		    (size_t)(pl->h - pl->p * R) * W * C * sizeof *dxn);
+}
+
 int
 cpu_pool_bwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x,
     const float *y, const float *dy, float *dx)
@@ -76,12 +116,20 @@ cpu_pool_bwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x,
 	int C = pl->c, W = pl->w;
 	size_t xs = (size_t)pl->h * W * C;
 
+	int tiled = pl->mode == DL_POOL_MAX && pl->pad_h == 0 && pl->pad_w == 0 &&
+	    pl->stride_h == pl->r && pl->stride_w == pl->s;
+	size_t ys = (size_t)pl->p * pl->q * C;
+
 	/* windows may overlap: one sample per iteration, no races */
 	#pragma omp parallel for num_threads(ctx->threads) schedule(static)
 	for (int n = 0; n < pl->n; n++) {
 		const float *xn = x + n * xs;
 		float *dxn = dx + n * xs;
 
+		if (tiled) {
+			max_bwd_tiled(pl, xn, y + n * ys, dy + n * ys, dxn);
+			continue;
+		}
 		memset(dxn, 0, xs * sizeof *dxn);
 		for (int p = 0; p < pl->p; p++)
 			for (int q = 0; q < pl->q; q++) {
