@@ -111,6 +111,30 @@ main(void)
 		}
 	}
 
+	/* lengths about whole chunks of the hybrid vpclmul + crc32 path (19456 bytes) */
+	for (size_t o = 0; o < 3; o++) {
+		size_t off = offs[o * 3], n0 = 19456 - 128, want_n = 3 * 19456 + 200;
+		const uint8_t *p = buf + off;
+		static uint32_t want[3 * 19456 + 201];
+		uint32_t c = crc_bitwise(0, p, n0);
+
+		for (size_t n = n0; n <= want_n; n++) {
+			want[n - n0] = c;
+			c = ~bit_step(~c, p[n]);
+		}
+		for (int i = 0; i < nt; i++) {
+			if (tiers[i] == DL_CRC_TABLE)
+				continue;
+			bad = 0;
+			for (size_t n = n0; n <= want_n; n++) {
+				size_t m = (n - n0) % 19456;
+				if ((m < 192 || m > 19456 - 64) && crc(tiers[i], 0, p, n) != want[n - n0])
+					bad++;
+			}
+			CHECK(bad == 0);
+		}
+	}
+
 	/* long buffers, odd starts, and splits at random points across tiers */
 	for (size_t l = 0; l < sizeof longs / sizeof *longs; l++) {
 		size_t off = (size_t)next(&s) % 64, n = longs[l];

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/bench/crc.sh - GB/s of each CRC-32C tier in formats/crc32c.c
 # (bytewise table, sse4.2 3-lane crc32, pclmul 8x128 fold, vpclmul 8x512
-# fold) and of dl_crc32c() as dispatched, next to memcpy, on a 64 MiB
+# fold, with crc32 lanes alongside on long inputs) and of dl_crc32c() as dispatched, next to memcpy, on a 64 MiB
 # buffer (memory) and a 1 MiB one (cache).  "-" marks a tier this CPU lacks.
 # Env: DL_LIB (libdlpipe.a; default lib/libdlpipe.a), BENCH_SECONDS (per
 # cell, best of the runs in that time; default 0.5).
