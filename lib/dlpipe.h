@@ -13,6 +13,10 @@
 
 #define DL_VERSION "0.1.0"
 
+#ifdef __cplusplus
+extern "C" {		/* cuda/ is compiled as C++ */
+#endif
+
 /* ---- errors ------------------------------------------------------------
  * Library functions return 0 (or a count) on success and a negative DL_E*
  * code on failure, leaving a one-line message for dl_errmsg().  The library
@@ -45,13 +49,13 @@ const char *dl_errmsg(void);	/* the last message; "" if none */
 
 /* For programs (bin/): messages go to stderr prefixed with dl_progname. */
 void dl_setprogname(const char *argv0);
-_Noreturn void dl_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-_Noreturn void dl_usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn)) void dl_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn)) void dl_usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* unless dl_quiet */
 /* Exit for a failed library call: quietly (status 1, no message) on
  * -DL_EPIPE, else dl_die("what: message").  */
-_Noreturn void dl_fail(int rc, const char *what);
+__attribute__((noreturn)) void dl_fail(int rc, const char *what);
 void dl_print_version(void);	/* "dl-cat (dlpipe) 0.1.0" on stdout */
 
 /* Flag values for programs: parse or dl_usage_die() naming the flag. */
@@ -182,6 +186,12 @@ const char *dl_record_get(const struct dl_record *r, const char *key);	/* NULL: 
 int dl_record_unset(struct dl_record *r, const char *key);
 /* Deep copy of src into dst (dst owns everything afterwards). */
 int dl_record_copy(struct dl_record *dst, const struct dl_record *src);
+/* dst becomes src with tensor name replaced, order kept: same tag, marker
+ * and KV, every other tensor borrowing src's data, and name as dtype,
+ * ndim, shape over data (borrowed too: both must outlive dst's use).
+ * 0, or -DL_ENOMEM, or -DL_EUSAGE when src has no tensor name or is dst. */
+int dl_record_replace(struct dl_record *dst, const struct dl_record *src, const char *name,
+                      int dtype, int ndim, const uint64_t *shape, void *data);
 /* Samples in a DATA record: the leading dimension of "x" when the record
  * is a batch (kind "batches"), else 1. */
 
@@ -278,7 +288,7 @@ struct dl_io_opts {
 void dl_opt_common(int c, char **argv, struct dl_io_opts *io, const char *usage);
 /* Leave a failed output cleanly (an ABRT record on a pipe, no file for
  * -o) and exit 1: quietly when rc is -DL_EPIPE, else with dl_errmsg(). */
-_Noreturn void dl_writer_die(struct dl_writer *w, int rc);
+__attribute__((noreturn)) void dl_writer_die(struct dl_writer *w, int rc);
 
 /* ---- CRC-32C ------------------------------------------------------------- */
 uint32_t dl_crc32c(uint32_t crc, const void *buf, size_t n);	/* crc=0 to start */
@@ -290,5 +300,9 @@ uint32_t dl_crc32c(uint32_t crc, const void *buf, size_t n);	/* crc=0 to start *
 #include "stats.h"
 #include "explain.h"
 #include "train.h"
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
