@@ -138,8 +138,8 @@ test_occlusion_region(void)
 	for (int y = 4; y < 8; y++)
 		for (int xx = 10; xx < 14; xx++)
 			x[y * 16 + xx] = 1;
-	for (int i = 0; i < 64; i++)		/* a bright distractor */
-		x[(10 + i / 8) * 16 + i % 8] = 1;
+	for (int i = 0; i < 36; i++)		/* a bright distractor */
+		x[(10 + i / 6) * 16 + i % 6] = 1;
 	CHECK(dl_net_param_set(net, dl_net_find_param(net, "fc1.weight"), w) == 0);
 	CHECK(dl_net_param_set(net, dl_net_find_param(net, "fc1.bias"), b) == 0);
 	CHECK(dl_saliency_occlusion(net, x, &cls, 4, 2, 7, sal) == 0);
