@@ -79,9 +79,13 @@ cpu_sync(struct dl_backend_ctx *ctx)
 }
 
 /* C = alpha op(A) op(B) + beta C, split into blocks of rows or columns of
- * C (whichever dimension is larger) whose size depends on the shape only;
- * each block is one single-threaded sgemm over the full k, so every
- * element is summed in the same order whatever the thread count. */
+ * C (whichever dimension is larger), each block one single-threaded sgemm
+ * over the full k: every element is summed in the same order (OpenBLAS's
+ * kernels run k in the same order for every row and column of C, edge
+ * blocks included), so the result does not depend on the split.  One
+ * block per thread (two on large products, for a preempted thread on a
+ * busy host): each block re-packs the shared operand, so more blocks cost
+ * more than they balance. */
 int
 cpu_gemm(struct dl_backend_ctx *ctx, int ta, int tb, int m, int n, int k,
     float alpha, const float *a, const float *b, float beta, float *c)
@@ -90,19 +94,23 @@ cpu_gemm(struct dl_backend_ctx *ctx, int ta, int tb, int m, int n, int k,
 	enum CBLAS_TRANSPOSE TB = tb ? CblasTrans : CblasNoTrans;
 	int lda = ta ? m : k, ldb = tb ? k : n;
 	double flops = 2.0 * m * n * k;
-	int nb = flops < 4e6 ? 1 : flops > 64e6 ? 16 : (int)(flops / 4e6);
+	int nt = ctx->threads;
+	int nb = flops < 4e6 ? 1 : flops > 64e6 ? 2 * nt : nt;
 	int split_m = m >= n, dim = split_m ? m : n;
-	int bs = (dim + nb - 1) / nb;
+	int bs;
 
 	if (m <= 0 || n <= 0)
 		return 0;
+	if (nb > dim / 16)
+		nb = dim / 16;
+	bs = (dim + nb - 1) / (nb > 0 ? nb : 1);
 	bs = (bs + 15) & ~15;
 	nb = (dim + bs - 1) / bs;
-	if (nb <= 1 || ctx->threads <= 1) {
+	if (nb <= 1 || nt <= 1) {
 		cblas_sgemm(CblasRowMajor, TA, TB, m, n, k, alpha, a, lda, b, ldb, beta, c, n);
 		return 0;
 	}
-	#pragma omp parallel for num_threads(ctx->threads) schedule(dynamic)
+	#pragma omp parallel for num_threads(nt < nb ? nt : nb) schedule(dynamic)
 	for (int i = 0; i < nb; i++) {
 		int lo = i * bs, len = dim - lo < bs ? dim - lo : bs;
 

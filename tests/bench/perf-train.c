@@ -79,8 +79,21 @@ main(int argc, char **argv)
 			seen += bs;
 	}
 	dt = dl_now() - t0;
-	printf("dlpipe %s %.0f samples/s (%ld samples, %.2f s, loss %.4f)\n", name, seen / dt,
-	    seen, dt, st.loss / st.n);
+	/* a hash of the trained weights: the same for every thread count */
+	uint64_t hash = 14695981039346656037ULL;
+	for (int i = 0; i < dl_net_params(net); i++) {
+		struct dl_param_info pi;
+		float *h;
+
+		dl_net_param_info(net, i, &pi);
+		if (!(h = malloc(pi.n * sizeof *h)) || dl_net_param_get(net, i, h) < 0)
+			dl_die("params");
+		for (size_t j = 0; j < pi.n * sizeof *h; j++)
+			hash = (hash ^ ((uint8_t *)h)[j]) * 1099511628211ULL;
+		free(h);
+	}
+	printf("dlpipe %s %.0f samples/s (%ld samples, %.2f s, loss %.4f, weights %016llx)\n",
+	    name, seen / dt, seen, dt, st.loss / st.n, (unsigned long long)hash);
 	dl_opt_free(o);
 	dl_net_free(net);
 	free(x);
