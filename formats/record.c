@@ -291,3 +291,29 @@ dl_record_copy(struct dl_record *dst, const struct dl_record *src)
 	}
 	return 0;
 }
+
+int
+dl_record_replace(struct dl_record *dst, const struct dl_record *src, const char *name,
+                  int dtype, int ndim, const uint64_t *shape, void *data)
+{
+	const struct dl_tensor *t = dl_record_find(src, name);
+	int rc;
+
+	if (!t)
+		return dl_seterr(DL_EUSAGE, "no tensor '%s'", name);
+	if (dst == src)
+		return dl_seterr(DL_EUSAGE, "dl_record_replace: dst is src");
+	dl_record_clear(dst, src->tag);
+	dst->marker = src->marker;
+	for (int i = 0; i < src->n_tensors; i++) {
+		const struct dl_tensor *s = &src->tensors[i];
+
+		if (!(s == t ? dl_record_add_ref(dst, s->name, dtype, ndim, shape, data)
+		             : dl_record_add_ref(dst, s->name, s->dtype, s->ndim, s->shape, s->data)))
+			return -DL_ENOMEM;
+	}
+	for (int i = 0; i < src->n_kv; i++)
+		if ((rc = set_len(dst, src->kv[i].key, src->kv[i].val, src->kv[i].val_len)) < 0)
+			return rc;
+	return 0;
+}
