@@ -37,9 +37,7 @@ struct opts {
 	uint64_t seed;		/* epoch k's order: dl_rng_fork(seed, k) */
 	long long head;		/* DATA records to write; -1: all */
 	long long skip;		/* DATA records to drop first */
-	const char *out;	/* NULL: stdout */
-	struct dl_reader_opts ro;
-	struct dl_writer_opts wo;
+	struct dl_io_opts io;	/* -o, --zstd, --no-verify, --max-record */
 };
 
 /* One input, and how it is replayed in later epochs. */
@@ -75,56 +73,23 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "head", required_argument, NULL, 'H' },
 		{ "skip", required_argument, NULL, 'K' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "zstd", optional_argument, NULL, 'z' },
-		{ "no-verify", no_argument, NULL, 'N' },
-		{ "max-record", required_argument, NULL, 'M' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		DL_IO_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
 	*o = (struct opts){ .head = -1 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:so:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, DL_IO_SHORTOPTS "n:s", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': o->n_epochs = dl_arg_long(optarg, "-n", 1, 1L << 40); break;
 		case 's': o->shuffle = 1; break;
 		case 'S': o->seed = dl_arg_seed(optarg, "--seed"); break;
 		case 'H': o->head = dl_arg_long(optarg, "--head", 0, (1L << 62)); break;
 		case 'K': o->skip = dl_arg_long(optarg, "--skip", 0, (1L << 62)); break;
-		case 'o': o->out = optarg; break;
-		case 'z': o->wo.zstd_level = optarg ? (int)dl_arg_long(optarg, "--zstd", 1, 19) : 3; break;
-		case 'N': o->ro.no_verify = 1; break;
-		case 'M': o->ro.max_record = dl_arg_long(optarg, "--max-record", 64, (1L << 62)); break;
-		case 'q': dl_quiet = 1; break;
-		case 'v': dl_verbose = 1; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': dl_print_version(); exit(0);
-		case ':': dl_usage_die("option '%s' needs a value", argv[optind - 1]);
-		default:
-			if (optopt)
-				dl_usage_die("unknown option '-%c'", optopt);
-			dl_usage_die("unknown option '%s'", argv[optind - 1]);
+		default: dl_opt_common(c, argv, &o->io, usage_text);
 		}
 	}
-}
-
-/* Leave the output as an ABRT (or no file at all) and exit. */
-static _Noreturn void
-fail(struct cat *c, int rc)
-{
-	char msg[1024];
-
-	snprintf(msg, sizeof msg, "%s", dl_errmsg());
-	if (c->w)
-		dl_writer_abort(c->w, msg);
-	if (rc == -DL_EPIPE)
-		exit(DL_EXIT_FAIL);
-	dl_die("%s", msg);
 }
 
 static char *
@@ -150,33 +115,21 @@ put_head(struct cat *c, const struct dl_record *h, const char *src)
 	if (c->w) {
 		if (c->kind && kind && strcmp(c->kind, kind))
 			dl_seterr(DL_EFORMAT, "%s: kind '%s' does not match the first stream's '%s'",
-			    src, kind, c->kind), fail(c, -DL_EFORMAT);
+			    src, kind, c->kind), dl_writer_die(c->w, -DL_EFORMAT);
 		if (c->classes && classes && strcmp(c->classes, classes))
 			dl_seterr(DL_EFORMAT, "%s: classes differ from the first stream's", src),
-			    fail(c, -DL_EFORMAT);
+			    dl_writer_die(c->w, -DL_EFORMAT);
 		if (!c->classes)
 			c->classes = xstrdup(classes);
 		return;
 	}
 	c->kind = xstrdup(kind);
 	c->classes = xstrdup(classes);
-	c->batches = kind && !strcmp(kind, "batches");
-	if (!(c->w = dl_writer_open(c->o.out, &c->o.wo)))
+	c->batches = dl_head_batched(h);
+	if (!(c->w = dl_writer_open(c->o.io.out, &c->o.io.wo)))
 		dl_die("%s", dl_errmsg());
 	if ((rc = dl_writer_put_raw(c->w, h)) < 0)
-		fail(c, rc);
-}
-
-static uint64_t
-samples_in(const struct cat *c, const struct dl_record *rec)
-{
-	const struct dl_tensor *t;
-
-	if (!c->batches)
-		return 1;
-	if (!(t = dl_record_find(rec, "x")) && rec->n_tensors > 0)
-		t = &rec->tensors[0];
-	return t && t->ndim > 0 ? t->shape[0] : 1;
+		dl_writer_die(c->w, rc);
 }
 
 static void
@@ -193,8 +146,8 @@ put_data(struct cat *c, const struct dl_record *rec)
 		return;
 	}
 	if ((rc = dl_writer_put_raw(c->w, rec)) < 0)
-		fail(c, rc);
-	c->epoch_samples += samples_in(c, rec);
+		dl_writer_die(c->w, rc);
+	c->epoch_samples += (uint64_t)dl_record_samples(rec, c->batches);
 	if (++c->written == c->o.head)
 		c->done = 1;
 	if ((c->written & 255) == 0)
@@ -214,7 +167,7 @@ put_any(struct cat *c, const struct dl_record *rec, const char *src)
 	else if (c->o.n_epochs && dl_record_is_mark(rec, DL_MARK_EPOCH))
 		;	/* -n makes its own epochs */
 	else if ((rc = dl_writer_put_raw(c->w, rec)) < 0)
-		fail(c, rc);
+		dl_writer_die(c->w, rc);
 }
 
 static void
@@ -238,12 +191,12 @@ pass_reader(struct cat *c, struct input *in, int hold, int write)
 	int rc = 0;
 	const struct dl_record *h;
 
-	if (!(r = dl_reader_open(in->path, &c->o.ro)) || !(h = dl_reader_head(r)))
-		fail(c, -DL_EIO);
+	if (!(r = dl_reader_open(in->path, &c->o.io.ro)) || !(h = dl_reader_head(r)))
+		dl_writer_die(c->w, -DL_EIO);
 	put_head(c, h, dl_reader_name(r));	/* later HEADs come from next() */
 	while (!c->done) {
 		if (!rec && !(rec = dl_record_new(NULL)))
-			fail(c, -DL_ENOMEM);
+			dl_writer_die(c->w, -DL_ENOMEM);
 		if ((rc = dl_reader_next(r, rec)) <= 0)
 			break;
 		if (write || dl_record_is(rec, DL_TAG_HEAD))
@@ -257,7 +210,7 @@ pass_reader(struct cat *c, struct input *in, int hold, int write)
 		rec = NULL;
 	}
 	if (!c->done && rc < 0)
-		fail(c, rc);
+		dl_writer_die(c->w, rc);
 	if (hold && !c->done)
 		in->held = 1;
 	dl_record_free(rec);
@@ -292,8 +245,8 @@ static void
 prepare(struct cat *c, struct input *in)
 {
 	if (in->regular && !is_zstd(in->path)) {
-		if (!(in->ix = dl_index_open(in->path, &c->o.ro)))
-			fail(c, -DL_EFORMAT);
+		if (!(in->ix = dl_index_open(in->path, &c->o.io.ro)))
+			dl_writer_die(c->w, -DL_EFORMAT);
 		put_head(c, dl_index_head(in->ix), in->path);
 		in->n_data = dl_index_count(in->ix);
 		return;
@@ -319,7 +272,7 @@ epoch_shuffled(struct cat *c, struct input *in, int n_in, uint64_t k, uint64_t *
 			;
 		if (in[f].ix) {
 			if ((rc = dl_index_read(in[f].ix, j, rec)) < 0)
-				fail(c, rc);
+				dl_writer_die(c->w, rc);
 			put_data(c, rec);
 		} else
 			put_data(c, in[f].rec[j]);
@@ -333,12 +286,12 @@ put_epoch_mark(struct cat *c, uint64_t k)
 	int rc;
 
 	if (!m)
-		fail(c, -DL_ENOMEM);
+		dl_writer_die(c->w, -DL_ENOMEM);
 	m->marker = DL_MARK_EPOCH;
 	if ((rc = dl_record_setf(m, "epoch", "%llu", (unsigned long long)k)) < 0 ||
 	    (rc = dl_record_setf(m, "samples", "%llu", (unsigned long long)c->epoch_samples)) < 0 ||
 	    (rc = dl_writer_put(c->w, m)) < 0)
-		fail(c, rc);
+		dl_writer_die(c->w, rc);
 	dl_record_free(m);
 }
 
