@@ -256,15 +256,13 @@ add_labels(struct info *inf, const struct dl_tensor *y)
 static void
 add_data(struct info *inf, const struct dl_record *rec)
 {
-	const struct dl_tensor *x = dl_record_find(rec, "x"), *y;
+	const struct dl_tensor *y;
 	const char *part = dl_record_get(rec, "part");
 	int opt = inf->model && part && !strcmp(part, "opt");
 
 	inf->records++;
-	if (!x && rec->n_tensors > 0)
-		x = &rec->tensors[0];
 	if (!inf->model)
-		inf->samples += inf->batches && x && x->ndim > 0 ? x->shape[0] : 1;
+		inf->samples += (uint64_t)dl_record_samples(rec, inf->batches);
 	for (int i = 0; i < rec->n_tensors; i++)
 		add_tensor(inf, &rec->tensors[i], i, opt);
 	if (!inf->model && !inf->labels_off && (y = dl_record_find(rec, "y")))
@@ -320,7 +318,7 @@ read_input(struct info *inf, const struct dl_reader_opts *ro)
 	}
 	inf->streams = 1;
 	inf->kind = dl_record_get(inf->head, "kind");
-	inf->batches = inf->kind && !strcmp(inf->kind, "batches");
+	inf->batches = dl_head_batched(inf->head);
 	inf->model = inf->kind && (!strcmp(inf->kind, "model") || !strcmp(inf->kind, "stats"));
 	while ((rc = dl_reader_next(r, rec)) > 0) {
 		if (dl_record_is(rec, DL_TAG_DATA))
@@ -627,14 +625,7 @@ main(int argc, char *argv[])
 		case 'j': json = 1; break;
 		case 'N': ro.no_verify = 1; break;
 		case 'M': ro.max_record = dl_arg_long(optarg, "--max-record", 64, (1L << 62)); break;
-		case 'q': dl_quiet = 1; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': dl_print_version(); exit(0);
-		case ':': dl_usage_die("option '%s' needs a value", argv[optind - 1]);
-		default:
-			if (optopt)
-				dl_usage_die("unknown option '-%c'", optopt);
-			dl_usage_die("unknown option '%s'", argv[optind - 1]);
+		default: dl_opt_common(c, argv, NULL, usage_text);	/* -q -h -V, errors */
 		}
 	}
 	n = argc > optind ? argc - optind : 1;
