@@ -32,8 +32,7 @@ struct split {
 	uint64_t seed;
 	const char *out[2];	/* OUT_A, OUT_B */
 	const char *in;		/* "-": stdin */
-	struct dl_reader_opts ro;
-	struct dl_writer_opts wo;
+	struct dl_io_opts io;	/* --zstd, --no-verify (no -o: OUT_A OUT_B) */
 	struct dl_writer *w[2];
 	int64_t *label;		/* per DATA record, in input order */
 	uint8_t *to_b;		/* per DATA record: 1 goes to OUT_B */
@@ -44,18 +43,16 @@ struct split {
 	struct dl_record *head;	/* the first HEAD */
 };
 
+/* Abort both outputs, each with the message of the failure, and exit. */
 static _Noreturn void
 fail(struct split *s, int rc)
 {
 	char msg[1024];
 
 	snprintf(msg, sizeof msg, "%s", dl_errmsg());
-	for (int i = 0; i < 2; i++)
-		if (s->w[i])
-			dl_writer_abort(s->w[i], msg);
-	if (rc == -DL_EPIPE)
-		exit(DL_EXIT_FAIL);
-	dl_die("%s", msg);
+	dl_writer_abort(s->w[0], msg);
+	dl_seterr(DL_EIO, "%s", msg);	/* not the ABRT write's own error */
+	dl_writer_die(s->w[1], rc);
 }
 
 static void
@@ -64,8 +61,8 @@ parse_args(int argc, char *argv[], struct split *s)
 	static const struct option longopts[] = {
 		{ "fraction", required_argument, NULL, 'f' },
 		{ "seed", required_argument, NULL, 'S' },
-		{ "zstd", optional_argument, NULL, 'z' },
-		{ "no-verify", no_argument, NULL, 'N' },
+		{ "zstd", optional_argument, NULL, DL_OPT_ZSTD },
+		{ "no-verify", no_argument, NULL, DL_OPT_NO_VERIFY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -76,21 +73,12 @@ parse_args(int argc, char *argv[], struct split *s)
 
 	s->fraction = -1;
 	opterr = 0;
+	/* The io flags but -o and --max-record: OUT_A OUT_B are operands. */
 	while ((c = getopt_long(argc, argv, ":f:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': s->fraction = dl_arg_double(optarg, "--fraction", 0, 1); break;
 		case 'S': s->seed = dl_arg_seed(optarg, "--seed"); break;
-		case 'z': s->wo.zstd_level = optarg ? (int)dl_arg_long(optarg, "--zstd", 1, 19) : 3; break;
-		case 'N': s->ro.no_verify = 1; break;
-		case 'q': dl_quiet = 1; break;
-		case 'v': dl_verbose = 1; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': dl_print_version(); exit(0);
-		case ':': dl_usage_die("option '%s' needs a value", argv[optind - 1]);
-		default:
-			if (optopt)
-				dl_usage_die("unknown option '-%c'", optopt);
-			dl_usage_die("unknown option '%s'", argv[optind - 1]);
+		default: dl_opt_common(c, argv, &s->io, usage_text);
 		}
 	}
 	if (s->fraction < 0)
@@ -149,7 +137,7 @@ read_labels(struct split *s, int hold)
 	int rc;
 	const struct dl_record *h;
 
-	if (!(r = dl_reader_open(s->in, &s->ro)) || !(h = dl_reader_head(r)))
+	if (!(r = dl_reader_open(s->in, &s->io.ro)) || !(h = dl_reader_head(r)))
 		fail(s, -DL_EIO);
 	check_head(s, h);	/* later HEADs come from next() */
 	for (;;) {
@@ -230,7 +218,7 @@ open_outputs(struct split *s)
 	if (!s->head)
 		dl_seterr(DL_EFORMAT, "%s: no stream header", s->in), fail(s, -DL_EFORMAT);
 	for (int i = 0; i < 2; i++) {
-		if (!(s->w[i] = dl_writer_open(s->out[i], &s->wo)))
+		if (!(s->w[i] = dl_writer_open(s->out[i], &s->io.wo)))
 			fail(s, -DL_EIO);
 		if (!h || (rc = dl_record_copy(h, s->head)) < 0 ||
 		    (rc = dl_record_set(h, "split", side[i])) < 0 ||
@@ -272,7 +260,7 @@ write_again(struct split *s, uint64_t *i)
 	struct dl_record *rec;
 	int rc;
 
-	if (!(r = dl_reader_open(s->in, &s->ro)) || !(rec = dl_record_new(NULL)))
+	if (!(r = dl_reader_open(s->in, &s->io.ro)) || !(rec = dl_record_new(NULL)))
 		fail(s, -DL_EIO);
 	while ((rc = dl_reader_next(r, rec)) > 0)
 		route(s, rec, i);
