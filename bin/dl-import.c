@@ -42,8 +42,7 @@ struct opts {
 	int png_flags;		/* DL_PNG_KEEP16 */
 	long long limit;	/* samples; -1: all */
 	const char *classes;	/* --classes */
-	const char *out;	/* NULL: stdout */
-	struct dl_writer_opts wo;
+	struct dl_io_opts io;	/* -o, --zstd (no stream is read) */
 };
 
 struct import {
@@ -66,7 +65,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "classes", required_argument, NULL, 'C' },
 		{ "keep-16", no_argument, NULL, 'K' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "zstd", optional_argument, NULL, 'z' },
+		{ "zstd", optional_argument, NULL, DL_OPT_ZSTD },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -77,24 +76,14 @@ parse_args(int argc, char *argv[], struct opts *o)
 
 	*o = (struct opts){ .limit = -1 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:o:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, DL_IO_SHORTOPTS "n:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'g': o->channels = 1; break;
 		case 'r': o->channels = 3; break;
 		case 'n': o->limit = dl_arg_long(optarg, "--limit", 0, 1L << 62); break;
 		case 'C': o->classes = optarg; break;
 		case 'K': o->png_flags |= DL_PNG_KEEP16; break;
-		case 'o': o->out = optarg; break;
-		case 'z': o->wo.zstd_level = optarg ? (int)dl_arg_long(optarg, "--zstd", 1, 19) : 3; break;
-		case 'q': dl_quiet = 1; break;
-		case 'v': dl_verbose = 1; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': dl_print_version(); exit(0);
-		case ':': dl_usage_die("option '%s' needs a value", argv[optind - 1]);
-		default:
-			if (optopt)
-				dl_usage_die("unknown option '-%c'", optopt);
-			dl_usage_die("unknown option '%s'", argv[optind - 1]);
+		default: dl_opt_common(c, argv, &o->io, usage_text);
 		}
 	}
 	if (optind == argc)
@@ -118,20 +107,6 @@ parse_args(int argc, char *argv[], struct opts *o)
 		dl_usage_die("--classes: empty list");
 }
 
-/* Leave the output as an ABRT (or no file at all) and exit 1. */
-static _Noreturn void
-fail(struct import *im, int rc)
-{
-	char msg[1024];
-
-	snprintf(msg, sizeof msg, "%s", dl_errmsg());
-	if (im->w)
-		dl_writer_abort(im->w, msg);
-	if (rc == -DL_EPIPE)
-		exit(DL_EXIT_FAIL);
-	dl_die("%s", msg);
-}
-
 static int
 count_classes(const char *list)
 {
@@ -153,15 +128,15 @@ start(struct import *im, const char *classes)
 	len += (size_t)snprintf(source, sizeof source, "%s", im->o.format);
 	for (int i = 0; i < im->o.n_args && len < sizeof source; i++)
 		len += (size_t)snprintf(source + len, sizeof source - len, " %s", im->o.args[i]);
-	if (!(im->w = dl_writer_open(im->o.out, &im->o.wo)))
+	if (!(im->w = dl_writer_open(im->o.io.out, &im->o.io.wo)))
 		dl_die("%s", dl_errmsg());
 	if (!(im->rec = dl_record_new(DL_TAG_HEAD)))
-		fail(im, -DL_ENOMEM);
+		dl_writer_die(im->w, -DL_ENOMEM);
 	if ((rc = dl_record_set(im->rec, "kind", "samples")) < 0 ||
 	    (rc = dl_record_set(im->rec, "source", source)) < 0 ||
 	    (classes && (rc = dl_record_set(im->rec, "classes", classes)) < 0) ||
 	    (rc = dl_writer_head(im->w, im->rec)) < 0)
-		fail(im, rc);
+		dl_writer_die(im->w, rc);
 	dl_progress_start(&im->prog, "import");
 }
 
@@ -177,7 +152,7 @@ put(struct import *im, uint64_t total)
 	int rc;
 
 	if ((rc = dl_writer_put(im->w, im->rec)) < 0)
-		fail(im, rc);
+		dl_writer_die(im->w, rc);
 	im->n++;
 	dl_progress_update(&im->prog, (uint64_t)im->n, total, NULL);
 }
@@ -300,21 +275,21 @@ import_arrays(struct import *im, int is_idx)
 	start(im, im->o.classes);
 	while (more(im) && (rc = dl_array_next(xa, &xp)) > 0) {
 		if (ya && (ry = dl_array_next(ya, &yp)) <= 0)
-			fail(im, ry < 0 ? ry : dl_seterr(DL_EFORMAT, "%s: ended early", yf));
+			dl_writer_die(im->w, ry < 0 ? ry : dl_seterr(DL_EFORMAT, "%s: ended early", yf));
 		dl_record_clear(im->rec, DL_TAG_DATA);
 		if ((rc = add_x(im, xp, xi->dtype, ndim, shape)) < 0) {
 			dl_errprefix("%s", xf);
-			fail(im, rc);
+			dl_writer_die(im->w, rc);
 		}
 		if (ya && (rc = add_y(im, yf, yp, yi->dtype, yi->ndim - 1, yi->shape + 1)) < 0)
-			fail(im, rc);
+			dl_writer_die(im->w, rc);
 		put(im, xi->shape[0]);
 	}
 	if (more(im)) {
 		if (rc < 0)
-			fail(im, rc);
+			dl_writer_die(im->w, rc);
 		if (ya && (rc = dl_array_next(ya, &yp)) < 0)	/* trailing bytes */
-			fail(im, rc);
+			dl_writer_die(im->w, rc);
 	}
 	dl_array_close(xa);
 	dl_array_close(ya);
@@ -330,11 +305,11 @@ import_png(struct import *im)
 	start(im, im->o.classes);
 	for (int i = 0; i < im->o.n_args && more(im); i++) {
 		if ((rc = dl_png_load(im->o.args[i], im->o.channels, im->o.png_flags, &t)) < 0)
-			fail(im, rc);
+			dl_writer_die(im->w, rc);
 		dl_record_clear(im->rec, DL_TAG_DATA);
 		if (!dl_record_add_ref(im->rec, "x", t.dtype, t.ndim, t.shape, t.data) ||
 		    (rc = dl_record_set(im->rec, "id", im->o.args[i])) < 0)
-			fail(im, -DL_ENOMEM);
+			dl_writer_die(im->w, -DL_ENOMEM);
 		put(im, (uint64_t)im->o.n_args);
 		dl_tensor_drop(&t);
 	}
@@ -374,13 +349,13 @@ import_folder(struct import *im)
 		if (!dl_record_add_ref(im->rec, "x", t.dtype, t.ndim, t.shape, t.data) ||
 		    !dl_record_add(im->rec, "y", DL_I32, 0, NULL) ||
 		    (rc = dl_record_set(im->rec, "id", id)) < 0)
-			fail(im, -DL_ENOMEM);
+			dl_writer_die(im->w, -DL_ENOMEM);
 		*(int32_t *)dl_record_find(im->rec, "y")->data = y;
 		put(im, dl_folder_count(f));
 		dl_tensor_drop(&t);
 	}
 	if (more(im) && rc < 0)
-		fail(im, rc);
+		dl_writer_die(im->w, rc);
 	dl_folder_close(f);
 	free(classes);
 	finish(im);
