@@ -119,15 +119,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		case 'i': o->image = optarg; break;
 		case 'N': o->normalise = o->mo.normalise = 1; break;
 		case 'n': o->limit = dl_arg_long(optarg, "--limit", 0, 1L << 62); break;
-		case 'q': dl_quiet = 1; break;
-		case 'v': dl_verbose = 1; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': dl_print_version(); exit(0);
-		case ':': dl_usage_die("option '%s' needs a value", argv[optind - 1]);
-		default:
-			if (optopt)
-				dl_usage_die("unknown option '-%c'", optopt);
-			dl_usage_die("unknown option '%s'", argv[optind - 1]);
+		default: dl_opt_common(c, argv, NULL, usage_text);	/* -o is ours: files, no stream */
 		}
 	}
 	if (optind == argc)
@@ -317,14 +309,12 @@ run(struct export *e, struct dl_reader *r)
 {
 	const struct dl_record *head;
 	struct dl_record *rec;
-	const char *kind;
 	uint64_t n;
 	int rc, batched;
 
 	if (!(head = dl_reader_head(r)))
 		return -DL_EFORMAT;
-	kind = dl_record_get(head, "kind");
-	batched = kind && !strcmp(kind, "batches");
+	batched = dl_head_batched(head);
 	if (!(rec = dl_record_new(NULL)))
 		return -DL_ENOMEM;
 	while ((e->o.limit < 0 || (long long)e->n < e->o.limit) &&
