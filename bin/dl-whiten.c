@@ -37,8 +37,7 @@ struct opts {
 	double eps;
 	int invert;
 	const char *tensor;
-	const char *out;
-	struct dl_writer_opts wo;
+	struct dl_io_opts io;	/* -o (statistics or stream), --zstd */
 };
 
 static void
@@ -51,7 +50,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "invert", no_argument, NULL, 'i' },
 		{ "tensor", required_argument, NULL, 't' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "zstd", optional_argument, NULL, 'z' },
+		{ "zstd", optional_argument, NULL, DL_OPT_ZSTD },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -61,7 +60,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 	int c, scope_given = 0, eps_given = 0;
 
 	*o = (struct opts){ .method = -1, .eps = 1e-5, .tensor = "x" };
-	while ((c = getopt_long(argc, argv, "f:s:e:it:o:qvhV", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, DL_IO_SHORTOPTS "f:s:e:it:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if ((o->method = dl_whiten_method_parse(optarg)) < 0)
@@ -79,13 +79,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 				dl_usage_die("--tensor: '%s' is not a tensor name", optarg);
 			o->tensor = optarg;
 			break;
-		case 'o': o->out = optarg; break;
-		case 'z': o->wo.zstd_level = optarg ? (int)dl_arg_long(optarg, "--zstd", 1, 19) : 3; break;
-		case 'q': dl_quiet = 1; break;
-		case 'v': dl_verbose = 1; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': dl_print_version(); exit(0);
-		default: dl_usage_die("unknown or incomplete option");
+		default: dl_opt_common(c, argv, &o->io, usage_text);
 		}
 	}
 	if (o->method < 0 && (scope_given || eps_given))
@@ -128,7 +122,7 @@ fit(const struct opts *o, char **paths, int n_paths)
 	if (!(r = dl_reader_open_many(paths, n_paths, NULL)) || !(h = dl_reader_head(r)) ||
 	    !(rec = dl_record_new(NULL)))
 		dl_die("%s", dl_errmsg());
-	batches = dl_record_get(h, "kind") && !strcmp(dl_record_get(h, "kind"), "batches");
+	batches = dl_head_batched(h);
 	dl_progress_start(&pr, "fitting");
 	while ((rc = dl_reader_next(r, rec)) > 0) {
 		const struct dl_tensor *t;
@@ -177,8 +171,8 @@ fit(const struct opts *o, char **paths, int n_paths)
 		w.ndim = (int)nd;
 		memcpy(w.shape, shape, nd * sizeof *shape);
 	}
-	if ((rc = dl_whiten_save(&w, o->out, &o->wo)) < 0)
-		dl_fail(rc, o->out ? o->out : "stdout");
+	if ((rc = dl_whiten_save(&w, o->io.out, &o->io.wo)) < 0)
+		dl_fail(rc, o->io.out ? o->io.out : "stdout");
 	if (dl_verbose)
 		dl_msg("%s, %s scope, on %llu samples", dl_whiten_method_name(o->method),
 	       dl_whiten_scope_name(o->scope), (unsigned long long)samples);
@@ -245,23 +239,15 @@ flush_chunk(struct chunk *c, const struct dl_whiten *w, const struct opts *o,
 		c->cap = total;
 	}
 	for (int i = 0; i < c->n; i++) {
-		struct dl_record *in = c->in[i], *out = c->out[i];
 		uint64_t cnt;
-		t = target(in, o, n0 + i);
+		t = target(c->in[i], o, n0 + i);
 		cnt = dl_tensor_count(t);
 		for (uint64_t j = 0; j < cnt; j++)	/* u8 as value/255 */
 			c->buf[at + j] = t->dtype == DL_U8 ? ((uint8_t *)t->data)[j] / 255.0f
 			                                   : ((float *)t->data)[j];
-		dl_record_clear(out, in->tag);
-		for (int k = 0; k < in->n_tensors; k++) {
-			const struct dl_tensor *s = &in->tensors[k];
-			if (!dl_record_add_ref(out, s->name, s == t ? DL_F32 : s->dtype, s->ndim,
-			                       s->shape, s == t ? (void *)(c->buf + at) : s->data))
-				return -DL_ENOMEM;
-		}
-		for (int k = 0; k < in->n_kv; k++)
-			if ((rc = dl_record_set(out, in->kv[k].key, in->kv[k].val)) < 0)
-				return rc;
+		if ((rc = dl_record_replace(c->out[i], c->in[i], t->name, DL_F32, t->ndim, t->shape,
+		                            c->buf + at)) < 0)
+			return rc;
 		at += cnt;
 	}
 	if ((rc = dl_whiten_apply(w, c->buf, DL_F32, c->buf, total / w->d, o->invert)) < 0)
@@ -299,7 +285,7 @@ apply(const struct opts *o, const char *stats, char **paths, int n_paths)
 	           dl_record_setf(head, "whiten_eps", "%.9g", w.eps) < 0) {
 		dl_die("%s", dl_errmsg());
 	}
-	if (!(wr = dl_writer_open(o->out, &o->wo)))
+	if (!(wr = dl_writer_open(o->io.out, &o->io.wo)))
 		dl_die("%s", dl_errmsg());
 	if ((rc = dl_writer_head(wr, head)) < 0)
 		dl_fail(rc, "write");
@@ -327,10 +313,8 @@ apply(const struct opts *o, const char *stats, char **paths, int n_paths)
 	}
 	if (rc == 0)
 		rc = flush_chunk(&c, &w, o, wr, n0);
-	if (rc < 0) {
-		dl_writer_abort(wr, dl_errmsg());
-		dl_fail(rc, NULL);
-	}
+	if (rc < 0)
+		dl_writer_die(wr, rc);
 	if ((rc = dl_writer_close(wr)) < 0)
 		dl_fail(rc, "write");
 	for (int i = 0; i < CHUNK_RECORDS; i++) {
