@@ -44,8 +44,8 @@ struct opts {
 	struct dl_augment a;
 	uint64_t seed;
 	int jobs;
-	const char *tensor, *out, *pca;
-	struct dl_writer_opts wo;
+	const char *tensor, *pca;
+	struct dl_io_opts io;	/* -o, --zstd */
 };
 
 /* "A:B" or "A" into lo, hi. */
@@ -85,7 +85,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "tensor", required_argument, NULL, 't' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "zstd", optional_argument, NULL, 'z' },
+		{ "zstd", optional_argument, NULL, DL_OPT_ZSTD },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -96,7 +96,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 	int c;
 
 	*o = (struct opts){ .jobs = 1, .tensor = "x" };
-	while ((c = getopt_long(argc, argv, "j:t:o:qvhV", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, DL_IO_SHORTOPTS "j:t:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
 			snprintf(buf, sizeof buf, "%s", optarg);
@@ -141,13 +142,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 				dl_usage_die("--tensor: '%s' is not a tensor name", optarg);
 			o->tensor = optarg;
 			break;
-		case 'o': o->out = optarg; break;
-		case 'z': o->wo.zstd_level = optarg ? (int)dl_arg_long(optarg, "--zstd", 1, 19) : 3; break;
-		case 'q': dl_quiet = 1; break;
-		case 'v': dl_verbose = 1; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': dl_print_version(); exit(0);
-		default: dl_usage_die("unknown or incomplete option");
+		default: dl_opt_common(c, argv, &o->io, usage_text);
 		}
 	}
 	if (o->a.lighting > 0 && !o->pca)
@@ -235,17 +230,7 @@ prepare(struct aug *g, struct slot *s)
 	memcpy(shape, t->shape, sizeof shape);
 	shape[lead] = oh;
 	shape[lead + 1] = ow;
-	dl_record_clear(s->out, s->in->tag);
-	for (int k = 0; k < s->in->n_tensors; k++) {
-		const struct dl_tensor *u = &s->in->tensors[k];
-		if (!(u == t ? dl_record_add_ref(s->out, u->name, dt, u->ndim, shape, s->buf)
-		             : dl_record_add_ref(s->out, u->name, u->dtype, u->ndim, u->shape, u->data)))
-			return -DL_ENOMEM;
-	}
-	for (int k = 0; k < s->in->n_kv; k++)
-		if (dl_record_set(s->out, s->in->kv[k].key, s->in->kv[k].val) < 0)
-			return -DL_ENOMEM;
-	return 0;
+	return dl_record_replace(s->out, s->in, t->name, dt, t->ndim, shape, s->buf);
 }
 
 /* Sample j of the chunk: find its slot, transform it.  0 or -1. */
@@ -361,8 +346,8 @@ main(int argc, char *argv[])
 	                              optind < argc ? argc - optind : 1, NULL)) ||
 	    !(h = dl_reader_head(r)))
 		dl_die("%s", dl_errmsg());
-	g->batches = dl_record_get(h, "kind") && !strcmp(dl_record_get(h, "kind"), "batches");
-	if (!(wr = dl_writer_open(g->o.out, &g->o.wo)))
+	g->batches = dl_head_batched(h);
+	if (!(wr = dl_writer_open(g->o.io.out, &g->o.io.wo)))
 		dl_die("%s", dl_errmsg());
 	if ((rc = dl_writer_head(wr, h)) < 0)
 		dl_fail(rc, "write");
@@ -394,10 +379,8 @@ main(int argc, char *argv[])
 	if (rc == 0)
 		rc = flush_chunk(g, wr);
 	dl_progress_end(&pr);
-	if (rc < 0) {
-		dl_writer_abort(wr, dl_errmsg());
-		dl_fail(rc, NULL);
-	}
+	if (rc < 0)
+		dl_writer_die(wr, rc);
 	if ((rc = dl_writer_close(wr)) < 0)
 		dl_fail(rc, "write");
 	for (int i = 0; i < CHUNK_RECORDS; i++) {
