@@ -37,8 +37,21 @@ chunk_samples(const struct dl_conv *cv)
 	return cs < 1 ? 1 : cs;
 }
 
+/* dst[0..n) = src[0..n): short runs (a 5-wide row of one channel) as a
+ * loop, not a call. */
+static inline void
+copyf(float *restrict dst, const float *restrict src, size_t n)
+{
+	if (n > 64) {
+		memcpy(dst, src, n * sizeof *dst);
+		return;
+	}
+	for (size_t j = 0; j < n; j++)
+		dst[j] = src[j];
+}
+
 /* col[(i,p,q), (r,s,c)] for samples x[0..ns) of the chunk. */
-static void
+CPU_V4 static void
 im2col(const struct dl_conv *cv, const float *x, int ns, float *col)
 {
 	int H = cv->h, W = cv->w, C = cv->c, R = cv->r, S = cv->s;
@@ -63,7 +76,7 @@ im2col(const struct dl_conv *cv, const float *x, int ns, float *col)
 					}
 					const float *xr = xi + (size_t)h * W * C;
 					if (w0 >= 0 && w0 + S <= W) {
-						memcpy(row, xr + (size_t)w0 * C, sc * sizeof *row);
+						copyf(row, xr + (size_t)w0 * C, sc);
 						continue;
 					}
 					for (int s = 0; s < S; s++) {
@@ -72,7 +85,7 @@ im2col(const struct dl_conv *cv, const float *x, int ns, float *col)
 						if (w < 0 || w >= W)
 							memset(row + s * C, 0, C * sizeof *row);
 						else
-							memcpy(row + s * C, xr + (size_t)w * C, C * sizeof *row);
+							copyf(row + s * C, xr + (size_t)w * C, C);
 					}
 				}
 			}
