@@ -56,6 +56,9 @@ void dl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* unl
 /* Exit for a failed library call: quietly (status 1, no message) on
  * -DL_EPIPE, else dl_die("what: message").  */
 __attribute__((noreturn)) void dl_fail(int rc, const char *what);
+/* Exit with status after an error: flush stdio, then _exit() (no atexit
+ * handlers: the memory an error path held is the system's to free). */
+__attribute__((noreturn)) void dl_exit_error(int status);
 void dl_print_version(void);	/* "dl-cat (dlpipe) 0.1.0" on stdout */
 
 /* Flag values for programs: parse or dl_usage_die() naming the flag. */

@@ -76,6 +76,16 @@ vmsg(const char *fmt, va_list ap)
 	fprintf(stderr, "%s: %s\n", dl_progname, buf);
 }
 
+/* A program dying of an error leaves its memory to the system: flush what
+ * stdio holds and _exit(), which also keeps LeakSanitizer's exit-time check
+ * (meant for the success path) from listing what the error path held. */
+void
+dl_exit_error(int status)
+{
+	fflush(NULL);
+	_exit(status);
+}
+
 void
 dl_die(const char *fmt, ...)
 {
@@ -84,7 +94,7 @@ dl_die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg(fmt, ap);
 	va_end(ap);
-	exit(DL_EXIT_FAIL);
+	dl_exit_error(DL_EXIT_FAIL);
 }
 
 void
@@ -96,7 +106,7 @@ dl_usage_die(const char *fmt, ...)
 	vmsg(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "Try '%s --help' for more information.\n", dl_progname);
-	exit(DL_EXIT_USAGE);
+	dl_exit_error(DL_EXIT_USAGE);
 }
 
 void
@@ -125,7 +135,7 @@ void
 dl_fail(int rc, const char *what)
 {
 	if (rc == -DL_EPIPE)
-		exit(DL_EXIT_FAIL);
+		dl_exit_error(DL_EXIT_FAIL);
 	if (what && *what)
 		dl_die("%s: %s", what, dl_errmsg());
 	dl_die("%s", dl_errmsg());

@@ -65,6 +65,6 @@ dl_writer_die(struct dl_writer *w, int rc)
 	snprintf(msg, sizeof msg, "%s", dl_errmsg());
 	dl_writer_abort(w, msg);
 	if (rc == -DL_EPIPE)
-		exit(DL_EXIT_FAIL);
+		dl_exit_error(DL_EXIT_FAIL);
 	dl_die("%s", msg);
 }
