@@ -139,7 +139,7 @@ install: all
 # ---- Debian packages ---------------------------------------------------------------
 DEBS := build-essential pkg-config clang libopenblas-dev liblapacke-dev libzstd-dev zstd \
         libpng-dev libarchive-dev zlib1g-dev liblzma-dev xz-utils python3-numpy \
-        dataset-fashion-mnist mandoc parallel python3-crc32c
+        dataset-fashion-mnist mandoc parallel python3-crc32c gnuplot-nox
 BENCH_DEBS := python3-torch python3-skimage
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \

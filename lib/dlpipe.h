@@ -293,6 +293,12 @@ void dl_opt_common(int c, char **argv, struct dl_io_opts *io, const char *usage)
  * -o) and exit 1: quietly when rc is -DL_EPIPE, else with dl_errmsg(). */
 __attribute__((noreturn)) void dl_writer_die(struct dl_writer *w, int rc);
 
+/* Say on stderr which device a net runs on ("device cuda:0 (NVIDIA ...)",
+ * "device cpu (2 threads)"): when stderr is a terminal or with -v, never
+ * with -q.  For the programs that compute (--device auto picks). */
+struct dl_net;
+void dl_msg_device(const struct dl_net *net);
+
 /* ---- CRC-32C ------------------------------------------------------------- */
 uint32_t dl_crc32c(uint32_t crc, const void *buf, size_t n);	/* crc=0 to start */
 
@@ -303,6 +309,7 @@ uint32_t dl_crc32c(uint32_t crc, const void *buf, size_t n);	/* crc=0 to start *
 #include "stats.h"
 #include "explain.h"
 #include "train.h"
+#include "plot.h"
 
 #ifdef __cplusplus
 }
