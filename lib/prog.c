@@ -4,8 +4,11 @@
  * and leaving a failed output behind cleanly.  Only bin/ calls these.
  */
 #include <getopt.h>
+#include <omp.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dlpipe.h"
 
@@ -67,4 +70,20 @@ dl_writer_die(struct dl_writer *w, int rc)
 	if (rc == -DL_EPIPE)
 		dl_exit_error(DL_EXIT_FAIL);
 	dl_die("%s", msg);
+}
+
+void
+dl_msg_device(const struct dl_net *net)
+{
+	const struct dl_backend *be = dl_net_backend(net);
+	char buf[256] = "";
+
+	if (dl_quiet || !(dl_verbose || isatty(2)))
+		return;
+	if (be->describe && be->describe(dl_net_ctx(net), buf, sizeof buf) == 0 && *buf)
+		dl_msg("device %s", buf);
+	else if (!strcmp(be->name, "cpu"))
+		dl_msg("device cpu (%d threads)", omp_get_max_threads());
+	else
+		dl_msg("device %s", be->name);
 }
