@@ -301,7 +301,7 @@ panel(FILE *f, const struct dl_plot_run *runs, int n, int acc, int key)
 		return;
 	}
 	if (key)
-		fputs("set key top right spacing 1.1 samplen 3\n", f);
+		fputs("set key top right opaque box lc rgb '#c0c0c0' spacing 1.1 samplen 3\n", f);
 	else
 		fputs("unset key\n", f);
 	for (int i = 0; i < n; i++) {
