@@ -310,7 +310,7 @@ run(struct export *e, struct dl_reader *r)
 	const struct dl_record *head;
 	struct dl_record *rec;
 	uint64_t n;
-	int rc, batched;
+	int rc = 0, batched;
 
 	if (!(head = dl_reader_head(r)))
 		return -DL_EFORMAT;

@@ -195,9 +195,6 @@ int dl_record_copy(struct dl_record *dst, const struct dl_record *src);
  * 0, or -DL_ENOMEM, or -DL_EUSAGE when src has no tensor name or is dst. */
 int dl_record_replace(struct dl_record *dst, const struct dl_record *src, const char *name,
                       int dtype, int ndim, const uint64_t *shape, void *data);
-/* Samples in a DATA record: the leading dimension of "x" when the record
- * is a batch (kind "batches"), else 1. */
-
 /* ---- reading streams --------------------------------------------------- */
 struct dl_reader_opts {
 	uint64_t max_record;	/* default 1 GiB */

@@ -55,7 +55,8 @@ dl_opt_common(int c, char **argv, struct dl_io_opts *io, const char *usage)
 	case ':':
 		dl_usage_die("option '%s' needs a value", argv[optind - 1]);
 	}
-	if (optopt && optopt < 0x1000)
+	/* a long option is named as typed ("--quiet=3"), a short one by its letter */
+	if (optopt && optopt < 0x1000 && strncmp(argv[optind - 1], "--", 2))
 		dl_usage_die("unknown option '-%c'", optopt);
 	dl_usage_die("unknown option '%s'", argv[optind - 1]);
 }
