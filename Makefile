@@ -36,7 +36,7 @@ ALL_CPPFLAGS = -Ilib -Iformats -Ilib/cpu $(DEPS_INC) -D_GNU_SOURCE \
 	-DDL_CUDA_LIBDIR='"$(abspath $(B))/lib"' $(CPPFLAGS)
 ALL_CFLAGS = -std=c11 -fPIC -fopenmp $(WARN) -MMD -MP $(CFLAGS)
 # libdlpipe-cuda.so (dlopen()ed) reports errors through the program's dl_seterr
-ALL_LDLIBS = $(DEPS_LIB) -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl \
+ALL_LDLIBS = $(DEPS_LIB) -ldnnl -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl \
 	-fopenmp -Wl,--export-dynamic-symbol=dl_seterr $(LDLIBS)
 
 LIB_SRC  := $(wildcard lib/*.c lib/cpu/*.c formats/*.c)
@@ -83,7 +83,7 @@ $(B)/tests/bin/%: $(O)/tests/%.o $(STATIC)
 # The CUDA part is its own shared object, loaded at run time by
 # lib/backend.c, so one build runs on machines with no GPU or driver.
 NVCCFLAGS ?= -O2 $(CUDA_ARCH) -Xcompiler -fPIC,-Wall,-Werror -Werror all-warnings -std=c++17
-$(O)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h) lib/dlpipe.h lib/backend.h
+$(O)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h) lib/backend.h
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -Ilib -Iformats -Icuda $(DEPS_INC) -c -o $@ $<
 
@@ -137,7 +137,7 @@ install: all
 	install -m 644 $(wildcard man/man5/*.5) $(DESTDIR)$(PREFIX)/share/man/man5
 
 # ---- Debian packages ---------------------------------------------------------------
-DEBS := build-essential pkg-config clang libopenblas-dev liblapacke-dev libzstd-dev zstd \
+DEBS := build-essential pkg-config clang libdnnl-dev libopenblas-dev liblapacke-dev libzstd-dev zstd \
         libpng-dev libarchive-dev zlib1g-dev liblzma-dev xz-utils python3-numpy \
         dataset-fashion-mnist mandoc parallel python3-crc32c gnuplot-nox
 BENCH_DEBS := python3-torch python3-skimage
