@@ -32,6 +32,7 @@ cpu_fini(struct dl_backend_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	cpu_dnnl_fini(ctx);
 	dl_free(ctx->ws);
 	free(ctx);
 }

@@ -15,6 +15,8 @@ struct dl_backend_ctx {
 	int threads;		/* OpenMP threads for our parallel loops */
 	float *ws;		/* workspace, grown by cpu_ws() */
 	size_t ws_n;		/* floats in ws */
+	void *dnnl;		/* oneDNN engine, streams, primitives (cpu-dnnl.c) */
+	int dnnl_off;		/* 1: convolutions by im2col + sgemm only */
 };
 
 /* Workspace of at least n floats (contents undefined), or NULL. */
@@ -32,6 +34,12 @@ float *cpu_ws(struct dl_backend_ctx *ctx, size_t n);
 #else
 #define CPU_V4
 #endif
+
+/* Convolution op (0 fwd: a = x, b = w; 1 bwd data: a = dy, b = w; 2 bwd
+ * filter: a = x, b = dy) through oneDNN: 0 done, 1 declined, <0 error. */
+int cpu_dnnl_conv(struct dl_backend_ctx *ctx, int op, struct dl_conv *cv,
+    const float *a, const float *b, float *out);
+void cpu_dnnl_fini(struct dl_backend_ctx *ctx);
 
 int cpu_gemm(struct dl_backend_ctx *ctx, int ta, int tb, int m, int n, int k,
     float alpha, const float *a, const float *b, float beta, float *c);

@@ -14,7 +14,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/dlbench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 cc -O2 -I"$top/lib" -I"$top/formats" -o "$tmp/mkbatches" "$top/tests/bench/mkbatches.c" "$DL_LIB" \
-    -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl -fopenmp
+    -ldnnl -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl -fopenmp
 f=$tmp/batches.dls
 "$tmp/mkbatches" "$f" "$BENCH_RECORDS"
 bytes=$(wc -c < "$f")

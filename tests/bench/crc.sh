@@ -12,5 +12,5 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/dlbench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 cc -O2 -I"$top/lib" -I"$top/formats" -o "$tmp/crc" "$top/tests/bench/crc.c" "$DL_LIB" \
-    -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl -fopenmp
+    -ldnnl -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl -fopenmp
 "$tmp/crc" "$BENCH_SECONDS"

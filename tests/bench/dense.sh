@@ -11,5 +11,5 @@ export OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$THREADS
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-dense.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 cc -O2 -fopenmp -I"$top/lib" -I"$top/formats" -o "$tmp/dense" "$top/tests/bench/dense.c" \
-    "$B/lib/libdlpipe.a" -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl
+    "$B/lib/libdlpipe.a" -ldnnl -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl
 "$tmp/dense" "$SIDE" "$REPS"

@@ -30,7 +30,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 	{ echo "gpu.sh: no $B/lib/libdlpipe-cuda.so: run make where nvcc is (CUDA_HOME)" >&2; exit 1; }
 export DL_CUDA_LIB="$B/lib/libdlpipe-cuda.so"
 cc -O2 -std=c11 -I"$top/lib" -I"$top/formats" -o "$tmp/gpu-net" "$top/tests/bench/gpu-net.c" \
-    "$B/lib/libdlpipe.a" -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread \
+    "$B/lib/libdlpipe.a" -ldnnl -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread \
     -ldl -fopenmp -Wl,--export-dynamic-symbol=dl_seterr
 $PY -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2> /dev/null ||
 	{ echo "gpu.sh: $PY has no torch that sees a GPU" >&2; exit 1; }

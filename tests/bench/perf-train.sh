@@ -17,7 +17,7 @@ NETS=${4:-mlp lenet vgg}
 here=$(dirname "$0")
 bin=$B/tests/bench-perf-train
 cc -O2 -fopenmp -Ilib -Iformats -Ilib/cpu "$here/perf-train.c" "$B/lib/libdlpipe.a" \
-    -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl -o "$bin"
+    -ldnnl -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl -o "$bin"
 export OMP_WAIT_POLICY=${DL_PERF_WAIT:-PASSIVE} OPENBLAS_NUM_THREADS=1
 for net in $NETS; do
 	r=0

@@ -3,7 +3,7 @@
  * from the IDX files (no pipeline), report samples/s and test accuracy.
  * Build and run (not part of make test):
  *   make B=build/x && cc -O2 -fopenmp -Ilib -Iformats tests/bench/train-fmnist.c \
- *     build/x/lib/libdlpipe.a -lopenblas -lzstd -lz -lm -o /tmp/tf && \
+ *     build/x/lib/libdlpipe.a -ldnnl -lopenblas -lzstd -lz -lm -o /tmp/tf && \
  *   /tmp/tf '20C5-MP2-50C5-MP2-FC256-FC10' EPOCHS [BATCH] [THREADS] [LIMIT]
  */
 #include <stdio.h>

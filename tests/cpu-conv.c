@@ -1,0 +1,103 @@
+/*
+ * tests/cpu-conv.c - the CPU backend's two convolution paths agree:
+ * oneDNN (channel counts it blocks well) against im2col + sgemm
+ * (DL_CPU_CONV=blas), forward, backward data and backward filter, on
+ * shapes with strides, padding and batches that leave a short last chunk;
+ * and the oneDNN path gives the same bits on 1 and 3 threads.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlpipe.h"
+#include "backend.h"
+#include "t.h"
+
+static const struct dl_conv shapes[] = {
+	/* n, h, w, c, k, r, s, sh, sw, ph, pw */
+	{ 10, 9, 9, 16, 32, 3, 3, 1, 1, 1, 1, 0, 0, NULL },
+	{ 7, 8, 8, 1, 16, 3, 3, 1, 1, 1, 1, 0, 0, NULL },
+	{ 5, 7, 7, 32, 16, 3, 3, 2, 2, 1, 1, 0, 0, NULL },
+	{ 3, 6, 6, 16, 16, 5, 5, 1, 1, 0, 0, 0, 0, NULL },
+	{ 130, 10, 10, 16, 32, 3, 3, 1, 1, 1, 1, 0, 0, NULL },
+	{ 4, 6, 6, 20, 50, 3, 3, 1, 1, 0, 0, 0, 0, NULL },	/* im2col both ways */
+};
+
+enum { FWD, BWD_DATA, BWD_FILTER };
+
+/* out = op on a fresh context of `threads` threads */
+static int
+conv(int op, int threads, struct dl_conv cv, const float *a, const float *b, float *out)
+{
+	const struct dl_backend *be = &dl_backend_cpu;
+	struct dl_backend_ctx *ctx;
+	int rc;
+
+	if (be->init(&ctx, 0, threads) < 0)
+		return -1;
+	rc = op == FWD ? be->conv2d_fwd(ctx, &cv, a, b, out) :
+	    op == BWD_DATA ? be->conv2d_bwd_data(ctx, &cv, a, b, out) :
+	    be->conv2d_bwd_filter(ctx, &cv, a, b, out);
+	be->fini(ctx);
+	return rc;
+}
+
+static float *
+rnd(size_t n, unsigned long long *rs)
+{
+	float *p = dl_alloc(n * sizeof *p);
+
+	for (size_t i = 0; i < n; i++)
+		p[i] = (float)t_rand(rs);
+	return p;
+}
+
+int
+main(void)
+{
+	unsigned long long rs = 7;
+
+	for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+		struct dl_conv cv = shapes[si];
+		size_t nx, ny, nw;
+
+		cv.p = (cv.h + 2 * cv.pad_h - cv.r) / cv.stride_h + 1;
+		cv.q = (cv.w + 2 * cv.pad_w - cv.s) / cv.stride_w + 1;
+		nx = (size_t)cv.n * cv.h * cv.w * cv.c;
+		ny = (size_t)cv.n * cv.p * cv.q * cv.k;
+		nw = (size_t)cv.k * cv.r * cv.s * cv.c;
+		float *x = rnd(nx, &rs), *w = rnd(nw, &rs), *dy = rnd(ny, &rs);
+		size_t nout[3] = { ny, nx, nw };
+
+		for (int op = FWD; op <= BWD_FILTER; op++) {
+			const float *a = op == BWD_DATA ? dy : x, *b = op == BWD_FILTER ? dy : w;
+			float *d1 = dl_alloc(nout[op] * sizeof(float));
+			float *d3 = dl_alloc(nout[op] * sizeof(float));
+			float *ref = dl_alloc(nout[op] * sizeof(float));
+			double err = 0, mag = 0;
+
+			unsetenv("DL_CPU_CONV");
+			CHECK(conv(op, 1, cv, a, b, d1) == 0);
+			CHECK(conv(op, 3, cv, a, b, d3) == 0);
+			setenv("DL_CPU_CONV", "blas", 1);
+			CHECK(conv(op, 2, cv, a, b, ref) == 0);
+			CHECK(memcmp(d1, d3, nout[op] * sizeof(float)) == 0);
+			for (size_t i = 0; i < nout[op]; i++) {
+				double e = fabs((double)d1[i] - ref[i]);
+				err = e > err ? e : err;
+				mag = fabs(ref[i]) > mag ? fabs(ref[i]) : mag;
+			}
+			if (!(err <= 1e-5 * mag * sqrt((double)cv.n * cv.r * cv.s * cv.c))) {
+				fprintf(stderr, "shape %zu op %d: max |diff| %g, max |ref| %g\n",
+				    si, op, err, mag);
+				t_failed++;
+			}
+			dl_free(d1);
+			dl_free(d3);
+			dl_free(ref);
+		}
+		dl_free(x);
+		dl_free(w);
+		dl_free(dy);
+	}
+	T_DONE();
+}
