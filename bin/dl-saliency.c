@@ -7,6 +7,7 @@
  * than the model's input.  The work is lib/explain.c.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,10 @@ static const char usage_text[] =
     "                     dense (p(class) over a larger image, model run as convolutions;\n"
     "                     also adds \"probs\" [P,Q,K])\n"
     "  -c, --class C      a class number, predicted (default) or label (y)\n"
+    "      --score S      gradient of: logprob (log p(class); default), logit, prob\n"
+    "      --smooth N     gradient: SmoothGrad, the mean map of N noisy copies (default 0: none)\n"
+    "      --noise S      SmoothGrad noise sd, a fraction of each image's range (default 0.15)\n"
+    "      --seed S       SmoothGrad noise seed (default 0); sample i draws stream i\n"
     "  -w, --window N     occlusion window side in pixels (default 6)\n"
     "  -s, --stride N     occlusion stride (default window/2)\n"
     "  -d, --device D     cpu, cuda[:N], auto (default $DL_DEVICE, else auto)\n"
@@ -31,6 +36,7 @@ enum { M_GRADIENT, M_OCCLUSION, M_DENSE };
 
 struct opts {
 	int method;
+	struct dl_saliency_opts sal;
 	int cls;		/* >= 0, or -1 predicted, -2 label */
 	int window, stride;
 	const char *device, *output, *model, *input;
@@ -44,6 +50,10 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "class", required_argument, NULL, 'c' },
 		{ "window", required_argument, NULL, 'w' },
 		{ "stride", required_argument, NULL, 's' },
+		{ "score", required_argument, NULL, 'S' },
+		{ "smooth", required_argument, NULL, 'N' },
+		{ "noise", required_argument, NULL, 'Z' },
+		{ "seed", required_argument, NULL, 'R' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -53,7 +63,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 	};
 	int c;
 
-	*o = (struct opts){ .method = M_GRADIENT, .cls = -1, .window = 6 };
+	*o = (struct opts){ .method = M_GRADIENT, .cls = -1, .window = 6,
+	    .sal = { .score = DL_SCORE_LOGPROB, .smooth = 0, .noise = 0.15f } };
 	while ((c = getopt_long(argc, argv, "m:c:w:s:d:o:qhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -75,6 +86,19 @@ parse_args(int argc, char *argv[], struct opts *o)
 			else
 				o->cls = (int)dl_arg_long(optarg, "--class", 0, 1 << 20);
 			break;
+		case 'S':
+			if (!strcmp(optarg, "logit"))
+				o->sal.score = DL_SCORE_LOGIT;
+			else if (!strcmp(optarg, "logprob"))
+				o->sal.score = DL_SCORE_LOGPROB;
+			else if (!strcmp(optarg, "prob"))
+				o->sal.score = DL_SCORE_PROB;
+			else
+				dl_usage_die("--score: expected logit, logprob or prob, not '%s'", optarg);
+			break;
+		case 'N': o->sal.smooth = (int)dl_arg_long(optarg, "--smooth", 0, 1 << 16); break;
+		case 'Z': o->sal.noise = (float)dl_arg_double(optarg, "--noise", 0, 100); break;
+		case 'R': o->sal.seed = (uint64_t)dl_arg_long(optarg, "--seed", 0, LONG_MAX); break;
 		case 'w': o->window = (int)dl_arg_long(optarg, "--window", 1, 1 << 16); break;
 		case 's': o->stride = (int)dl_arg_long(optarg, "--stride", 1, 1 << 16); break;
 		case 'd': o->device = optarg; break;
@@ -179,8 +203,9 @@ out:
 
 static int
 one_record(const struct opts *o, struct dl_net *net, const struct dl_net_opts *no,
-    struct dl_record *rec, int batched)
+    struct dl_record *rec, int batched, uint64_t *nsamples)
 {
+	struct dl_saliency_opts so = o->sal;
 	struct dl_tensor *x = dl_record_find(rec, "x"), *y = dl_record_find(rec, "y"), *t;
 	int in[3], n, h, w, c, *cls, rc = 0;
 	long hwc;
@@ -220,8 +245,10 @@ one_record(const struct opts *o, struct dl_net *net, const struct dl_net_opts *n
 			cls[i] = (int)dl_tensor_get(y, (uint64_t)i);
 		}
 	}
+	so.first = *nsamples;		/* SmoothGrad noise: the sample's own stream */
+	*nsamples += (uint64_t)n;
 	if (o->method == M_GRADIENT)
-		rc = dl_saliency_gradient(net, xf, n, cls, sal);
+		rc = dl_saliency_grad(net, xf, n, cls, &so, sal);
 	else if (o->method == M_OCCLUSION)
 		for (int i = 0; i < n && rc == 0; i++)
 			rc = dl_saliency_occlusion(net, xf + i * hwc, cls + i, o->window, o->stride, 0,
@@ -257,7 +284,7 @@ main(int argc, char *argv[])
 	struct dl_writer *out;
 	struct dl_record *rec, *head;
 	int rc, batched;
-	uint64_t n = 0;
+	uint64_t n = 0, nsamples = 0;
 
 	dl_setprogname(argv[0]);
 	parse_args(argc, argv, &o);
@@ -285,7 +312,7 @@ main(int argc, char *argv[])
 			continue;
 		}
 		n++;
-		if ((rc = one_record(&o, net, &no, rec, batched)) < 0) {
+		if ((rc = one_record(&o, net, &no, rec, batched, &nsamples)) < 0) {
 			dl_errprefix("record %llu", (unsigned long long)n);
 			break;
 		}

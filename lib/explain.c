@@ -63,15 +63,91 @@ probs_of(struct dl_net *net, int n, int *k)
 
 /* ---- saliency ------------------------------------------------------------- */
 
-int
-dl_saliency_gradient(struct dl_net *net, const float *x, int n, int *cls, float *sal)
+/* The gradient of each row's score with respect to its logits z[rows, k]
+ * (the probabilities p of the same forward) into g: one-hot(c) for the
+ * logit; for nll nets e_c - p (log p_c) and p_c (e_c - p) (p_c); for bce
+ * nets, where p_c = sigmoid(z_c) alone, 1 - p_c and p_c (1 - p_c) at c. */
+static int
+score_seed(int score, int loss, const float *p, const int *c, int rows, int k, float *g)
 {
-	int h, w, c, k, rc;
-	long hwc = in_size(net, &h, &w, &c), hw = (long)h * w;
-	float *g = NULL, *p = NULL;
+	if (score != DL_SCORE_LOGIT && loss != DL_LOSS_NLL && loss != DL_LOSS_BCE)
+		return dl_seterr(DL_EUSAGE, "saliency: score logprob or prob needs a classifier "
+		    "(nll or bce loss); use the logit");
+	memset(g, 0, (size_t)rows * k * sizeof *g);
+	for (int r = 0; r < rows; r++) {
+		const float *pr = p + (long)r * k;
+		float *gr = g + (long)r * k, pc = pr[c[r]];
+		if (score == DL_SCORE_LOGIT) {
+			gr[c[r]] = 1;
+		} else if (loss == DL_LOSS_BCE) {
+			gr[c[r]] = score == DL_SCORE_LOGPROB ? 1 - pc : pc * (1 - pc);
+		} else {
+			float sc = score == DL_SCORE_LOGPROB ? 1 : pc;
+			for (int j = 0; j < k; j++)
+				gr[j] = -sc * pr[j];
+			gr[c[r]] += sc;
+		}
+	}
+	return 0;
+}
 
+/* Seed rows x[rows] (classes c[rows]; x NULL: the net's last forward)
+ * with their scores and add (times wt) the channel-max of |d score / d x|
+ * of row r into sal[dst[r]]. */
+static int
+grad_rows(struct dl_net *net, const float *x, int rows, const int *c, int score,
+    const long *dst, float wt, float *g, float *seed, float *sal)
+{
+	int h, w, ch, k = dl_net_outputs(net), rc;
+	long hwc = in_size(net, &h, &w, &ch), hw = (long)h * w;
+
+	if (x && (rc = dl_net_forward_f32(net, x, rows, 0)) < 0)
+		return rc;
+	if (score == DL_SCORE_LOGIT) {
+		if ((rc = dl_net_seed_class(net, c)) < 0)
+			return rc;
+	} else {
+		/* the probabilities go in g's first rows * k floats, then the seed */
+		if ((rc = (int)dl_net_probs(net, g, (long)rows * k)) < 0 ||
+		    (rc = score_seed(score, dl_net_loss_kind(net), g, c, rows, k, seed)) < 0 ||
+		    (rc = dl_net_seed(net, NULL, seed)) < 0)
+			return rc;
+	}
+	if ((rc = dl_net_backward(net, DL_BACK_INPUT)) < 0 ||
+	    (rc = (int)dl_net_input_grad(net, g, (long)rows * hwc)) < 0)
+		return rc;
+	for (int r = 0; r < rows; r++)
+		for (long i = 0; i < hw; i++) {
+			const float *gi = g + (long)r * hwc + i * ch;
+			float m = 0;
+			for (int j = 0; j < ch; j++)
+				m = fmaxf(m, fabsf(gi[j]));
+			sal[dst[r] * hw + i] += wt * m;
+		}
+	return 0;
+}
+
+#define SAL_ROWS 128		/* noisy copies per forward */
+
+int
+dl_saliency_grad(struct dl_net *net, const float *x, int n, int *cls,
+    const struct dl_saliency_opts *o, float *sal)
+{
+	static const struct dl_saliency_opts plain;
+	int h, w, c, k, rc = 0, copies, rows, *rowcls = NULL;
+	long hwc = in_size(net, &h, &w, &c), *dst = NULL;
+	float *g = NULL, *p = NULL, *seed = NULL, *buf = NULL;
+	struct dl_rng r;
+
+	if (!o)
+		o = &plain;
+	if (o->score < DL_SCORE_LOGIT || o->score > DL_SCORE_PROB)
+		return dl_seterr(DL_EUSAGE, "saliency: unknown score %d", o->score);
+	if (o->smooth > 0 && !(o->noise >= 0 && isfinite(o->noise)))
+		return dl_seterr(DL_EUSAGE, "saliency: noise %g", (double)o->noise);
 	if (n <= 0)
 		return 0;
+	/* the classes, from the clean images */
 	if ((rc = dl_net_forward_f32(net, x, n, 0)) < 0)
 		return rc;
 	if (!(p = probs_of(net, n, &k)))
@@ -85,22 +161,61 @@ dl_saliency_gradient(struct dl_net *net, const float *x, int n, int *cls, float 
 		}
 	}
 	free(p);
-	if (!(g = malloc((size_t)n * hwc * sizeof *g)))
-		return dl_seterr(DL_ENOMEM, "saliency: out of memory");
-	if ((rc = dl_net_seed_class(net, cls)) < 0 ||
-	    (rc = dl_net_backward(net, DL_BACK_INPUT)) < 0 ||
-	    (rc = (int)dl_net_input_grad(net, g, (long)n * hwc)) < 0) {
-		free(g);
-		return rc;
+	copies = o->smooth > 0 ? o->smooth : 0;
+	rows = copies ? SAL_ROWS : n;
+	if (rows > (long)n * (copies ? copies : 1))
+		rows = (int)((long)n * (copies ? copies : 1));
+	g = malloc((size_t)rows * (hwc > k ? hwc : k) * sizeof *g);
+	seed = malloc((size_t)rows * k * sizeof *seed);
+	dst = malloc((size_t)rows * sizeof *dst);
+	rowcls = malloc((size_t)rows * sizeof *rowcls);
+	buf = copies ? malloc((size_t)rows * hwc * sizeof *buf) : NULL;
+	if (!g || !seed || !dst || !rowcls || (copies && !buf)) {
+		rc = dl_seterr(DL_ENOMEM, "saliency: out of memory");
+		goto out;
 	}
-	for (long i = 0; i < n * hw; i++) {
-		float m = 0;
-		for (int j = 0; j < c; j++)
-			m = fmaxf(m, fabsf(g[i * c + j]));
-		sal[i] = m;
+	memset(sal, 0, (size_t)n * h * w * sizeof *sal);
+	if (!copies) {
+		for (int i = 0; i < n; i++)
+			dst[i] = i;
+		rc = grad_rows(net, NULL, n, cls, o->score, dst, 1, g, seed, sal);
+		goto out;
 	}
+	/* copy j of image i is row i * copies + j of one long run, cut in
+	 * forwards of up to SAL_ROWS rows; image i's noise is drawn in order */
+	for (long t0 = 0, total = (long)n * copies; t0 < total; t0 += rows) {
+		int nr = total - t0 < rows ? (int)(total - t0) : rows;
+		for (int b = 0; b < nr; b++) {
+			long t = t0 + b, i = t / copies;
+			const float *xi = x + i * hwc;
+			float *bi = buf + (long)b * hwc, lo = xi[0], hi = xi[0], sd;
+			if (t % copies == 0)
+				dl_rng_fork(&r, o->seed, o->first + (uint64_t)i);
+			for (long j = 1; j < hwc; j++)
+				lo = fminf(lo, xi[j]), hi = fmaxf(hi, xi[j]);
+			sd = o->noise * (hi > lo ? hi - lo : 1);
+			for (long j = 0; j < hwc; j++)
+				bi[j] = xi[j] + sd * (float)dl_rng_normal(&r);
+			dst[b] = i;
+			rowcls[b] = cls[i];
+		}
+		if ((rc = grad_rows(net, buf, nr, rowcls, o->score, dst, 1.0f / copies, g, seed,
+		    sal)) < 0)
+			goto out;
+	}
+out:
 	free(g);
-	return 0;
+	free(seed);
+	free(dst);
+	free(rowcls);
+	free(buf);
+	return rc < 0 ? rc : 0;
+}
+
+int
+dl_saliency_gradient(struct dl_net *net, const float *x, int n, int *cls, float *sal)
+{
+	return dl_saliency_grad(net, x, n, cls, NULL, sal);
 }
 
 /* Window origins along a side of length len: 0, stride, ... and len - win

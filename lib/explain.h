@@ -20,11 +20,36 @@ struct dl_tensor;
 
 /* ---- saliency ----------------------------------------------------------- */
 
-/* Gradient saliency (Simonyan et al. 2013): for n images x[n, H*W*C] and
- * the classes cls[n], sal[n, H*W] = max over channels of |d z_k / d x|,
- * z_k the logit (pre-softmax score) of class k = cls[i].  cls[i] < 0 asks
- * for the predicted class, which is written back into cls[i].  The net
- * runs in evaluation mode.  0 or -DL_E*. */
+/* What a gradient saliency map differentiates: the logit z_k of class k
+ * (pre-softmax score, Simonyan et al. 2013), its log-probability log p(k)
+ * = z_k - logsumexp(z) (the gradient of z_k minus the p-weighted mean of
+ * the gradients of all logits: what sets class k apart from the others),
+ * or its probability p(k).  For a net whose loss is bce, p(k) is the
+ * sigmoid of z_k; logprob and prob need an nll or bce net. */
+enum { DL_SCORE_LOGIT, DL_SCORE_LOGPROB, DL_SCORE_PROB };
+
+struct dl_saliency_opts {
+	int score;		/* DL_SCORE_* */
+	int smooth;		/* SmoothGrad (Smilkov et al. 2017): the mean of the maps
+				 * of this many noisy copies of each image (< 1: the
+				 * image itself, no noise) */
+	float noise;		/* noise sd as a fraction of each image's value range
+				 * (max - min; 1 for a flat image) */
+	uint64_t seed;		/* image i's noise: dl_rng_fork(seed, first + i), */
+	uint64_t first;		/* so a sample's map does not depend on its batch */
+};
+
+/* Gradient saliency: for n images x[n, H*W*C] and the classes cls[n],
+ * sal[n, H*W] = max over channels of |d s_k / d x|, s_k the score o->score
+ * of class k = cls[i] (o NULL: the logit, no smoothing); with o->smooth
+ * = N, the mean of that map over N copies x + noise (Gaussian, sd
+ * o->noise * range, drawn per image in the order of the copies), the
+ * class fixed by the clean image.  cls[i] < 0 asks for the predicted
+ * class, which is written back into cls[i].  The net runs in evaluation
+ * mode.  0 or -DL_E*. */
+int dl_saliency_grad(struct dl_net *net, const float *x, int n, int *cls,
+    const struct dl_saliency_opts *o, float *sal);
+/* dl_saliency_grad() with o NULL: |d z_k / d x|. */
 int dl_saliency_gradient(struct dl_net *net, const float *x, int n, int *cls, float *sal);
 
 /* Occlusion saliency (Zeiler and Fergus 2014) of one image x[H*W*C]: a
