@@ -34,7 +34,7 @@ DEPS_LIB := $(if $(DEPS_PREFIX),-L$(DEPS_PREFIX)/usr/lib/x86_64-linux-gnu -Wl$(,
 CFLAGS   ?= $(OPT) -g -march=x86-64-v2 -mtune=native
 ALL_CPPFLAGS = -Ilib -Iformats -Ilib/cpu $(DEPS_INC) -D_GNU_SOURCE \
 	-DDL_CUDA_LIBDIR='"$(abspath $(B))/lib"' $(CPPFLAGS)
-ALL_CFLAGS = -std=c11 -fPIC -fopenmp $(WARN) -MMD -MP $(CFLAGS)
+ALL_CFLAGS = -std=c11 -fPIC -fopenmp -fno-math-errno $(WARN) -MMD -MP $(CFLAGS)
 # libdlpipe-cuda.so (dlopen()ed) reports errors through the program's dl_seterr
 ALL_LDLIBS = $(DEPS_LIB) -ldnnl -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl \
 	-fopenmp -Wl,--export-dynamic-symbol=dl_seterr $(LDLIBS)

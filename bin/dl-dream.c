@@ -160,6 +160,7 @@ main(int argc, char *argv[])
 	uint64_t n = 0;
 
 	dl_setprogname(argv[0]);
+	dl_omp_init();
 	parse_args(argc, argv, &o);
 	no.device = o.device;
 	head = dl_record_new(DL_TAG_HEAD);

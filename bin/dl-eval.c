@@ -207,12 +207,14 @@ main(int argc, char *argv[])
 	int rc;
 
 	dl_setprogname(argv[0]);
+	dl_omp_init();
 	parse_args(argc, argv, &e);
 	if (!(mh = dl_record_new(NULL)) || !(rec = dl_record_new(NULL)) ||
 	    !(e.batch = dl_record_new(NULL)))
 		dl_die("out of memory");
 	if (!(e.net = dl_model_load(e.model, &e.no, mh)))
 		dl_die("%s", dl_errmsg());
+	dl_msg_device(e.net);
 	e.k = dl_net_outputs(e.net);
 	in = e.in ? dl_reader_open_many(e.in, e.n_in, NULL) : dl_reader_open(NULL, NULL);
 	if (!in || !(h = dl_reader_head(in)))

@@ -220,6 +220,7 @@ main(int argc, char *argv[])
 	int rc, stopped = 0;
 
 	dl_setprogname(argv[0]);
+	dl_omp_init();
 	parse_args(argc, argv, &o);
 	if (o.log && !(log = dl_train_log_open(o.log, o.c.resume != NULL)))
 		dl_die("%s", dl_errmsg());
@@ -227,6 +228,7 @@ main(int argc, char *argv[])
 	if (!in)
 		dl_die("%s", dl_errmsg());
 	o.c.progress = !dl_quiet && isatty(2);
+	o.c.on_net = dl_msg_device;
 	o.c.on_epoch = log_epoch;
 	o.c.arg = log;
 	rc = dl_train(&o.c, in, &stopped);

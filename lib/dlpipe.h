@@ -52,7 +52,7 @@ void dl_setprogname(const char *argv0);
 __attribute__((noreturn)) void dl_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn)) void dl_usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void dl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* unless dl_quiet */
+void dl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* on a tty or -v; never -q */
 /* Exit for a failed library call: quietly (status 1, no message) on
  * -DL_EPIPE, else dl_die("what: message").  */
 __attribute__((noreturn)) void dl_fail(int rc, const char *what);
@@ -295,6 +295,11 @@ __attribute__((noreturn)) void dl_writer_die(struct dl_writer *w, int rc);
  * with -q.  For the programs that compute (--device auto picks). */
 struct dl_net;
 void dl_msg_device(const struct dl_net *net);
+/* First thing in the main of a program that computes with threads: make
+ * OpenMP threads sleep rather than spin while they wait (they would starve
+ * the rest of a pipeline), by running the program again once with
+ * OMP_WAIT_POLICY=PASSIVE unless the environment already sets a policy. */
+void dl_omp_init(void);
 
 /* ---- CRC-32C ------------------------------------------------------------- */
 uint32_t dl_crc32c(uint32_t crc, const void *buf, size_t n);	/* crc=0 to start */

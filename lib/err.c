@@ -124,7 +124,7 @@ dl_msg(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (dl_quiet)
+	if (dl_quiet || !(dl_verbose || isatty(2)))
 		return;
 	va_start(ap, fmt);
 	vmsg(fmt, ap);

@@ -114,6 +114,8 @@ make_opt(struct trainer *t)
 	const struct dl_train_conf *c = t->c;
 	int rc;
 
+	if (c->on_net)
+		c->on_net(t->net);
 	if (!(t->opt = dl_opt_new(t->net, &c->opt)))
 		return -DL_EUSAGE;
 	for (int i = 0; i < c->n_lr_scale; i++)

@@ -128,6 +128,8 @@ struct dl_train_conf {
 	long patience_min;	/* N: run at least N epochs past the best */
 	long min_epochs;	/* M: never stop before epoch M */
 	int progress;		/* 1: a progress line on stderr (dl_progress_*) */
+	/* Called once the network exists (e.g. dl_msg_device), may be NULL. */
+	void (*on_net)(const struct dl_net *net);
 	/* Called after each epoch (the model is saved by then). */
 	void (*on_epoch)(const struct dl_epoch_stats *st, void *arg);
 	void *arg;
