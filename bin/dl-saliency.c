@@ -287,10 +287,12 @@ main(int argc, char *argv[])
 	uint64_t n = 0, nsamples = 0;
 
 	dl_setprogname(argv[0]);
+	dl_omp_init();
 	parse_args(argc, argv, &o);
 	no.device = o.device;
 	if (!(net = dl_model_load(o.model, &no, NULL)))
 		dl_die("%s: %s", o.model, dl_errmsg());
+	dl_msg_device(net);
 	if (!(in = dl_reader_open(o.input, NULL)))
 		dl_die("%s", dl_errmsg());
 	if (!dl_reader_head(in))
