@@ -4,6 +4,7 @@
  * names and parameter counts match hand counts, model save/load.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "dlpipe.h"
 #include "t.h"
@@ -98,13 +99,16 @@ main(void)
 
 	/* description files */
 	{
-		FILE *f = fopen("net.txt", "w");
+		char path[] = "/tmp/dlnet-test.XXXXXX";
+		int fd = mkstemp(path);
+		FILE *f = fdopen(fd, "w");
 		char *d;
 		fputs("# LeNet\n20C5  # first\nMP2\n50C5-MP2\n\nFC256\nFC10\n", f);
 		fclose(f);
-		d = dl_net_desc_read("net.txt");
+		d = dl_net_desc_read(path);
 		CHECK(d && !strcmp(d, "20C5-MP2-50C5-MP2-FC256-FC10"));
 		free(d);
+		unlink(path);
 		d = dl_net_desc_read(" FC64 - FC10 ");
 		CHECK(d && !strcmp(d, "FC64-FC10"));
 		free(d);
