@@ -139,8 +139,10 @@ install: all
 # ---- Debian packages ---------------------------------------------------------------
 DEBS := build-essential pkg-config clang libdnnl-dev libopenblas-dev liblapacke-dev libzstd-dev zstd \
         libpng-dev libarchive-dev zlib1g-dev liblzma-dev xz-utils python3-numpy \
-        dataset-fashion-mnist mandoc parallel python3-crc32c gnuplot-nox
-BENCH_DEBS := python3-torch python3-skimage
+        dataset-fashion-mnist mandoc parallel python3-crc32c gnuplot-nox \
+        python3-skimage
+# the peers of the benchmarks and of the PyTorch cross-checks (which skip without it)
+BENCH_DEBS := python3-torch
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q 'ok installed' || echo $$p; done); \
