@@ -95,7 +95,10 @@ $(CUDALIB): $(CU_OBJ)
 -include $(LIB_OBJ:.o=.d) $(BIN_SRC:bin/%.c=$(O)/bin/%.d) $(TEST_SRC:tests/%.c=$(O)/tests/%.d)
 
 # ---- tests -----------------------------------------------------------------
-test: all
+# test and demo are the README's set-up commands: they install what is
+# missing first (make deps), then build, then run.
+test: deps
+	@$(MAKE) --no-print-directory all
 	DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin tests/run.sh
 
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -118,7 +121,8 @@ fuzz:
 bench: all
 	tests/bench/run.sh
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	pipelines/demo.sh
 
 man-check:
