@@ -135,7 +135,7 @@ install: all
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib
 	install -m 755 $(SHARED) $(wildcard $(CUDALIB)) $(DESTDIR)$(PREFIX)/lib
-	install -m 644 lib/*.h formats/formats.h $(DESTDIR)$(PREFIX)/include/dlpipe
+	install -m 644 $(filter-out %-priv.h,$(wildcard lib/*.h)) formats/formats.h $(DESTDIR)$(PREFIX)/include/dlpipe
 	install -m 644 $(wildcard man/man1/*.1) $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 $(wildcard man/man3/*.3) $(DESTDIR)$(PREFIX)/share/man/man3
 	install -m 644 $(wildcard man/man5/*.5) $(DESTDIR)$(PREFIX)/share/man/man5
