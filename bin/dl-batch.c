@@ -32,11 +32,9 @@ struct opts {
 	long shuffle;
 	uint64_t seed;
 	int drop_last;
-	const char *out;
 	char **in;		/* NULL: stdin */
 	int n_in;
-	struct dl_reader_opts ro;
-	struct dl_writer_opts wo;
+	struct dl_io_opts io;	/* -o, --zstd, --no-verify */
 };
 
 static void
@@ -48,8 +46,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "drop-last", no_argument, NULL, 'D' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "zstd", optional_argument, NULL, 'z' },
-		{ "no-verify", no_argument, NULL, 'N' },
+		{ "zstd", optional_argument, NULL, DL_OPT_ZSTD },
+		{ "no-verify", no_argument, NULL, DL_OPT_NO_VERIFY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -60,24 +58,13 @@ parse_args(int argc, char *argv[], struct opts *o)
 
 	*o = (struct opts){ .batch_size = 128 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":b:o:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, DL_IO_SHORTOPTS "b:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': o->batch_size = (int)dl_arg_long(optarg, "-b", 1, 1L << 24); break;
 		case 's': o->shuffle = dl_arg_long(optarg, "--shuffle", 0, 1L << 32); break;
 		case 'S': o->seed = dl_arg_seed(optarg, "--seed"); break;
 		case 'D': o->drop_last = 1; break;
-		case 'o': o->out = optarg; break;
-		case 'z': o->wo.zstd_level = optarg ? (int)dl_arg_long(optarg, "--zstd", 1, 19) : 3; break;
-		case 'N': o->ro.no_verify = 1; break;
-		case 'q': dl_quiet = 1; break;
-		case 'v': dl_verbose = 1; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': dl_print_version(); exit(0);
-		case ':': dl_usage_die("option '%s' needs a value", argv[optind - 1]);
-		default:
-			if (optopt)
-				dl_usage_die("unknown option '-%c'", optopt);
-			dl_usage_die("unknown option '%s'", argv[optind - 1]);
+		default: dl_opt_common(c, argv, &o->io, usage_text);
 		}
 	}
 	if (optind < argc) {
@@ -97,19 +84,6 @@ struct run {
 	uint64_t epoch_dropped;	/* by --drop-last in this epoch */
 };
 
-static _Noreturn void
-fail(struct run *r, int rc)
-{
-	char msg[1024];
-
-	snprintf(msg, sizeof msg, "%s", dl_errmsg());
-	if (r->w)
-		dl_writer_abort(r->w, msg);
-	if (rc == -DL_EPIPE)
-		exit(DL_EXIT_FAIL);
-	dl_die("%s", msg);
-}
-
 /* Write the batches ready; at the end of an epoch (partial) the rest. */
 static void
 emit(struct run *r, int partial)
@@ -122,10 +96,10 @@ emit(struct run *r, int partial)
 		r->n_samples += dl_record_samples(r->out, 1);
 		r->n_batches++;
 		if ((rc = dl_writer_put(r->w, r->out)) < 0)
-			fail(r, rc);
+			dl_writer_die(r->w, rc);
 	}
 	if (rc < 0)
-		fail(r, rc);
+		dl_writer_die(r->w, rc);
 	if (partial) {
 		long n = dl_batcher_drop(r->b);
 
@@ -147,9 +121,9 @@ put_mark(struct run *r, struct dl_record *rec)
 		n = n > r->epoch_dropped ? n - r->epoch_dropped : 0;
 		if ((rc = dl_record_setf(rec, "samples", "%llu", n)) < 0 ||
 		    (rc = dl_writer_put(r->w, rec)) < 0)
-			fail(r, rc);
+			dl_writer_die(r->w, rc);
 	} else if ((rc = dl_writer_put_raw(r->w, rec)) < 0)
-		fail(r, rc);
+		dl_writer_die(r->w, rc);
 	if (dl_record_is_mark(rec, DL_MARK_EPOCH))
 		r->epoch_dropped = 0;
 }
@@ -164,11 +138,11 @@ put_head(struct run *r, const struct dl_record *h)
 	if (!head || (rc = dl_record_copy(head, h)) < 0 ||
 	    (rc = dl_record_set(head, "kind", "batches")) < 0 ||
 	    (rc = dl_record_setf(head, "batch_size", "%d", r->o.batch_size)) < 0)
-		fail(r, -DL_ENOMEM);
-	if (!(r->w = dl_writer_open(r->o.out, &r->o.wo)))
+		dl_die("%s", dl_errmsg());	/* no output yet */
+	if (!(r->w = dl_writer_open(r->o.io.out, &r->o.io.wo)))
 		dl_die("%s", dl_errmsg());
 	if ((rc = dl_writer_head(r->w, head)) < 0)
-		fail(r, rc);
+		dl_writer_die(r->w, rc);
 	dl_record_free(head);
 }
 
@@ -183,7 +157,8 @@ main(int argc, char *argv[])
 
 	dl_setprogname(argv[0]);
 	parse_args(argc, argv, &r.o);
-	in = r.o.in ? dl_reader_open_many(r.o.in, r.o.n_in, &r.o.ro) : dl_reader_open(NULL, &r.o.ro);
+	in = r.o.in ? dl_reader_open_many(r.o.in, r.o.n_in, &r.o.io.ro)
+	    : dl_reader_open(NULL, &r.o.io.ro);
 	if (!in || !(h = dl_reader_head(in)))
 		dl_die("%s", dl_errmsg());
 	if (!(rec = dl_record_new(NULL)) || !(r.out = dl_record_new(NULL)) ||
@@ -195,14 +170,14 @@ main(int argc, char *argv[])
 			if (dl_head_batched(rec) != r.batched)
 				dl_seterr(DL_EFORMAT, "%s: a stream of %s follows one of %s",
 				    dl_reader_name(in), r.batched ? "samples" : "batches",
-				    r.batched ? "batches" : "samples"), fail(&r, -DL_EFORMAT);
+				    r.batched ? "batches" : "samples"), dl_writer_die(r.w, -DL_EFORMAT);
 			continue;
 		}
 		if (dl_record_is(rec, DL_TAG_DATA)) {
 			if ((rc = dl_batcher_put(r.b, rec, r.batched)) < 0) {
 				dl_errprefix("%s: record %llu", dl_reader_name(in),
 				    (unsigned long long)dl_reader_records(in));
-				fail(&r, rc);
+				dl_writer_die(r.w, rc);
 			}
 			emit(&r, 0);
 			continue;
@@ -215,7 +190,7 @@ main(int argc, char *argv[])
 		put_mark(&r, rec);
 	}
 	if (rc < 0)
-		fail(&r, rc);
+		dl_writer_die(r.w, rc);
 	emit(&r, 1);
 	dl_reader_close(in);
 	if ((rc = dl_writer_close(r.w)) < 0)
