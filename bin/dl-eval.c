@@ -28,11 +28,11 @@ static const char usage_text[] =
 
 struct ev {
 	int batch_size, json, predict;
-	const char *out, *model;
+	const char *model;
 	char **in;
 	int n_in;
 	struct dl_net_opts no;
-	struct dl_writer_opts wo;
+	struct dl_io_opts io;	/* -o, --zstd (with --predict) */
 	struct dl_net *net;
 	struct dl_writer *w;
 	struct dl_batcher *b;
@@ -48,11 +48,11 @@ struct ev {
 static void
 parse_args(int argc, char *argv[], struct ev *e)
 {
-	enum { JSON = 256, ZSTD, THREADS };
+	enum { JSON = 256, THREADS };
 	static const struct option longopts[] = {
 		{ "batch-size", required_argument, NULL, 'b' }, { "json", no_argument, NULL, JSON },
 		{ "predict", no_argument, NULL, 'p' }, { "output", required_argument, NULL, 'o' },
-		{ "zstd", optional_argument, NULL, ZSTD }, { "device", required_argument, NULL, 'd' },
+		{ "zstd", optional_argument, NULL, DL_OPT_ZSTD }, { "device", required_argument, NULL, 'd' },
 		{ "threads", required_argument, NULL, THREADS }, { "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 }
@@ -61,24 +61,14 @@ parse_args(int argc, char *argv[], struct ev *e)
 
 	e->batch_size = 256;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":b:po:d:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, DL_IO_SHORTOPTS "b:pd:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': e->batch_size = (int)dl_arg_long(optarg, "-b", 1, 1L << 20); break;
 		case JSON: e->json = 1; break;
 		case 'p': e->predict = 1; break;
-		case 'o': e->out = optarg; break;
-		case ZSTD: e->wo.zstd_level = optarg ? (int)dl_arg_long(optarg, "--zstd", 1, 19) : 3; break;
 		case 'd': e->no.device = optarg; break;
 		case THREADS: e->no.threads = (int)dl_arg_long(optarg, "--threads", 1, 1024); break;
-		case 'q': dl_quiet = 1; break;
-		case 'v': dl_verbose = 1; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': dl_print_version(); exit(0);
-		case ':': dl_usage_die("option '%s' needs a value", argv[optind - 1]);
-		default:
-			if (optopt)
-				dl_usage_die("unknown option '-%c'", optopt);
-			dl_usage_die("unknown option '%s'", argv[optind - 1]);
+		default: dl_opt_common(c, argv, &e->io, usage_text);
 		}
 	}
 	if (optind == argc)
@@ -86,23 +76,10 @@ parse_args(int argc, char *argv[], struct ev *e)
 	e->model = argv[optind++];
 	if (optind < argc)
 		e->in = argv + optind, e->n_in = argc - optind;
-	if (e->out && !e->predict)
+	if (e->io.out && !e->predict)
 		dl_usage_die("-o is for --predict (the scores go to stdout)");
-	if (e->predict && e->json && !e->out)
+	if (e->predict && e->json && !e->io.out)
 		dl_usage_die("--json with --predict needs -o FILE (stdout carries the stream)");
-}
-
-static _Noreturn void
-fail(struct ev *e, int rc)
-{
-	char msg[1024];
-
-	snprintf(msg, sizeof msg, "%s", dl_errmsg());
-	if (e->w)
-		dl_writer_abort(e->w, msg);
-	if (rc == -DL_EPIPE)
-		exit(DL_EXIT_FAIL);
-	dl_die("%s", msg);
 }
 
 static void
@@ -111,7 +88,7 @@ put(struct ev *e, const struct dl_record *rec)
 	int rc = dl_writer_put(e->w, rec);
 
 	if (rc < 0)
-		fail(e, rc);
+		dl_writer_die(e->w, rc);
 }
 
 /* Score rec (batched, or one sample) and with --predict write it with p. */
@@ -130,14 +107,14 @@ score(struct ev *e, struct dl_record *rec, int batched, int emit)
 			dl_die("out of memory");
 	}
 	if ((n = dl_score_batch(e->net, rec, batched, &e->s, e->predict ? e->probs : NULL, room)) < 0)
-		fail(e, n);
+		dl_writer_die(e->w, n);
 	if (!emit)
 		return;
 	shape[0] = (uint64_t)n, shape[1] = (uint64_t)e->k;
 	struct dl_tensor *p = batched ? dl_record_add(rec, "p", DL_F32, 2, shape)
 	    : dl_record_add(rec, "p", DL_F32, 1, shape + 1);
 	if (!p)
-		fail(e, -DL_ESHAPE);
+		dl_writer_die(e->w, -DL_ESHAPE);
 	memcpy(p->data, e->probs, (size_t)n * e->k * sizeof(float));
 	put(e, rec);
 }
@@ -159,7 +136,7 @@ flush(struct ev *e, int partial)
 			struct dl_tensor *p = dl_record_add(e->held[i], "p", DL_F32, 1, &k);
 
 			if (!p)
-				fail(e, -DL_ESHAPE);
+				dl_writer_die(e->w, -DL_ESHAPE);
 			memcpy(p->data, e->probs + (size_t)i * e->k, e->k * sizeof(float));
 			put(e, e->held[i]);
 			dl_record_free(e->held[i]);
@@ -168,7 +145,7 @@ flush(struct ev *e, int partial)
 		e->n_held -= n;
 	}
 	if (rc < 0)
-		fail(e, rc);
+		dl_writer_die(e->w, rc);
 }
 
 static void
@@ -181,12 +158,12 @@ data(struct ev *e, struct dl_record *rec)
 		return;
 	}
 	if ((rc = dl_batcher_put(e->b, rec, 0)) < 0)
-		fail(e, rc);
+		dl_writer_die(e->w, rc);
 	if (!e->predict) {
 		while ((rc = dl_batcher_get(e->b, e->batch, 0)) > 0)
 			score(e, e->batch, 1, 0);
 		if (rc < 0)
-			fail(e, rc);
+			dl_writer_die(e->w, rc);
 		return;
 	}
 	if (!(e->held[e->n_held] = dl_record_new(NULL)) ||
@@ -228,10 +205,10 @@ main(int argc, char *argv[])
 	    !(e.held = calloc(e.batch_size, sizeof *e.held)))
 		dl_die("%s", dl_errmsg());
 	if (e.predict) {
-		if (!(e.w = dl_writer_open(e.out, &e.wo)))
+		if (!(e.w = dl_writer_open(e.io.out, &e.io.wo)))
 			dl_die("%s", dl_errmsg());
 		if ((rc = dl_writer_head(e.w, h)) < 0)
-			fail(&e, rc);
+			dl_writer_die(e.w, rc);
 	}
 	while ((rc = dl_reader_next(in, rec)) > 0) {
 		if (dl_record_is(rec, DL_TAG_HEAD))
@@ -245,10 +222,10 @@ main(int argc, char *argv[])
 		if (!e.batched)
 			flush(&e, 1);	/* records keep their places around markers */
 		if ((rc = dl_writer_put_raw(e.w, rec)) < 0)
-			fail(&e, rc);
+			dl_writer_die(e.w, rc);
 	}
 	if (rc < 0)
-		fail(&e, rc);
+		dl_writer_die(e.w, rc);
 	if (e.predict && !e.batched)
 		flush(&e, 1);
 	else if (!e.batched) {
@@ -259,8 +236,8 @@ main(int argc, char *argv[])
 	dl_reader_close(in);
 	if (e.w && (rc = dl_writer_close(e.w)) < 0)
 		dl_fail(rc, "write");
-	if (!e.predict || e.out || !dl_quiet)
-		if ((rc = dl_score_report(e.predict && !e.out ? stderr : stdout, &e.s, classes,
+	if (!e.predict || e.io.out || !dl_quiet)
+		if ((rc = dl_score_report(e.predict && !e.io.out ? stderr : stdout, &e.s, classes,
 		    e.json)) < 0 || fflush(stdout) != 0)
 			dl_fail(rc < 0 ? rc : -DL_EIO, "write");
 	dl_score_fini(&e.s);
