@@ -155,15 +155,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		case PREC: o->precision = optarg; break;
 		case THREADS: c->net_opts.threads = (int)dl_arg_long(optarg, "--threads", 1, 1024); break;
 		case SEED: c->net_opts.seed = dl_arg_seed(optarg, "--seed"); break;
-		case 'q': dl_quiet = 1; break;
-		case 'v': dl_verbose = 1; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': dl_print_version(); exit(0);
-		case ':': dl_usage_die("option '%s' needs a value", argv[optind - 1]);
-		default:
-			if (optopt)
-				dl_usage_die("unknown option '-%c'", optopt);
-			dl_usage_die("unknown option '%s'", argv[optind - 1]);
+		default: dl_opt_common(ch, argv, NULL, usage_text);	/* -o is ours: a model */
 		}
 	}
 	if (optind < argc)
