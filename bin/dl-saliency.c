@@ -39,7 +39,8 @@ struct opts {
 	struct dl_saliency_opts sal;
 	int cls;		/* >= 0, or -1 predicted, -2 label */
 	int window, stride;
-	const char *device, *output, *model, *input;
+	const char *device, *model, *input;
+	struct dl_io_opts io;	/* -o */
 };
 
 static void
@@ -65,7 +66,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 
 	*o = (struct opts){ .method = M_GRADIENT, .cls = -1, .window = 6,
 	    .sal = { .score = DL_SCORE_LOGPROB, .smooth = 0, .noise = 0.15f } };
-	while ((c = getopt_long(argc, argv, "m:c:w:s:d:o:qhV", lo, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":m:c:w:s:d:o:qhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "gradient"))
@@ -102,11 +104,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		case 'w': o->window = (int)dl_arg_long(optarg, "--window", 1, 1 << 16); break;
 		case 's': o->stride = (int)dl_arg_long(optarg, "--stride", 1, 1 << 16); break;
 		case 'd': o->device = optarg; break;
-		case 'o': o->output = optarg; break;
-		case 'q': dl_quiet = 1; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': dl_print_version(); exit(0);
-		default: fputs(usage_text, stderr); exit(DL_EXIT_USAGE);
+		default: dl_opt_common(c, argv, &o->io, usage_text);
 		}
 	}
 	if (optind >= argc)
@@ -298,7 +296,7 @@ main(int argc, char *argv[])
 	if (!dl_reader_head(in))
 		dl_die("%s", dl_errmsg());
 	batched = dl_head_batched(dl_reader_head(in));
-	if (!(out = dl_writer_open(o.output, NULL)))
+	if (!(out = dl_writer_open(o.io.out, NULL)))
 		dl_die("%s", dl_errmsg());
 	head = dl_record_new(DL_TAG_HEAD);
 	if (!head || dl_record_copy(head, dl_reader_head(in)) < 0 ||
@@ -321,10 +319,8 @@ main(int argc, char *argv[])
 		if ((rc = dl_writer_put(out, rec)) < 0)
 			break;
 	}
-	if (rc < 0) {
-		dl_writer_abort(out, dl_errmsg());
-		dl_fail(rc, NULL);
-	}
+	if (rc < 0)
+		dl_writer_die(out, rc);
 	if ((rc = dl_writer_close(out)) < 0)
 		dl_fail(rc, "write");
 	dl_record_free(rec);
