@@ -36,7 +36,8 @@ struct opts {
 	struct dl_dream_opts d;
 	int has_class;
 	long noise;
-	const char *device, *output, *model, *input;
+	const char *device, *model, *input;
+	struct dl_io_opts io;	/* -o */
 };
 
 static void
@@ -66,7 +67,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 
 	*o = (struct opts){ .d = { .steps = 20, .step_size = 0.01f, .octaves = 1,
 	    .octave_scale = 1.4f, .seed = 1 } };
-	while ((c = getopt_long(argc, argv, "l:c:n:e:j:d:o:vqhV", lo, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":l:c:n:e:j:d:o:vqhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'l': o->d.layer = optarg; break;
 		case 'c':
@@ -84,12 +86,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		case O_NOISE: o->noise = dl_arg_long(optarg, "--noise", 1, 1L << 30); break;
 		case O_SEED: o->d.seed = dl_arg_seed(optarg, "--seed"); break;
 		case 'd': o->device = optarg; break;
-		case 'o': o->output = optarg; break;
-		case 'v': dl_verbose = 1; break;
-		case 'q': dl_quiet = 1; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': dl_print_version(); exit(0);
-		default: fputs(usage_text, stderr); exit(DL_EXIT_USAGE);
+		default: dl_opt_common(c, argv, &o->io, usage_text);
 		}
 	}
 	if (optind >= argc)
@@ -188,7 +185,7 @@ main(int argc, char *argv[])
 			dl_record_set(head, "classes", cl);
 		free(cl);
 	}
-	if (!(out = dl_writer_open(o.output, NULL)) || dl_writer_head(out, head) < 0)
+	if (!(out = dl_writer_open(o.io.out, NULL)) || dl_writer_head(out, head) < 0)
 		dl_die("%s", dl_errmsg());
 	rec = dl_record_new(NULL);
 	if (o.noise) {
@@ -233,10 +230,8 @@ main(int argc, char *argv[])
 				break;
 		}
 	}
-	if (rc < 0) {
-		dl_writer_abort(out, dl_errmsg());
-		dl_fail(rc, NULL);
-	}
+	if (rc < 0)
+		dl_writer_die(out, rc);
 	if ((rc = dl_writer_close(out)) < 0)
 		dl_fail(rc, "write");
 	dl_record_free(rec);
