@@ -45,7 +45,8 @@ main(int argc, char *argv[])
 	char *end;
 
 	dl_setprogname(argv[0]);
-	while ((c = getopt_long(argc, argv, "o:d:vqhV", lo, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:d:vqhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'D': dense = 1; break;
 		case 'i':
@@ -57,11 +58,7 @@ main(int argc, char *argv[])
 			break;
 		case 'o': output = optarg; break;
 		case 'd': no.device = optarg; break;
-		case 'v': dl_verbose = 1; break;
-		case 'q': dl_quiet = 1; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': dl_print_version(); exit(0);
-		default: fputs(usage_text, stderr); exit(DL_EXIT_USAGE);
+		default: dl_opt_common(c, argv, NULL, usage_text);	/* -o is ours: a model */
 		}
 	}
 	if (optind != argc - 1)
