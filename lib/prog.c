@@ -5,7 +5,6 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
-#include <omp.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,21 +73,6 @@ dl_writer_die(struct dl_writer *w, int rc)
 	dl_die("%s", msg);
 }
 
-void
-dl_msg_device(const struct dl_net *net)
-{
-	const struct dl_backend *be = dl_net_backend(net);
-	char buf[256] = "";
-
-	if (dl_quiet || !(dl_verbose || isatty(2)))
-		return;
-	if (be->describe && be->describe(dl_net_ctx(net), buf, sizeof buf) == 0 && *buf)
-		dl_msg("device %s", buf);
-	else if (!strcmp(be->name, "cpu"))
-		dl_msg("device cpu (%d threads)", omp_get_max_threads());
-	else
-		dl_msg("device %s", be->name);
-}
 
 /* OpenMP threads that spin while they wait (libgomp's default) starve the
  * other programs of a pipeline on the same cores: on a shared two-core

@@ -1,0 +1,26 @@
+/*
+ * device.c - dl_msg_device(): which device a net runs on, said on stderr.
+ * Apart from lib/prog.c so that programs without a network do not link
+ * (and load) the learning core, OpenBLAS and oneDNN.
+ */
+#include <omp.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dlpipe.h"
+
+void
+dl_msg_device(const struct dl_net *net)
+{
+	const struct dl_backend *be = dl_net_backend(net);
+	char buf[256] = "";
+
+	if (dl_quiet || !(dl_verbose || isatty(2)))
+		return;
+	if (be->describe && be->describe(dl_net_ctx(net), buf, sizeof buf) == 0 && *buf)
+		dl_msg("device %s", buf);
+	else if (!strcmp(be->name, "cpu"))
+		dl_msg("device cpu (%d threads)", omp_get_max_threads());
+	else
+		dl_msg("device %s", be->name);
+}
