@@ -26,8 +26,10 @@ CLASSES := T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankl
 MLP   := FC256-FC256-FC10
 LENET := 20C5-MP2-50C5-MP2-FC256-FC10
 VGG   := 32C3p-BN-32C3p-BN-MP2-64C3p-BN-64C3p-BN-MP2-FC256-D50-FC10
-# flips and moves for the VGG-style net (dl-augment)
+# flips and moves for the VGG-style net (dl-augment), which learns more
+# slowly with them: lr 2e-3 reached 92.15% where 1e-3 gave 91.67% (10 epochs)
 AUGMENT := dl-augment --flip h --move 2 --seed $(SEED) -j 1
+VGG_ARGS := --lr 0.002
 
 all: mlp lenet vgg transfer
 mlp: $(OUT)/mlp.txt
@@ -46,12 +48,12 @@ $(OUT)/test.dls:
 	    $(FMNIST)/t10k-images-idx3-ubyte.gz $(FMNIST)/t10k-labels-idx1-ubyte.gz
 
 # ---- train NAME with NET, then score on the test set --------------------------
-# $(call train,NAME,NET,FILTER): FILTER sits between the shuffled epochs and
-# the batcher (augmentation); "cat" for none.
+# $(call train,NAME,NET,FILTER[,DL-TRAIN FLAGS]): FILTER sits between the
+# shuffled epochs and the batcher (augmentation); "cat" for none.
 define train
 	dl-cat -n $(EPOCHS) --shuffle --seed $(SEED) $(OUT)/train.dls | $(3) | dl-batch -b 128 | \
 	    dl-train -v --net '$(2)' --seed $(SEED) -e $(EPOCHS) --schedule $(SCHEDULE) \
-	    --val $(OUT)/val.dls \
+	    --val $(OUT)/val.dls $(4) \
 	    --log $(OUT)/$(1).tsv --resume $(OUT)/$(1).dlm -o $(OUT)/$(1).dlm
 	dl-eval --json $(OUT)/$(1).dlm $(OUT)/test.dls > $(OUT)/$(1).json
 	dl-eval $(OUT)/$(1).dlm $(OUT)/test.dls > $(OUT)/$(1).txt
@@ -63,7 +65,7 @@ $(OUT)/mlp.txt: $(OUT)/test.dls
 $(OUT)/lenet.txt: $(OUT)/test.dls
 	$(call train,lenet,$(LENET),cat)
 $(OUT)/vgg.txt: $(OUT)/test.dls
-	$(call train,vgg,$(VGG),$(AUGMENT))
+	$(call train,vgg,$(VGG),$(AUGMENT),$(VGG_ARGS))
 
 # ---- transfer learning ----------------------------------------------------------
 # A LeNet learns the five classes T-shirt, Pullover, Dress, Coat, Shirt; its
