@@ -172,50 +172,48 @@ crc_sw(uint32_t crc, const uint8_t *p, size_t n)
 }
 
 #if defined(__x86_64__)
+/* Three crc32 lanes over consecutive blocks of `block` bytes, combined
+ * with the shift operator for that length, while n >= 3 * block. */
+__attribute__((target("sse4.2"))) static inline uint64_t
+crc_3lanes(uint64_t c0, const uint8_t **pp, size_t *np, size_t block, uint32_t z[4][256])
+{
+	const uint8_t *p = *pp, *end;
+	uint64_t c1, c2, w0, w1, w2;
+	size_t n = *np;
+
+	while (n >= 3 * block) {
+		c1 = c2 = 0;
+		end = p + block;
+		do {
+			memcpy(&w0, p, 8);
+			memcpy(&w1, p + block, 8);
+			memcpy(&w2, p + 2 * block, 8);
+			c0 = __builtin_ia32_crc32di(c0, w0);
+			c1 = __builtin_ia32_crc32di(c1, w1);
+			c2 = __builtin_ia32_crc32di(c2, w2);
+			p += 8;
+		} while (p < end);
+		c0 = shift(z, (uint32_t)c0) ^ c1;
+		c0 = shift(z, (uint32_t)c0) ^ c2;
+		p += 2 * block;
+		n -= 3 * block;
+	}
+	*pp = p;
+	*np = n;
+	return c0;
+}
+
 __attribute__((target("sse4.2"))) static uint32_t
 crc_hw(uint32_t crc, const uint8_t *p, size_t n)
 {
-	uint64_t c0 = ~crc & 0xffffffffu, c1, c2, w0, w1, w2;
-	const uint8_t *end;
+	uint64_t c0 = ~crc & 0xffffffffu, w0;
 
 	while (n && ((uintptr_t)p & 7)) {
 		c0 = __builtin_ia32_crc32qi((uint32_t)c0, *p++);
 		n--;
 	}
-	while (n >= 3 * LONG_BLOCK) {
-		c1 = c2 = 0;
-		end = p + LONG_BLOCK;
-		do {
-			memcpy(&w0, p, 8);
-			memcpy(&w1, p + LONG_BLOCK, 8);
-			memcpy(&w2, p + 2 * LONG_BLOCK, 8);
-			c0 = __builtin_ia32_crc32di(c0, w0);
-			c1 = __builtin_ia32_crc32di(c1, w1);
-			c2 = __builtin_ia32_crc32di(c2, w2);
-			p += 8;
-		} while (p < end);
-		c0 = shift(zeros_long, (uint32_t)c0) ^ c1;
-		c0 = shift(zeros_long, (uint32_t)c0) ^ c2;
-		p += 2 * LONG_BLOCK;
-		n -= 3 * LONG_BLOCK;
-	}
-	while (n >= 3 * SHORT_BLOCK) {
-		c1 = c2 = 0;
-		end = p + SHORT_BLOCK;
-		do {
-			memcpy(&w0, p, 8);
-			memcpy(&w1, p + SHORT_BLOCK, 8);
-			memcpy(&w2, p + 2 * SHORT_BLOCK, 8);
-			c0 = __builtin_ia32_crc32di(c0, w0);
-			c1 = __builtin_ia32_crc32di(c1, w1);
-			c2 = __builtin_ia32_crc32di(c2, w2);
-			p += 8;
-		} while (p < end);
-		c0 = shift(zeros_short, (uint32_t)c0) ^ c1;
-		c0 = shift(zeros_short, (uint32_t)c0) ^ c2;
-		p += 2 * SHORT_BLOCK;
-		n -= 3 * SHORT_BLOCK;
-	}
+	c0 = crc_3lanes(c0, &p, &n, LONG_BLOCK, zeros_long);
+	c0 = crc_3lanes(c0, &p, &n, SHORT_BLOCK, zeros_short);
 	for (; n >= 8; n -= 8, p += 8) {
 		memcpy(&w0, p, 8);
 		c0 = __builtin_ia32_crc32di(c0, w0);
