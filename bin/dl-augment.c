@@ -84,12 +84,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "seed", required_argument, NULL, 's' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "tensor", required_argument, NULL, 't' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "zstd", optional_argument, NULL, DL_OPT_ZSTD },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		DL_OUT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	char *tok, *save, buf[64], *x;

@@ -45,13 +45,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "shuffle", required_argument, NULL, 's' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "drop-last", no_argument, NULL, 'D' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "zstd", optional_argument, NULL, DL_OPT_ZSTD },
 		{ "no-verify", no_argument, NULL, DL_OPT_NO_VERIFY },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		DL_OUT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;

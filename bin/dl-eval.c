@@ -51,11 +51,9 @@ parse_args(int argc, char *argv[], struct ev *e)
 	enum { JSON = 256, THREADS };
 	static const struct option longopts[] = {
 		{ "batch-size", required_argument, NULL, 'b' }, { "json", no_argument, NULL, JSON },
-		{ "predict", no_argument, NULL, 'p' }, { "output", required_argument, NULL, 'o' },
-		{ "zstd", optional_argument, NULL, DL_OPT_ZSTD }, { "device", required_argument, NULL, 'd' },
-		{ "threads", required_argument, NULL, THREADS }, { "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 }
+		{ "predict", no_argument, NULL, 'p' }, { "device", required_argument, NULL, 'd' },
+		{ "threads", required_argument, NULL, THREADS }, DL_OUT_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 

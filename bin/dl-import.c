@@ -64,12 +64,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "limit", required_argument, NULL, 'n' },
 		{ "classes", required_argument, NULL, 'C' },
 		{ "keep-16", no_argument, NULL, 'K' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "zstd", optional_argument, NULL, DL_OPT_ZSTD },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		DL_OUT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int c, lo, hi;

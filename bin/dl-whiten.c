@@ -49,12 +49,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "eps", required_argument, NULL, 'e' },
 		{ "invert", no_argument, NULL, 'i' },
 		{ "tensor", required_argument, NULL, 't' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "zstd", optional_argument, NULL, DL_OPT_ZSTD },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		DL_OUT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int c, scope_given = 0, eps_given = 0;

@@ -276,16 +276,23 @@ struct dl_io_opts {
 	struct dl_writer_opts wo;	/* --zstd[=LEVEL] */
 };
 #define DL_IO_SHORTOPTS ":o:qvhV"
-#define DL_IO_LONGOPTS \
+/* DL_OUT_LONGOPTS: a program that writes a stream (-o, --zstd) with the
+ * usual -q -v -h -V; DL_IO_LONGOPTS adds the reader's --no-verify and
+ * --max-record. */
+#define DL_OUT_LONGOPTS \
 	{ "output", required_argument, NULL, 'o' }, \
 	{ "zstd", optional_argument, NULL, DL_OPT_ZSTD }, \
-	{ "no-verify", no_argument, NULL, DL_OPT_NO_VERIFY }, \
-	{ "max-record", required_argument, NULL, DL_OPT_MAX_RECORD }, \
 	{ "quiet", no_argument, NULL, 'q' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }, \
 	{ "version", no_argument, NULL, 'V' }
+#define DL_IO_LONGOPTS DL_OUT_LONGOPTS, \
+	{ "no-verify", no_argument, NULL, DL_OPT_NO_VERIFY }, \
+	{ "max-record", required_argument, NULL, DL_OPT_MAX_RECORD }
 void dl_opt_common(int c, char **argv, struct dl_io_opts *io, const char *usage);
+/* The operands MODEL [FILE] after getopt_long: *input is left alone when
+ * there is no FILE; a missing MODEL or an extra operand exits 2. */
+void dl_args_model_input(int argc, char **argv, const char **model, const char **input);
 /* Leave a failed output cleanly (an ABRT record on a pipe, no file for
  * -o) and exit 1: quietly when rc is -DL_EPIPE, else with dl_errmsg(). */
 __attribute__((noreturn)) void dl_writer_die(struct dl_writer *w, int rc);
