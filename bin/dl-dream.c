@@ -89,13 +89,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		default: dl_opt_common(c, argv, &o->io, usage_text);
 		}
 	}
-	if (optind >= argc)
-		dl_usage_die("missing MODEL");
-	o->model = argv[optind++];
-	if (optind < argc)
-		o->input = argv[optind++];
-	if (optind < argc)
-		dl_usage_die("unexpected argument '%s'", argv[optind]);
+	dl_args_model_input(argc, argv, &o->model, &o->input);
 	if (!o->d.layer == !o->has_class)
 		dl_usage_die("give one of --layer NAME and --class K");
 	if (o->noise && o->input)

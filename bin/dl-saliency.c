@@ -107,13 +107,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		default: dl_opt_common(c, argv, &o->io, usage_text);
 		}
 	}
-	if (optind >= argc)
-		dl_usage_die("missing MODEL");
-	o->model = argv[optind++];
-	if (optind < argc)
-		o->input = argv[optind++];
-	if (optind < argc)
-		dl_usage_die("unexpected argument '%s'", argv[optind]);
+	dl_args_model_input(argc, argv, &o->model, &o->input);
 	if (!o->stride)
 		o->stride = o->window > 1 ? o->window / 2 : 1;
 	if (o->method == M_DENSE && o->cls == -2)

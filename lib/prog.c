@@ -62,6 +62,18 @@ dl_opt_common(int c, char **argv, struct dl_io_opts *io, const char *usage)
 }
 
 void
+dl_args_model_input(int argc, char **argv, const char **model, const char **input)
+{
+	if (optind >= argc)
+		dl_usage_die("missing MODEL");
+	*model = argv[optind++];
+	if (optind < argc)
+		*input = argv[optind++];
+	if (optind < argc)
+		dl_usage_die("unexpected argument '%s'", argv[optind]);
+}
+
+void
 dl_writer_die(struct dl_writer *w, int rc)
 {
 	char msg[1024];
