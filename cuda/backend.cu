@@ -193,7 +193,7 @@ cuda_init(struct dl_backend_ctx **pctx, int device, int threads)
 	ctx->ws_limit = tot / 8 < (size_t)2 << 30 ? tot / 8 : (size_t)2 << 30;
 	if ((s = getenv("DL_CUDA_WORKSPACE_MB")) && *s)
 		ctx->ws_limit = (size_t)strtoull(s, NULL, 10) << 20;
-	snprintf(ctx->name, sizeof ctx->name, "cuda:%d (%.160s, %.0f GiB, sm_%d%d%s)", device,
+	snprintf(ctx->name, sizeof ctx->name, "cuda:%d (%.160s, %.0f GiB, sm_%d%d%s", device,
 	    prop.name, gib(tot), prop.major, prop.minor, ctx->tf32 ? ", tf32" : "");
 #undef INIT
 	return 0;
@@ -225,6 +225,7 @@ cuda_fini(struct dl_backend_ctx *ctx)
 	if (ctx->blas)
 		cublasDestroy(ctx->blas);
 	cudaFree(ctx->ws);
+	cudaFree(ctx->lp);
 	cudaFree(ctx->ones);
 	cudaFree(ctx->part);
 	if (ctx->flags)
@@ -445,6 +446,21 @@ cuda_gemm(struct dl_backend_ctx *ctx, int ta, int tb, int m, int n, int k,
 		return 0;
 	}
 	TRY(cuda_blas(ctx));
+	if (ctx->prec != DL_PREC_FP32) {
+		/* A and B rounded to bf16/fp16, fp32 accumulation into fp32 C
+		 * (so beta = 1 accumulates in fp32 too) */
+		cudaDataType_t t = ctx->prec == DL_PREC_BF16 ? CUDA_R_16BF : CUDA_R_16F;
+		size_t sz[2] = { (size_t)m * k, (size_t)k * n };
+		void *h[2];
+
+		TRY(cuda_lowp(ctx, 2, sz, h));
+		TRY(cuda_round(ctx, sz[0], a, h[0]));
+		TRY(cuda_round(ctx, sz[1], b, h[1]));
+		CUBLAS(cublasGemmEx(ctx->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
+		    ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, h[1], t, ldb, h[0], t, lda,
+		    &beta, c, CUDA_R_32F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+		return 0;
+	}
 	CUBLAS(cublasGemmEx(ctx->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
 	    n, m, k, &alpha, b, CUDA_R_32F, ldb, a, CUDA_R_32F, lda, &beta, c, CUDA_R_32F, n,
 	    ctx->tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F,
@@ -452,10 +468,28 @@ cuda_gemm(struct dl_backend_ctx *ctx, int ta, int tb, int m, int n, int k,
 	return 0;
 }
 
+/* bf16 and fp16 need sm_80, which cuda_init already asks for. */
+static int
+cuda_set_precision(struct dl_backend_ctx *ctx, int prec)
+{
+	if (prec != DL_PREC_FP32 && prec != DL_PREC_BF16 && prec != DL_PREC_FP16)
+		return CUDA_ERR(CU_EUSAGE, "unknown precision %d", prec);
+	ctx->prec = prec;
+	return 0;
+}
+
+/* "cuda:0 (NVIDIA H100 80GB HBM3, 79 GiB, sm_90, bf16 mixed precision)" */
 static int
 cuda_describe(struct dl_backend_ctx *ctx, char *buf, size_t n)
 {
-	return snprintf(buf, n, "%s", ctx->name);
+	char fb[64] = "";
+
+	if (ctx->lp_fp32)
+		snprintf(fb, sizeof fb, "; %d convolution direction%s in fp32", ctx->lp_fp32,
+		    ctx->lp_fp32 == 1 ? "" : "s");
+	return snprintf(buf, n, "%s%s%s)", ctx->name,
+	    ctx->prec == DL_PREC_BF16 ? ", bf16 mixed precision" :
+	    ctx->prec == DL_PREC_FP16 ? ", fp16 mixed precision" : "", fb);
 }
 
 extern "C" {
@@ -498,5 +532,6 @@ __attribute__((visibility("default"))) const struct dl_backend dl_backend_cuda =
 	.u8_to_f32 = cuda_u8_to_f32,
 	.sumsq = cuda_sumsq,
 	.describe = cuda_describe,
+	.set_precision = cuda_set_precision,
 };
 }

@@ -5,6 +5,11 @@
  * one shape and lives until fini); algorithms come from cuDNN's heuristics,
  * or with $DL_CUDA_CONV_SEARCH=1 from timing them once (cudnnFind*Ex), and
  * never need more workspace than ctx->ws_limit.  CPU twin: lib/cpu/cpu-conv.c.
+ * Mixed precision (ctx->prec bf16/fp16): plans of that data type with fp32
+ * compute (cuDNN's PSEUDO_HALF / PSEUDO_BFLOAT16 configurations) run on
+ * rounded copies of the operands (prec.cu), and the 16-bit result is
+ * widened into the float32 output; a direction for which cuDNN offers no
+ * such algorithm runs in fp32 (ctx->lp_fp32 counts them).
  *   fwd:        y[n,p,q,k]  = sum_{r,s,c} x[n, p*sh-ph+r, q*sw-pw+s, c] w[k,r,s,c]
  *   bwd data:   dx = the transposed convolution of dy with w
  *   bwd filter: dw[k,r,s,c] = sum_{n,p,q} dy[n,p,q,k] x[n, p*sh-ph+r, q*sw-pw+s, c]
@@ -19,20 +24,22 @@ static const char *const dirname[] = { "forward", "backward data", "backward fil
 
 struct cuda_conv {
 	struct cuda_conv *next;
-	int key[11];			/* n h w c k r s sh sw ph pw */
+	int key[12];			/* n h w c k r s sh sw ph pw prec */
 	cudnnTensorDescriptor_t xd, yd;
 	cudnnFilterDescriptor_t wd;
 	cudnnConvolutionDescriptor_t cd[3];	/* one per direction: each its math type */
 	int chosen[3];			/* algo[] valid */
 	int algo[3];			/* cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t */
 	size_t wsz[3];			/* its workspace */
+	int prec;			/* enum dl_precision of the data */
+	int fp32[3];			/* low precision: no algorithm, use the fp32 plan */
 };
 
 static void
-key_of(const struct dl_conv *cv, int key[11])
+key_of(const struct dl_conv *cv, int prec, int key[12])
 {
-	int k[11] = { cv->n, cv->h, cv->w, cv->c, cv->k, cv->r, cv->s,
-	    cv->stride_h, cv->stride_w, cv->pad_h, cv->pad_w };
+	int k[12] = { cv->n, cv->h, cv->w, cv->c, cv->k, cv->r, cv->s,
+	    cv->stride_h, cv->stride_w, cv->pad_h, cv->pad_w, prec };
 
 	memcpy(key, k, sizeof k);
 }
@@ -64,19 +71,22 @@ cuda_conv_free_all(struct dl_backend_ctx *ctx)
 	ctx->convs = NULL;
 }
 
+/* Descriptors of data type pl->prec; the convolution computes in fp32
+ * whatever the data (fp16 and bf16: cuDNN's "pseudo" configurations). */
 static int
 describe(struct dl_backend_ctx *ctx, const struct dl_conv *cv, struct cuda_conv *pl)
 {
 	int on, ok, op, oq;
-	cudnnMathType_t math = ctx->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+	cudnnMathType_t math = pl->prec != DL_PREC_FP32 ? CUDNN_TENSOR_OP_MATH :
+	    ctx->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+	cudnnDataType_t dt = pl->prec == DL_PREC_BF16 ? CUDNN_DATA_BFLOAT16 :
+	    pl->prec == DL_PREC_FP16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
 
 	CUDNN(cudnnCreateTensorDescriptor(&pl->xd));
 	CUDNN(cudnnCreateTensorDescriptor(&pl->yd));
 	CUDNN(cudnnCreateFilterDescriptor(&pl->wd));
-	CUDNN(cudnnSetTensor4dDescriptor(pl->xd, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT,
-	    cv->n, cv->c, cv->h, cv->w));
-	CUDNN(cudnnSetFilter4dDescriptor(pl->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC,
-	    cv->k, cv->c, cv->r, cv->s));
+	CUDNN(cudnnSetTensor4dDescriptor(pl->xd, CUDNN_TENSOR_NHWC, dt, cv->n, cv->c, cv->h, cv->w));
+	CUDNN(cudnnSetFilter4dDescriptor(pl->wd, dt, CUDNN_TENSOR_NHWC, cv->k, cv->c, cv->r, cv->s));
 	for (int i = 0; i < 3; i++) {
 		CUDNN(cudnnCreateConvolutionDescriptor(&pl->cd[i]));
 		CUDNN(cudnnSetConvolution2dDescriptor(pl->cd[i], cv->pad_h, cv->pad_w,
@@ -87,18 +97,17 @@ describe(struct dl_backend_ctx *ctx, const struct dl_conv *cv, struct cuda_conv 
 	if (on != cv->n || ok != cv->k || op != cv->p || oq != cv->q)
 		return CUDA_ERR(CU_ESHAPE, "conv2d: output %dx%dx%dx%d, cuDNN computes %dx%dx%dx%d",
 		    cv->n, cv->p, cv->q, cv->k, on, op, oq, ok);
-	CUDNN(cudnnSetTensor4dDescriptor(pl->yd, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT,
-	    cv->n, cv->k, cv->p, cv->q));
+	CUDNN(cudnnSetTensor4dDescriptor(pl->yd, CUDNN_TENSOR_NHWC, dt, cv->n, cv->k, cv->p, cv->q));
 	return 0;
 }
 
 static int
-find_plan(struct dl_backend_ctx *ctx, const struct dl_conv *cv, struct cuda_conv **out)
+find_plan(struct dl_backend_ctx *ctx, const struct dl_conv *cv, int prec, struct cuda_conv **out)
 {
 	struct cuda_conv *pl;
-	int key[11], rc;
+	int key[12], rc;
 
-	key_of(cv, key);
+	key_of(cv, prec, key);
 	for (pl = ctx->convs; pl; pl = pl->next)
 		if (!memcmp(pl->key, key, sizeof key)) {
 			*out = pl;
@@ -113,6 +122,7 @@ find_plan(struct dl_backend_ctx *ctx, const struct dl_conv *cv, struct cuda_conv
 	if (!(pl = (struct cuda_conv *)calloc(1, sizeof *pl)))
 		return CUDA_ERR(CU_ENOMEM, "conv2d: out of host memory");
 	memcpy(pl->key, key, sizeof key);
+	pl->prec = prec;
 	if ((rc = describe(ctx, cv, pl)) < 0) {
 		plan_free(pl);
 		return rc;
@@ -124,11 +134,12 @@ find_plan(struct dl_backend_ctx *ctx, const struct dl_conv *cv, struct cuda_conv
 }
 
 /* The first usable entry of perf (sorted best first by cuDNN): it ran,
- * fits the workspace bound, keeps fp32 arithmetic unless TF32 is on, and
- * is deterministic unless none such exists or $DL_CUDA_NONDET is set. */
+ * fits the workspace bound, keeps fp32 arithmetic unless TF32 is on (or
+ * the data are 16-bit: tensor_ok), and is deterministic unless none such
+ * exists or $DL_CUDA_NONDET is set. */
 template <typename Perf>
 static int
-pick(struct dl_backend_ctx *ctx, const Perf *perf, int n, size_t limit)
+pick(struct dl_backend_ctx *ctx, const Perf *perf, int n, size_t limit, int tensor_ok)
 {
 	for (int pass = ctx->nondet ? 1 : 0; pass < 2; pass++)
 		for (int i = 0; i < n; i++) {
@@ -136,7 +147,7 @@ pick(struct dl_backend_ctx *ctx, const Perf *perf, int n, size_t limit)
 				continue;
 			if (perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
 				continue;
-			if (!ctx->tf32 && perf[i].mathType == CUDNN_TENSOR_OP_MATH)
+			if (!tensor_ok && perf[i].mathType == CUDNN_TENSOR_OP_MATH)
 				continue;
 			if (pass == 0 && perf[i].determinism != CUDNN_DETERMINISTIC)
 				continue;
@@ -168,6 +179,7 @@ choose(struct dl_backend_ctx *ctx, struct cuda_conv *pl, int d, const void *a, c
 	void *ws = NULL;
 	cudnnHandle_t h = ctx->dnn;
 	cudnnMathType_t math;
+	int tensor_ok = ctx->tf32 || pl->prec != DL_PREC_FP32;
 
 	if (ctx->search && a) {
 		room = search_room(ctx);
@@ -182,7 +194,7 @@ choose(struct dl_backend_ctx *ctx, struct cuda_conv *pl, int d, const void *a, c
 		else
 			CUDNN(cudnnGetConvolutionForwardAlgorithm_v7(h, pl->xd, pl->wd, pl->cd[d],
 			    pl->yd, NA, &n, perf));
-		if ((i = pick(ctx, perf, n, room)) < 0)
+		if ((i = pick(ctx, perf, n, room, tensor_ok)) < 0)
 			goto none;
 		pl->algo[d] = perf[i].algo;
 		math = perf[i].mathType;
@@ -194,7 +206,7 @@ choose(struct dl_backend_ctx *ctx, struct cuda_conv *pl, int d, const void *a, c
 		else
 			CUDNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, pl->wd, pl->yd, pl->cd[d],
 			    pl->xd, NA, &n, perf));
-		if ((i = pick(ctx, perf, n, room)) < 0)
+		if ((i = pick(ctx, perf, n, room, tensor_ok)) < 0)
 			goto none;
 		pl->algo[d] = perf[i].algo;
 		math = perf[i].mathType;
@@ -206,13 +218,13 @@ choose(struct dl_backend_ctx *ctx, struct cuda_conv *pl, int d, const void *a, c
 		else
 			CUDNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, pl->xd, pl->yd, pl->cd[d],
 			    pl->wd, NA, &n, perf));
-		if ((i = pick(ctx, perf, n, room)) < 0)
+		if ((i = pick(ctx, perf, n, room, tensor_ok)) < 0)
 			goto none;
 		pl->algo[d] = perf[i].algo;
 		math = perf[i].mathType;
 	}
-	/* fp32: keep FMA math whatever the entry says; tf32: the entry's */
-	if (ctx->tf32)
+	/* fp32: keep FMA math whatever the entry says; tf32, bf16, fp16: the entry's */
+	if (tensor_ok)
 		CUDNN(cudnnSetConvolutionMathType(pl->cd[d], math));
 	if (d == FWD)
 		CUDNN(cudnnGetConvolutionForwardWorkspaceSize(h, pl->xd, pl->wd, pl->cd[d], pl->yd,
@@ -226,6 +238,12 @@ choose(struct dl_backend_ctx *ctx, struct cuda_conv *pl, int d, const void *a, c
 	pl->chosen[d] = 1;
 	return 0;
 none:
+	if (pl->prec != DL_PREC_FP32) {		/* the caller runs the fp32 plan */
+		pl->fp32[d] = 1;
+		pl->chosen[d] = 1;
+		ctx->lp_fp32++;
+		return 0;
+	}
 	return CUDA_ERR(CU_EDEVICE, "conv2d %s: no cuDNN algorithm for %dx%dx%dx%d * %dx%dx%dx%d "
 	    "(stride %d,%d pad %d,%d) within %zu MiB of workspace (of %d tried; "
 	    "$DL_CUDA_WORKSPACE_MB raises the bound)", dirname[d], pl->key[0], pl->key[1],
@@ -233,17 +251,21 @@ none:
 	    pl->key[8], pl->key[9], pl->key[10], room >> 20, n);
 }
 
-/* The plan for cv with direction d chosen, and its workspace. */
+/* The plan of precision prec for cv with direction d chosen, and its
+ * workspace (none when a low-precision plan fell back to fp32 there). */
 static int
-ready(struct dl_backend_ctx *ctx, struct dl_conv *cv, int d, const void *a, const void *b,
-    void *c, struct cuda_conv **out, void **ws)
+ready(struct dl_backend_ctx *ctx, struct dl_conv *cv, int prec, int d, const void *a,
+    const void *b, void *c, struct cuda_conv **out, void **ws)
 {
 	struct cuda_conv *pl;
 
-	TRY(find_plan(ctx, cv, &pl));
+	TRY(find_plan(ctx, cv, prec, &pl));
 	if (!pl->chosen[d])
 		TRY(choose(ctx, pl, d, a, b, c));
 	*ws = NULL;
+	*out = pl;
+	if (pl->fp32[d])
+		return 0;
 	if (pl->wsz[d] && !(*ws = cuda_ws(ctx, pl->wsz[d])))
 		return -CU_ENOMEM;
 	*out = pl;
@@ -255,7 +277,7 @@ cuda_conv2d_plan(struct dl_backend_ctx *ctx, struct dl_conv *cv)
 {
 	struct cuda_conv *pl;
 
-	TRY(find_plan(ctx, cv, &pl));
+	TRY(find_plan(ctx, cv, ctx->prec, &pl));
 	/* a search needs the operands: it waits for the first call */
 	if (!ctx->search && !pl->chosen[FWD])
 		TRY(choose(ctx, pl, FWD, NULL, NULL, NULL));
@@ -271,46 +293,79 @@ cuda_conv2d_unplan(struct dl_backend_ctx *ctx, struct dl_conv *cv)
 	cv->plan = NULL;
 }
 
+/* Direction d's cuDNN call: a, b the operands, c the result, as in choose(). */
+static int
+run(struct dl_backend_ctx *ctx, struct cuda_conv *pl, int d, const void *a, const void *b,
+    void *c, void *ws)
+{
+	const float one = 1, zero = 0;	/* float for every data type but double */
+
+	if (d == FWD)
+		CUDNN(cudnnConvolutionForward(ctx->dnn, &one, pl->xd, a, pl->wd, b, pl->cd[FWD],
+		    (cudnnConvolutionFwdAlgo_t)pl->algo[FWD], ws, pl->wsz[FWD], &zero, pl->yd, c));
+	else if (d == BWD_DATA)
+		CUDNN(cudnnConvolutionBackwardData(ctx->dnn, &one, pl->wd, b, pl->yd, a,
+		    pl->cd[BWD_DATA], (cudnnConvolutionBwdDataAlgo_t)pl->algo[BWD_DATA], ws,
+		    pl->wsz[BWD_DATA], &zero, pl->xd, c));
+	else
+		CUDNN(cudnnConvolutionBackwardFilter(ctx->dnn, &one, pl->xd, a, pl->yd, b,
+		    pl->cd[BWD_FILTER], (cudnnConvolutionBwdFilterAlgo_t)pl->algo[BWD_FILTER], ws,
+		    pl->wsz[BWD_FILTER], &zero, pl->wd, c));
+	return 0;
+}
+
+/* Direction d on float32 operands a, b into c (fwd: x, w -> y; bwd data:
+ * dy, w -> dx; bwd filter: x, dy -> dw).  With ctx->prec bf16/fp16 the
+ * operands are rounded, the 16-bit result widened into c; a direction
+ * that has no 16-bit algorithm for this shape runs in fp32. */
+static int
+conv(struct dl_backend_ctx *ctx, struct dl_conv *cv, int d, const float *a, const float *b,
+    float *c)
+{
+	struct cuda_conv *pl;
+	void *ws;
+
+	if (ctx->prec != DL_PREC_FP32) {
+		size_t nx = (size_t)cv->n * cv->h * cv->w * cv->c;
+		size_t nw = (size_t)cv->k * cv->r * cv->s * cv->c;
+		size_t ny = (size_t)cv->n * cv->p * cv->q * cv->k;
+		size_t sz[3] = { d == BWD_DATA ? ny : nx, d == BWD_FILTER ? ny : nw,
+		    d == FWD ? ny : d == BWD_DATA ? nx : nw };
+		void *h[3];
+
+		TRY(find_plan(ctx, cv, ctx->prec, &pl));
+		if (!(pl->chosen[d] && pl->fp32[d])) {
+			TRY(cuda_lowp(ctx, 3, sz, h));
+			TRY(cuda_round(ctx, sz[0], a, h[0]));
+			TRY(cuda_round(ctx, sz[1], b, h[1]));
+			TRY(ready(ctx, cv, ctx->prec, d, h[0], h[1], h[2], &pl, &ws));
+			if (!pl->fp32[d]) {
+				TRY(run(ctx, pl, d, h[0], h[1], h[2], ws));
+				return cuda_widen(ctx, sz[2], h[2], c);
+			}
+		}
+	}
+	TRY(ready(ctx, cv, DL_PREC_FP32, d, a, b, c, &pl, &ws));
+	return run(ctx, pl, d, a, b, c, ws);
+}
+
 int
 cuda_conv2d_fwd(struct dl_backend_ctx *ctx, struct dl_conv *cv, const float *x,
     const float *w, float *y)
 {
-	struct cuda_conv *pl;
-	const float one = 1, zero = 0;
-	void *ws;
-
-	TRY(ready(ctx, cv, FWD, x, w, y, &pl, &ws));
-	CUDNN(cudnnConvolutionForward(ctx->dnn, &one, pl->xd, x, pl->wd, w, pl->cd[FWD],
-	    (cudnnConvolutionFwdAlgo_t)pl->algo[FWD], ws, pl->wsz[FWD], &zero, pl->yd, y));
-	return 0;
+	return conv(ctx, cv, FWD, x, w, y);
 }
 
 int
 cuda_conv2d_bwd_data(struct dl_backend_ctx *ctx, struct dl_conv *cv, const float *dy,
     const float *w, float *dx)
 {
-	struct cuda_conv *pl;
-	const float one = 1, zero = 0;
-	void *ws;
-
-	TRY(ready(ctx, cv, BWD_DATA, dy, w, dx, &pl, &ws));
-	CUDNN(cudnnConvolutionBackwardData(ctx->dnn, &one, pl->wd, w, pl->yd, dy, pl->cd[BWD_DATA],
-	    (cudnnConvolutionBwdDataAlgo_t)pl->algo[BWD_DATA], ws, pl->wsz[BWD_DATA], &zero,
-	    pl->xd, dx));
-	return 0;
+	return conv(ctx, cv, BWD_DATA, dy, w, dx);
 }
 
 int
 cuda_conv2d_bwd_filter(struct dl_backend_ctx *ctx, struct dl_conv *cv, const float *x,
     const float *dy, float *dw)
 {
-	struct cuda_conv *pl;
-	const float one = 1, zero = 0;
-	void *ws;
-
-	TRY(ready(ctx, cv, BWD_FILTER, x, dy, dw, &pl, &ws));
-	CUDNN(cudnnConvolutionBackwardFilter(ctx->dnn, &one, pl->xd, x, pl->yd, dy,
-	    pl->cd[BWD_FILTER], (cudnnConvolutionBwdFilterAlgo_t)pl->algo[BWD_FILTER], ws,
-	    pl->wsz[BWD_FILTER], &zero, pl->wd, dw));
-	return 0;
+	return conv(ctx, cv, BWD_FILTER, x, dy, dw);
 }

@@ -101,7 +101,11 @@ struct dl_backend_ctx {
 	cudnnTensorDescriptor_t td[3];	/* scratch descriptors for act, softmax, bn, pool */
 	cudnnPoolingDescriptor_t pd;
 	cudnnActivationDescriptor_t ad;
-	char name[256];			/* "cuda:0 (NVIDIA H100 80GB HBM3, 79 GiB)" */
+	int prec;			/* enum dl_precision: operands of gemm and conv (prec.cu) */
+	void *lp;			/* their rounded copies, grown by cuda_lowp() */
+	size_t lp_n;			/* its bytes */
+	int lp_fp32;			/* convolution directions that found no low-precision algorithm */
+	char name[256];			/* "cuda:0 (NVIDIA H100 80GB HBM3, 79 GiB" (no ')') */
 };
 
 #define CUDA_PART 1024
@@ -115,6 +119,14 @@ int cuda_dnn(struct dl_backend_ctx *ctx);	/* ctx->dnn exists */
 int cuda_oom(struct dl_backend_ctx *ctx, const char *what, size_t nbytes, const char *file,
     int line);
 void cuda_conv_free_all(struct dl_backend_ctx *ctx);
+
+/* Mixed precision (prec.cu): cnt regions of n[i] 16-bit elements in the
+ * context's low-precision buffer (contents undefined, each 256-byte
+ * aligned, valid until the next call), then conversions between float32
+ * and ctx->prec's type (bf16 or fp16, rounded to nearest even). */
+int cuda_lowp(struct dl_backend_ctx *ctx, int cnt, const size_t *n, void **p);
+int cuda_round(struct dl_backend_ctx *ctx, size_t n, const float *x, void *y);
+int cuda_widen(struct dl_backend_ctx *ctx, size_t n, const void *x, float *y);
 
 int cuda_gemm(struct dl_backend_ctx *ctx, int ta, int tb, int m, int n, int k,
     float alpha, const float *a, const float *b, float beta, float *c);

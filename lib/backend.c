@@ -127,3 +127,33 @@ dl_backend_find(const char *name)
 	}
 	return dl_seterr(DL_EUSAGE, "unknown device '%s' (cpu, cuda, cuda:N, auto)", name), NULL;
 }
+
+static const char *const prec_names[] = { "fp32", "bf16", "fp16" };
+
+int
+dl_precision_parse(const char *s)
+{
+	for (int i = 0; i < 3; i++)
+		if (s && !strcmp(s, prec_names[i]))
+			return i;
+	return -1;
+}
+
+const char *
+dl_precision_name(int prec)
+{
+	return prec >= 0 && prec < 3 ? prec_names[prec] : "?";
+}
+
+int
+dl_backend_set_precision(const struct dl_backend *be, struct dl_backend_ctx *ctx, int prec)
+{
+	if (prec < DL_PREC_FP32 || prec > DL_PREC_FP16)
+		return dl_seterr(DL_EUSAGE, "unknown precision %d", prec);
+	if (be->set_precision)
+		return be->set_precision(ctx, prec);
+	if (prec == DL_PREC_FP32)
+		return 0;
+	return dl_seterr(DL_EUSAGE, "precision %s: the %s device computes in fp32 only",
+	    dl_precision_name(prec), be->name);
+}

@@ -8,7 +8,9 @@
  * THE CONTRACT
  *
  * Data type: float32 everywhere, except class targets (int32) and raw
- * images (uint8, converted by u8_to_f32).
+ * images (uint8, converted by u8_to_f32).  A backend may compute in lower
+ * precision inside some entries (set_precision below), but what it reads
+ * and writes stays float32.
  *
  * Layout: NHWC ("channels last"), row-major.  A batch of images is
  * x[N,H,W,C]; the element (n,h,w,c) is at ((n*H + h)*W + w)*C + c.
@@ -99,6 +101,13 @@ enum dl_act {
 	DL_ACT_LRELU,		/* y = x > 0 ? x : alpha x   (0 < alpha < 1) */
 	DL_ACT_TANH,		/* y = tanh(x) */
 	DL_ACT_SIGMOID,		/* y = 1 / (1 + exp(-x)) */
+};
+
+/* Arithmetic precision of a context (set_precision). */
+enum dl_precision {
+	DL_PREC_FP32 = 0,	/* float32 throughout (every backend) */
+	DL_PREC_BF16,		/* bfloat16 operands in gemm and convolutions, fp32 accumulation */
+	DL_PREC_FP16,		/* the same in IEEE half (needs loss scaling to train) */
 };
 
 enum dl_loss_kind {
@@ -252,11 +261,19 @@ struct dl_backend {
 	 * stderr, e.g. "cuda:0 (NVIDIA H100 80GB HBM3, 79 GiB, sm_90)"; returns
 	 * the length snprintf() would (buf may be truncated). */
 	int (*describe)(struct dl_backend_ctx *ctx, char *buf, size_t n);
+	/* Mixed precision, autocast style: with DL_PREC_BF16 or DL_PREC_FP16
+	 * the gemm and conv2d_* entries round their operands to that type and
+	 * multiply them with float32 accumulation; their results (and every
+	 * other entry, parameters and optimizer state included) stay float32
+	 * in memory.  Results then agree with float32 within about 1e-2 of
+	 * their largest magnitude (fp16: values beyond +-65504 become
+	 * infinite).  NULL: the backend computes in fp32 only. */
+	int (*set_precision)(struct dl_backend_ctx *ctx, int prec);
 };
 
 /* Bumped when the table changes incompatibly; a CUDA library built against
  * another ABI is refused by dl_backend_find(). */
-#define DL_BACKEND_ABI 1
+#define DL_BACKEND_ABI 2
 
 extern const struct dl_backend dl_backend_cpu;	/* lib/cpu/, always there */
 
@@ -270,6 +287,13 @@ extern const struct dl_backend dl_backend_cpu;	/* lib/cpu/, always there */
 const struct dl_backend *dl_backend_find(const char *name);
 /* The device ordinal in "cuda:N" (0 when absent). */
 int dl_backend_device(const char *name);
+/* "fp32", "bf16", "fp16" -> enum dl_precision; -1 for anything else. */
+int dl_precision_parse(const char *s);
+const char *dl_precision_name(int prec);	/* "fp32", ...; "?" */
+/* Set prec on ctx of be: 0, or -DL_EUSAGE naming the backend when it
+ * computes in fp32 only ("precision bf16: the cpu device computes in fp32
+ * only"), or the backend's error. */
+int dl_backend_set_precision(const struct dl_backend *be, struct dl_backend_ctx *ctx, int prec);
 
 /* Dropout's uniform number in [0,1) for element i under seed: a
  * splitmix64-style hash, identical in C and CUDA:

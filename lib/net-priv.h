@@ -49,6 +49,7 @@ struct dl_net {
 	uint64_t seed;
 	int loss;			/* enum dl_loss_kind */
 	float delta;
+	float lscale;			/* loss scale (dl_net_set_loss_scale), 1 by default */
 	int in[3];			/* [H,W,C] */
 	long in_n;
 	int n_layers;

@@ -596,6 +596,7 @@ dl_net_new(const char *desc, int ndim, const uint64_t *shape, const struct dl_ne
 	net->seed = o->seed;
 	net->loss = o->loss;
 	net->delta = o->huber_delta > 0 ? o->huber_delta : 1.0f;
+	net->lscale = 1;
 	if (ndim == 1)
 		net->in[0] = 1, net->in[1] = 1, net->in[2] = (int)shape[0];
 	else
@@ -613,6 +614,8 @@ dl_net_new(const char *desc, int ndim, const uint64_t *shape, const struct dl_ne
 		net->be = NULL;
 		goto fail;
 	}
+	if (o->precision && dl_backend_set_precision(net->be, net->ctx, o->precision) < 0)
+		goto fail;
 	for (int i = 0; i < net->n_layers; i++) {
 		struct layer *l = &net->L[i];
 		if (l->kind == L_BN) {
@@ -681,6 +684,15 @@ int dl_net_batch(const struct dl_net *net) { return net->batch; }
 int dl_net_layers(const struct dl_net *net) { return net->n_layers; }
 int dl_net_params(const struct dl_net *net) { return net->n_params; }
 void dl_net_advance(struct dl_net *net) { net->step++; }
+
+int
+dl_net_set_loss_scale(struct dl_net *net, float s)
+{
+	if (!(s > 0) || isinf(s))
+		return dl_seterr(DL_EUSAGE, "net: loss scale %g", (double)s);
+	net->lscale = s;
+	return 0;
+}
 
 int
 dl_net_set_loss(struct dl_net *net, int kind, float delta)
@@ -1042,7 +1054,7 @@ dl_net_loss(struct dl_net *net, const struct dl_tensor *y, int backward, struct 
 	if (rc < 0)
 		return rc;
 	if ((rc = be->loss(net->ctx, net->loss, net->delta, N, k, last->y, net->tgt, f32,
-	    1.0f / N, net->lossv, backward ? last->dy : NULL)) < 0)
+	    net->lscale / (float)N, net->lossv, backward ? last->dy : NULL)) < 0)
 		return rc;
 	if ((rc = be->get(net->ctx, lv, net->lossv, (size_t)N * sizeof *lv)) < 0 ||
 	    (rc = be->get(net->ctx, z, last->y, (size_t)N * k * sizeof *z)) < 0)

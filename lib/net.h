@@ -69,6 +69,8 @@ struct dl_net_opts {
 	int loss;		/* enum dl_loss_kind (default DL_LOSS_NLL) */
 	float huber_delta;	/* 0: 1.0 */
 	int max_batch;		/* 0: buffers grow on demand */
+	int precision;		/* enum dl_precision (backend.h); 0: fp32.  Others need a
+				 * backend with set_precision (cuda), else dl_net_new fails */
 };
 
 /* Parse desc, infer shapes from the per-sample input shape (ndim 1..3:
@@ -131,6 +133,11 @@ struct dl_loss_stats {
  * filled (not accumulated). */
 int dl_net_loss(struct dl_net *net, const struct dl_tensor *y, int backward,
     struct dl_loss_stats *st);
+
+/* Multiply the gradient that dl_net_loss seeds by s (> 0; 1 at first):
+ * loss scaling for fp16 training (lib/train.c), which divides the
+ * parameter gradients by s again before the optimizer step. */
+int dl_net_set_loss_scale(struct dl_net *net, float s);
 
 enum {
 	DL_BACK_PARAMS = 1,	/* compute parameter gradients */
