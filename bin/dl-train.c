@@ -38,7 +38,8 @@ static const char usage_text[] =
     "      --checkpoint FILE the latest epoch's state when validating (MODEL.last)\n"
     "      --log FILE        a TSV line per epoch\n"
     "  -d, --device D        cpu, cuda, cuda:N, auto (default $DL_DEVICE, else auto)\n"
-    "      --precision P     fp32 (default); bf16, fp16 are not available yet\n"
+    "      --precision P     fp32 (default); bf16, fp16: mixed precision (cuda only)\n"
+    "      --loss-scale S    dynamic loss scaling from S (fp16: 65536); 0: none\n"
     "      --threads N       CPU threads (default: OpenMP's)\n"
     "      --seed S          weights, dropout (default 0)\n"
     "  -q, --quiet           no messages; -v, --verbose: a line per epoch off a terminal\n"
@@ -47,7 +48,6 @@ static const char usage_text[] =
 struct opts {
 	struct dl_train_conf c;
 	const char *log;
-	const char *precision;
 	char **in;
 	int n_in;
 };
@@ -84,11 +84,31 @@ lr_scale(char *s, struct dl_train_conf *c)
 	c->lr_scale[c->n_lr_scale++].f = dl_arg_double(eq + 1, "--lr-scale", 0, 1e6);
 }
 
+/* bf16 and fp16 need a device that has them: on the cpu (asked for, or
+ * what --device auto finds without a GPU) fail before reading any input. */
+static void
+check_precision(const struct dl_train_conf *c)
+{
+	const char *dev = c->net_opts.device ? c->net_opts.device : getenv("DL_DEVICE");
+	const char *p = dl_precision_name(c->net_opts.precision);
+
+	if (dev && !strncmp(dev, "cpu", 3) && (!dev[3] || dev[3] == ':'))
+		dl_usage_die("--precision %s: the cpu device computes in fp32 only; use --device cuda",
+		    p);
+	if (!dev || !*dev || !strncmp(dev, "auto", 4)) {
+		const struct dl_backend *be = dl_backend_find(dev);
+
+		if (be == &dl_backend_cpu)
+			dl_die("--precision %s: no usable cuda device, and the cpu computes in fp32 "
+			    "only", p);
+	}
+}
+
 static void
 parse_args(int argc, char *argv[], struct opts *o)
 {
 	enum { LOSS = 256, HUBER, OPT, LR, MOM, WD, SCHED, WARM, VAL, PAT, PATMIN, MINEP, INIT,
-	    CUT, LRS, FREEZE, RESUME, CKPT, LOG, PREC, THREADS, SEED };
+	    CUT, LRS, FREEZE, RESUME, CKPT, LOG, PREC, LSCALE, THREADS, SEED };
 	static const struct option longopts[] = {
 		{ "net", required_argument, NULL, 'n' }, { "output", required_argument, NULL, 'o' },
 		{ "batch-size", required_argument, NULL, 'b' },
@@ -108,6 +128,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "checkpoint", required_argument, NULL, CKPT },
 		{ "log", required_argument, NULL, LOG }, { "device", required_argument, NULL, 'd' },
 		{ "precision", required_argument, NULL, PREC },
+		{ "loss-scale", required_argument, NULL, LSCALE },
 		{ "threads", required_argument, NULL, THREADS },
 		{ "seed", required_argument, NULL, SEED }, { "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
@@ -152,7 +173,17 @@ parse_args(int argc, char *argv[], struct opts *o)
 		case CKPT: c->last = optarg; break;
 		case LOG: o->log = optarg; break;
 		case 'd': c->net_opts.device = optarg; break;
-		case PREC: o->precision = optarg; break;
+		case PREC:
+			if ((c->net_opts.precision = dl_precision_parse(optarg)) < 0)
+				dl_usage_die("--precision '%s': expected fp32, bf16 or fp16", optarg);
+			break;
+		case LSCALE:
+			/* 0 (none) is -1 to the library, whose 0 is the default */
+			if ((c->loss_scale = dl_arg_double(optarg, "--loss-scale", 0, 1e30)) == 0)
+				c->loss_scale = -1;
+			else if (c->loss_scale < 1)
+				dl_usage_die("--loss-scale %s: 0 (none) or at least 1", optarg);
+			break;
 		case THREADS: c->net_opts.threads = (int)dl_arg_long(optarg, "--threads", 1, 1024); break;
 		case SEED: c->net_opts.seed = dl_arg_seed(optarg, "--seed"); break;
 		default: dl_opt_common(ch, argv, NULL, usage_text);	/* -o is ours: a model */
@@ -168,12 +199,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 		dl_usage_die("--cut needs --init MODEL");
 	if (c->patience > 0 && !c->val)
 		dl_usage_die("--patience needs --val FILE");
-	if (o->precision && strcmp(o->precision, "fp32")) {
-		if (strcmp(o->precision, "bf16") && strcmp(o->precision, "fp16"))
-			dl_usage_die("--precision '%s': expected fp32, bf16 or fp16", o->precision);
-		dl_usage_die("--precision %s: only fp32 is implemented (the cpu device computes "
-		    "in fp32)", o->precision);
-	}
+	if (c->net_opts.precision != DL_PREC_FP32)
+		check_precision(c);
 	if (net && !(c->net = dl_net_desc_read(net)))
 		dl_usage_die("--net: %s", dl_errmsg());
 	if (c->net && !*c->net && !c->init)
@@ -184,14 +211,17 @@ static void
 log_epoch(const struct dl_epoch_stats *s, void *arg)
 {
 	FILE *log = arg;
-	char val[96] = "";
+	char val[96] = "", scale[96] = "";
 
 	if (s->has_val)
 		snprintf(val, sizeof val, ", val loss %.4f acc %.2f%%", s->val_loss, 100 * s->val_acc);
+	if (s->loss_scale > 0)
+		snprintf(scale, sizeof scale, ", loss scale %g (%ld step%s skipped)", s->loss_scale,
+		    s->skipped, s->skipped == 1 ? "" : "s");
 	if (dl_verbose || isatty(2))
-		dl_msg("epoch %ld: loss %.4f acc %.2f%%%s, lr %.3g, %.1f s, %.0f samples/s%s", s->epoch,
-	    s->train_loss, 100 * s->train_acc, val, s->lr, s->seconds, s->samples_per_s,
-	    s->has_val && s->best ? " (best)" : "");
+		dl_msg("epoch %ld: loss %.4f acc %.2f%%%s, lr %.3g, %.1f s, %.0f samples/s%s%s",
+		    s->epoch, s->train_loss, 100 * s->train_acc, val, s->lr, s->seconds,
+		    s->samples_per_s, scale, s->has_val && s->best ? " (best)" : "");
 	if (!log)
 		return;
 	fprintf(log, "%ld\t%.6g\t%.6g\t", s->epoch, s->train_loss, s->train_acc);
