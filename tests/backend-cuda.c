@@ -6,6 +6,10 @@
  * 77 when libdlpipe-cuda.so does not load or no device opens (set
  * DL_REQUIRE_CUDA=1 to make that a failure).  With DL_CUDA_TF32=1 the
  * convolution and gemm tolerance is 1e-2 (TF32 keeps 10 mantissa bits).
+ * Then mixed precision: gemm and convolutions again in bf16 and in fp16
+ * against the same fp32 CPU results within 1e-2, and a check that the
+ * operands really are rounded (1 + 2^-12 becomes 1; 70000 becomes 70144
+ * in bf16 and infinite in fp16).
  */
 #include <stdint.h>
 #include <string.h>
@@ -483,6 +487,77 @@ test_elem(void)
 	}
 }
 
+/* The operands of gemm and a 1x1 convolution are rounded to prec:
+ * 1 + 2^-12 is 1 in bf16 and fp16, 70000 is 70144 in bf16 and beyond
+ * fp16's 65504.  Results are widened back to fp32 exactly. */
+static void
+test_rounding(int prec)
+{
+	const struct dl_backend *E = be[0];
+	struct dl_backend_ctx *C = cx[0];
+	float a[2] = { 1 + 1.0f / 4096, 70000 }, one = 1, c[2] = { -1, -1 };
+	float x[8] = { 1 + 1.0f / 4096, 0, 0, 0, 0, 0, 0, 0 }, w[64] = { 0 }, y[8];
+	float *da = E->alloc(C, sizeof a), *db = E->alloc(C, sizeof one), *dc = E->alloc(C, sizeof c);
+	float *dx = E->alloc(C, sizeof x), *dw = E->alloc(C, sizeof w), *dy = E->alloc(C, sizeof y);
+	struct dl_conv cv = { 1, 1, 1, 8, 8, 1, 1, 1, 1, 0, 0, 1, 1, NULL };
+	const char *nm = prec == DL_PREC_BF16 ? "bf16" : "fp16";
+
+	for (int i = 0; i < 8; i++)
+		w[i * 8 + i] = 1;	/* w[k][0][0][c] = (k == c) */
+	CHECK(da && db && dc && dx && dw && dy);
+	CHECK(E->put(C, da, a, sizeof a) == 0 && E->put(C, db, &one, sizeof one) == 0);
+	CHECK(E->gemm(C, 0, 0, 2, 1, 1, 1.0f, da, db, 0.0f, dc) == 0);
+	CHECK(E->get(C, c, dc, sizeof c) == 0);
+	if (c[0] != 1.0f)
+		fprintf(stderr, "FAIL %s gemm: 1 + 2^-12 gave %.9g, not 1: operands not rounded\n", nm,
+		    c[0]), t_failed++;
+	if (prec == DL_PREC_BF16 ? c[1] != 70144.0f : !isinf(c[1]))
+		fprintf(stderr, "FAIL %s gemm: 70000 gave %.9g, not %s\n", nm, c[1],
+		    prec == DL_PREC_BF16 ? "70144" : "inf"), t_failed++;
+	CHECK(E->put(C, dx, x, sizeof x) == 0 && E->put(C, dw, w, sizeof w) == 0);
+	CHECK(E->conv2d_fwd(C, &cv, dx, dw, dy) == 0);
+	CHECK(E->get(C, y, dy, sizeof y) == 0);
+	if (y[0] != 1.0f || y[1] != 0)
+		fprintf(stderr, "FAIL %s conv 1x1x8 -> 8: 1 + 2^-12 gave %.9g, not 1: the convolution "
+		    "ran in fp32 (no 16-bit cuDNN algorithm?)\n", nm, y[0]), t_failed++;
+	E->free(C, da), E->free(C, db), E->free(C, dc), E->free(C, dx), E->free(C, dw), E->free(C, dy);
+}
+
+/* gemm and convolutions in bf16 and fp16 against the fp32 CPU. */
+static void
+test_lowp(void)
+{
+	static const int precs[] = { DL_PREC_BF16, DL_PREC_FP16 };
+	double keep = tol_mm, worst32 = worst;
+	char desc[256] = "";
+
+	if (!be[0]->set_precision) {
+		fprintf(stderr, "FAIL the cuda backend has no set_precision\n");
+		t_failed++;
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *nm = precs[i] == DL_PREC_BF16 ? "bf16" : "fp16";
+
+		CHECK(be[0]->set_precision(cx[0], precs[i]) == 0);
+		tol_mm = 1e-2;
+		worst = 0;
+		test_gemm();
+		test_conv();
+		test_rounding(precs[i]);
+		CHECK(be[0]->sync(cx[0]) == 0);
+		fprintf(stderr, "%s: largest relative difference cuda vs cpu (gemm, conv): %.3g\n",
+		    nm, worst);
+		if (be[0]->describe && be[0]->describe(cx[0], desc, sizeof desc) >= 0)
+			fprintf(stderr, "%s: device %s\n", nm, desc);
+	}
+	CHECK(be[0]->set_precision(cx[0], 9) == -DL_EUSAGE);
+	CHECK(be[0]->set_precision(cx[0], DL_PREC_FP32) == 0);
+	tol_mm = keep;
+	worst = worst32;
+	test_gemm();		/* fp32 again */
+}
+
 /* memory: zeroed allocations, alloc(0), put/get/copy round trips across
  * the pinned-buffer chunks, free(NULL). */
 static void
@@ -570,6 +645,7 @@ main(void)
 	test_elem();
 	CHECK(be[0]->sync(cx[0]) == 0);
 	fprintf(stderr, "largest relative difference cuda vs cpu: %.3g\n", worst);
+	test_lowp();
 	be[0]->fini(cx[0]);
 	be[1]->fini(cx[1]);
 	T_DONE();

@@ -2,15 +2,20 @@
 # tests/train-cuda.sh - LeNet trained for one epoch of Fashion-MNIST from
 # the same seed and the same batches on the GPU and on the CPU: the
 # epoch's training loss and the test loss of the two models (both scored
-# on the CPU) agree within 1e-3 (test accuracy within 1 point).  Runs
+# on the CPU) agree within 1e-3 (test accuracy within 1 point).  Then the
+# same run in bf16 and in fp16 mixed precision (--precision; fp16 with loss
+# scaling): their losses agree with the fp32 CPU run's within 5e-2 (test
+# accuracy within 2 points), and the device line names the precision.  Runs
 # under `make test-cuda`; exits 77 without dl-train/dl-eval, the data, the
 # CUDA library or a device (DL_REQUIRE_CUDA=1 makes the last two failures).
-# Env: DL_TRAIN_CUDA_N training images (default all 60,000), DL_TRAIN_CUDA_TOL.
+# Env: DL_TRAIN_CUDA_N training images (default all 60,000), DL_TRAIN_CUDA_TOL,
+# DL_TRAIN_CUDA_TOL16 (bf16 and fp16).
 set -eu
 FM=/usr/share/datasets/fashion-mnist
 NET=20C5-MP2-50C5-MP2-FC256-FC10
 N=${DL_TRAIN_CUDA_N:-60000}
 TOL=${DL_TRAIN_CUDA_TOL:-1e-3}
+TOL16=${DL_TRAIN_CUDA_TOL16:-5e-2}
 skip() { echo "skip: $*" >&2; exit 77; }
 
 for p in dl-import dl-batch dl-train dl-eval; do
@@ -32,28 +37,39 @@ if ! dl-train --net $NET --seed 1 --device cuda --log cuda.tsv -o cuda.dlm batch
 	exit 1
 fi
 dl-train --net $NET --seed 1 --device cpu --log cpu.tsv -o cpu.dlm batches.dls
-dl-eval --json --device cpu cpu.dlm test.dls > cpu.json
-dl-eval --json --device cpu cuda.dlm test.dls > cuda.json
+# mixed precision: the device line names it; fp16 reports its loss scale
+for p in bf16 fp16; do
+	dl-train --net $NET --seed 1 --device cuda --precision $p -v --log $p.tsv -o $p.dlm \
+	    batches.dls 2> $p.err || { cat $p.err >&2; exit 1; }
+	cat $p.err >&2
+	grep -q "device cuda.*$p mixed precision" $p.err || { echo "no '$p' in the device line" >&2; exit 1; }
+done
+grep -q 'loss scale' fp16.err || { echo "fp16: no loss scale in the epoch line" >&2; exit 1; }
+for m in cpu cuda bf16 fp16; do
+	dl-eval --json --device cpu $m.dlm test.dls > $m.json
+done
 
-/usr/bin/python3 - "$TOL" <<'EOF'
+/usr/bin/python3 - "$TOL" "$TOL16" <<'EOF'
 import json, sys
-tol = float(sys.argv[1])
+tols = {"cuda": float(sys.argv[1]), "bf16": float(sys.argv[2]), "fp16": float(sys.argv[2])}
 def last(path):			# the training loss of the last epoch line
 	rows = [l.split("\t") for l in open(path) if l[:1].isdigit()]
 	return float(rows[-1][1])
-figs = [("train loss", last("cpu.tsv"), last("cuda.tsv"))]
-c, g = json.load(open("cpu.json")), json.load(open("cuda.json"))
-figs += [("test loss", c["loss"], g["loss"])]
+c = json.load(open("cpu.json"))
 bad = 0
-for name, a, b in figs:
-	d = abs(a - b) / max(1.0, abs(a))
-	print("%-14s cpu %.6f cuda %.6f  |diff| %.2e" % (name, a, b, d))
-	bad += not d <= tol
-# one of 2,000 predictions flipping moves accuracy by 5e-4: shown, checked loosely
-a, b = c["accuracy"], g["accuracy"]
-print("%-14s cpu %.4f cuda %.4f" % ("test accuracy", a, b))
-bad += not abs(a - b) <= 0.01
+for run, tol in tols.items():
+	g = json.load(open(run + ".json"))
+	figs = [("train loss", last("cpu.tsv"), last(run + ".tsv")), ("test loss", c["loss"], g["loss"])]
+	for name, a, b in figs:
+		d = abs(a - b) / max(1.0, abs(a))
+		print("%-5s %-14s cpu %.6f %s %.6f  |diff| %.2e (tolerance %g)" % (run, name, a, run, b, d, tol))
+		bad += not d <= tol
+	# one of 2,000 predictions flipping moves accuracy by 5e-4: shown, checked loosely
+	a, b = c["accuracy"], g["accuracy"]
+	atol = 0.01 if run == "cuda" else 0.02
+	print("%-5s %-14s cpu %.4f %s %.4f" % (run, "test accuracy", a, run, b))
+	bad += not abs(a - b) <= atol
 if bad:
-	print("cpu and cuda differ by more than %g" % tol)
+	print("cpu and cuda differ by more than the tolerances")
 sys.exit(1 if bad else 0)
 EOF
