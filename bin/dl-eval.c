@@ -12,7 +12,7 @@
 #include "dlpipe.h"
 
 static const char usage_text[] =
-    "usage: dl-eval [-b N] [--json] [--predict [-o FILE]] [-d DEVICE] MODEL [FILE...]\n"
+    "usage: dl-eval [-b N] [--json] [--predict [-o FILE]] [-d DEVICE] [--precision P] MODEL [FILE...]\n"
     "Score MODEL on samples or batches read from FILE or stdin.\n"
     "  -b, --batch-size N  samples per forward pass (default 256)\n"
     "      --json          one JSON object on stdout instead of the table\n"
@@ -21,6 +21,7 @@ static const char usage_text[] =
     "  -o, --output FILE   with --predict: write FILE atomically instead of stdout\n"
     "      --zstd[=LEVEL]  with --predict: compress the output with zstd\n"
     "  -d, --device D      cpu, cuda, cuda:N, auto (default $DL_DEVICE, else auto)\n"
+    "      --precision P   fp32 (default); bf16, fp16: mixed precision (cuda only)\n"
     "      --threads N     CPU threads (default: OpenMP's)\n"
     "  -q, --quiet         no messages (and with --predict no scores)\n"
     "  -v, --verbose       progress even off a terminal\n"
@@ -48,13 +49,15 @@ struct ev {
 static void
 parse_args(int argc, char *argv[], struct ev *e)
 {
-	enum { JSON = 256, THREADS };
+	enum { JSON = 256, THREADS, PREC };
 	static const struct option longopts[] = {
 		{ "batch-size", required_argument, NULL, 'b' }, { "json", no_argument, NULL, JSON },
 		{ "predict", no_argument, NULL, 'p' }, { "device", required_argument, NULL, 'd' },
-		{ "threads", required_argument, NULL, THREADS }, DL_OUT_LONGOPTS,
+		{ "threads", required_argument, NULL, THREADS },
+		{ "precision", required_argument, NULL, PREC }, DL_OUT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *dev;
 	int c;
 
 	e->batch_size = 256;
@@ -66,9 +69,17 @@ parse_args(int argc, char *argv[], struct ev *e)
 		case 'p': e->predict = 1; break;
 		case 'd': e->no.device = optarg; break;
 		case THREADS: e->no.threads = (int)dl_arg_long(optarg, "--threads", 1, 1024); break;
+		case PREC:
+			if ((e->no.precision = dl_precision_parse(optarg)) < 0)
+				dl_usage_die("--precision '%s': expected fp32, bf16 or fp16", optarg);
+			break;
 		default: dl_opt_common(c, argv, &e->io, usage_text);
 		}
 	}
+	dev = e->no.device ? e->no.device : getenv("DL_DEVICE");
+	if (e->no.precision && dev && !strncmp(dev, "cpu", 3))
+		dl_usage_die("--precision %s: the cpu device computes in fp32 only; use --device cuda",
+		    dl_precision_name(e->no.precision));
 	if (optind == argc)
 		dl_usage_die("no MODEL");
 	e->model = argv[optind++];

@@ -5,7 +5,8 @@
 # on the CPU) agree within 1e-3 (test accuracy within 1 point).  Then the
 # same run in bf16 and in fp16 mixed precision (--precision; fp16 with loss
 # scaling): their losses agree with the fp32 CPU run's within 5e-2 (test
-# accuracy within 2 points), and the device line names the precision.  Runs
+# accuracy within 2 points), and the device line names the precision;
+# dl-eval --precision bf16 on the GPU scores the bf16 model as the CPU does.  Runs
 # under `make test-cuda`; exits 77 without dl-train/dl-eval, the data, the
 # CUDA library or a device (DL_REQUIRE_CUDA=1 makes the last two failures).
 # Env: DL_TRAIN_CUDA_N training images (default all 60,000), DL_TRAIN_CUDA_TOL,
@@ -48,6 +49,7 @@ grep -q 'loss scale' fp16.err || { echo "fp16: no loss scale in the epoch line" 
 for m in cpu cuda bf16 fp16; do
 	dl-eval --json --device cpu $m.dlm test.dls > $m.json
 done
+dl-eval --json --device cuda --precision bf16 bf16.dlm test.dls > bf16-on-cuda.json
 
 /usr/bin/python3 - "$TOL" "$TOL16" <<'EOF'
 import json, sys
@@ -69,6 +71,11 @@ for run, tol in tols.items():
 	atol = 0.01 if run == "cuda" else 0.02
 	print("%-5s %-14s cpu %.4f %s %.4f" % (run, "test accuracy", a, run, b))
 	bad += not abs(a - b) <= atol
+# dl-eval --precision bf16 on the GPU scores the bf16 model as the CPU does
+a, b = json.load(open("bf16.json"))["loss"], json.load(open("bf16-on-cuda.json"))["loss"]
+d = abs(a - b) / max(1.0, abs(a))
+print("bf16  %-14s cpu %.6f cuda bf16 %.6f  |diff| %.2e" % ("eval loss", a, b, d))
+bad += not d <= tols["bf16"]
 if bad:
 	print("cpu and cuda differ by more than the tolerances")
 sys.exit(1 if bad else 0)

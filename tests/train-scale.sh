@@ -5,7 +5,8 @@
 # a scale so large that gradients overflow skips steps and halves it
 # without failing the run; --resume carries the scale on exactly; bf16 and
 # fp16 are refused on the cpu (usage: exit 2) and when --device auto finds
-# no GPU (exit 1).  The GPU runs are tests/train-cuda.sh.
+# no GPU (exit 1), by dl-train and dl-eval.  The GPU runs are
+# tests/train-cuda.sh.
 set -eu
 export OMP_WAIT_POLICY=PASSIVE
 py=/usr/bin/python3
@@ -83,4 +84,13 @@ DL_CUDA_LIB=/nonexistent/libdlpipe-cuda.so expect 1 dl-train --net FC10 -o m.dlm
 grep -q 'no usable cuda device' err.txt || fail "auto without a GPU: $(cat err.txt)"
 [ ! -e m.dlm ] || fail "a model was written"
 dl-train --help | grep -q -- '--precision P .*bf16' || fail "--help: no --precision"
+# dl-eval: the same rules
+set +e
+dl-eval --device cpu --precision bf16 plain.dlm d.dls > /dev/null 2> err.txt; st=$?
+[ $st = 2 ] && grep -q '^dl-eval: .*fp32 only' err.txt || fail "dl-eval cpu bf16: $st $(cat err.txt)"
+DL_CUDA_LIB=/nonexistent/libdlpipe-cuda.so dl-eval --precision fp16 plain.dlm d.dls > /dev/null 2> err.txt
+st=$?
+[ $st = 1 ] && grep -q '^dl-eval: .*fp32 only' err.txt || fail "dl-eval auto fp16: $st $(cat err.txt)"
+set -e
+dl-eval --precision fp32 plain.dlm d.dls > /dev/null || fail "dl-eval --precision fp32"
 echo ok
