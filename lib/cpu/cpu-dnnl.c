@@ -6,7 +6,8 @@
  * loop; primitives are created with one thread so their blocking never
  * depends on the thread count; the filter gradient is one partial per
  * chunk, summed in chunk order.  Primitives are cached per shape in the
- * context.  cpu-conv.c falls back to im2col + sgemm when oneDNN declines
+ * context, the PRIM_CACHE most recently used (dl-dream's octaves and dense
+ * maps of many image sizes would otherwise grow it without bound).  cpu-conv.c falls back to im2col + sgemm when oneDNN declines
  * a shape (or DL_CPU_CONV=blas).
  */
 #include <omp.h>
@@ -19,6 +20,8 @@
 #include "cpu.h"
 
 enum { OP_FWD, OP_BWD_DATA, OP_BWD_FILTER };
+
+#define PRIM_CACHE 64	/* primitives kept (a training net needs 3 or 6 per conv) */
 
 struct prim {
 	struct prim *next;
@@ -33,7 +36,8 @@ struct cpu_dnnl {
 	dnnl_engine_t eng;
 	dnnl_stream_t *st;	/* one per thread */
 	int nst;
-	struct prim *cache;
+	struct prim *cache;	/* most recently used first */
+	int ncache;
 };
 
 #define OK(call) ((call) == dnnl_success)
@@ -177,12 +181,25 @@ prim_get(struct cpu_dnnl *d, int op, const struct dl_conv *cv, int n)
 {
 	int key[12] = { n, cv->h, cv->w, cv->c, cv->k, cv->r, cv->s, cv->stride_h,
 	    cv->stride_w, cv->pad_h, cv->pad_w, 0 };
-	struct prim *p;
+	struct prim *p, **pp, **last = NULL;
 	int saved;
 
-	for (p = d->cache; p; p = p->next)
-		if (p->op == op && !memcmp(p->key, key, sizeof key))
+	for (pp = &d->cache; (p = *pp); pp = &p->next) {
+		if (p->op == op && !memcmp(p->key, key, sizeof key)) {
+			*pp = p->next;		/* to the front */
+			p->next = d->cache;
+			d->cache = p;
 			return p;
+		}
+		if (!p->next)
+			last = pp;
+	}
+	if (d->ncache >= PRIM_CACHE && last) {	/* drop the least recently used */
+		prim_clear(*last);
+		free(*last);
+		*last = NULL;
+		d->ncache--;
+	}
 	if (!(p = calloc(1, sizeof *p)))
 		return NULL;
 	p->op = op;
@@ -194,6 +211,7 @@ prim_get(struct cpu_dnnl *d, int op, const struct dl_conv *cv, int n)
 	omp_set_num_threads(saved);
 	p->next = d->cache;
 	d->cache = p;
+	d->ncache++;
 	return p;
 }
 
