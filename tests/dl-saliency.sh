@@ -3,7 +3,9 @@
 # weights moved to NCHW, |d s / d x| of the predicted class for the scores
 # logit, logprob (the default) and prob), SmoothGrad the same in batches
 # and alone and set by its seed, the garment/background ratio of the
-# default map over 300 test images, occlusion and dense maps of the right
+# default map over 300 test images, exactly 0 far from ink when no conv1
+# bias is above 0 and not with a blank detector, pipelines/saliency-
+# channels.py against that ratio, occlusion and dense maps of the right
 # shapes, batches, markers passed in place, and the ways it must fail.
 # The model is a LeNet-5 trained for a moment by tests/bin/explain.
 set -eu
@@ -28,9 +30,30 @@ dl-saliency m.dlm r.dls > rlp.dls
 dl-saliency --score logit m.dlm r.dls > rlg.dls
 dl-saliency -m occlusion -w 6 -s 3 -c label m.dlm < t.dls > o.dls
 dl-cat -n 2 t.dls | dl-batch -b 5 | dl-saliency m.dlm > b.dls
+# the same model with every conv1 bias made <= 0 (nothing fires on an empty
+# window), and again with channel 0 turned into a blank detector (bias > 0,
+# weights <= 0: on where there is no ink, off where there is)
+for v in neg blank; do
+	$PY - m.dlm m$v.dlm $v <<'PYEOF'
+import sys, numpy as np, dlstream
+with dlstream.Writer(sys.argv[2]) as w:
+	for r in dlstream.read(sys.argv[1]):
+		if r.tag == "DATA" and r.kv.get("part") == "params":
+			b = np.minimum(r.tensors["conv1.bias"], 0)
+			if sys.argv[3] == "blank":
+				b[0] = 0.5
+				w1 = r.tensors["conv1.weight"].copy()
+				w1[0] = -np.abs(w1[0])
+				r.tensors["conv1.weight"] = w1
+			r.tensors["conv1.bias"] = b
+		if r.tag not in ("ENDS", "ABRT"):
+			w.put(r)
+PYEOF
+	dl-saliency m$v.dlm t.dls > $v.dls
+done
 
 $PY - <<'PYEOF'
-import numpy as np, dlstream
+import sys, numpy as np, dlstream
 recs = lambda p: [r for r in dlstream.read(p) if r.tag == "DATA"]
 g, o, b = recs("g.dls"), recs("o.dls"), recs("b.dls")
 assert len(g) == 12 and len(o) == 12, (len(g), len(o))
@@ -60,12 +83,14 @@ assert np.abs(sg - S("sg4.dls")).max() > 5e-2 * sg.max()
 assert not np.allclose(S("sg.dls"), S("lp.dls"), atol=1e-4)
 
 # Where the map lies: mean saliency on the garment (pixels above 0) over
-# the mean on the background, 300 test images.  The issue asks for 3x; no
-# variant reaches it here: this LeNet-5, trained 60 steps, gives about 2.2
-# with the default logprob score and 1.6 with the logit (Simonyan's
-# |d z/d x|), and the full LeNet trained 2 epochs 2.3 against 1.4
-# (pipelines/saliency-ratio.sh prints every variant).  So what is asserted
-# is that the default map is >= 2 and clearly above the logit's.
+# the mean on the background, 300 test images.  The issue asks for 3x; this
+# LeNet-5, trained 60 steps, gives about 2.3 with the default logprob score
+# and 1.6 with the logit (Simonyan's |d z/d x|), the LeNet of
+# pipelines/fmnist.mk 2.54 against 1.45 over the 10000 (seed 1; 2.72 with
+# seed 2; a PyTorch LeNet 3.00 or 1.93 by its seed): much of the background's
+# share comes from first-layer channels that ink turns down, whose number
+# is left to the random start (pipelines/saliency-ratio.sh).  So what is
+# asserted is that the default map is >= 2 and clearly above the logit's.
 def ratio(p):
 	on = off = non = noff = 0.0
 	for r in recs(p):
@@ -75,6 +100,30 @@ def ratio(p):
 rl, rg = ratio("rlp.dls"), ratio("rlg.dls")
 print("garment/background over 300 test images: logprob %.2f, logit %.2f" % (rl, rg))
 assert rl >= 2 and rl >= 1.2 * rg, (rl, rg)
+
+# Where the background's share comes from.  A pixel whose whole
+# neighbourhood (the 9 x 9 box that every 5 x 5 conv1 window holding it lies
+# in) is empty reaches the score only through conv1 units whose window is
+# empty, whose value is relu(bias): with no bias above 0 its gradient is
+# exactly 0 (ReLU's derivative at 0 is 0, as in PyTorch), and one blank
+# detector is enough to make it nonzero.  Trained LeNets grow a few such
+# channels on Fashion-MNIST, and they hold much of the background share
+# (pipelines/saliency-channels.py).
+def far(x):
+	ink = np.pad(x[..., 0] > 0, 4)
+	box = np.zeros((28, 28), bool)
+	for dy in range(9):
+		for dx in range(9):
+			box |= ink[dy:dy + 28, dx:dx + 28]
+	return ~box
+nf = nb = 0
+for a, bl in zip(recs("neg.dls"), recs("blank.dls")):
+	f = far(a.tensors["x"])
+	nf += f.sum()
+	assert (a.tensors["saliency"][f] == 0).all(), a.tensors["saliency"][f].max()
+	assert a.tensors["saliency"][~f].max() > 0
+	nb += (bl.tensors["saliency"][f] > 0).sum()
+assert nf > 500 and nb > 0.5 * nf, (nf, nb)
 
 try:
 	import torch
@@ -106,6 +155,21 @@ for name, f, score in (("g.dls", lambda z: z, "logit"), ("lp.dls", lambda z: z.l
 	err = np.abs(ref - got).max() / np.abs(ref).max()
 	print("gradient saliency (%s) vs PyTorch: max relative error %.3g" % (score, err))
 	assert err < 1e-4, (score, err)
+
+# pipelines/saliency-channels.py splits the same map by conv1 channel: its
+# whole-map ratio is the one above, and the channels whose part lies mostly
+# on the background (marked *) are ones that ink turns down (weights
+# summing below 0: blank and outline detectors); without them the ratio rises
+import os, subprocess
+out = subprocess.run([sys.executable, os.environ["DL_TESTS"] + "/../pipelines/saliency-channels.py",
+	"m.dlm", "300"], capture_output=True, text=True, check=True).stdout
+print(out, end="")
+rows = [l.split() for l in out.splitlines()[1:] if l[:1].isdigit()]
+whole = float(out.split("the map:")[1].split("ratio")[1].split()[0])
+less = float(out.split("channels (*):")[1].split("ratio")[1].split()[0])
+assert len(rows) == 6 and abs(whole - rl) < 0.01, (whole, rl)
+bl = [float(r[2]) for r in rows if r[0].endswith("*")]
+assert bl and max(bl) < 0 and less > whole, (bl, less, whole)
 PYEOF
 
 # the way it fails
