@@ -4,7 +4,8 @@
 # occlusion.png), and the mean gradient saliency on the garment (pixels
 # above 0) against the background over the whole test set, for the default
 # map (the gradient of log p(class)); pipelines/saliency-ratio.sh MODEL
-# prints the other variants.
+# prints the other variants, pipelines/saliency-channels.py MODEL which
+# first-layer channels put the map on the background.
 #   pipelines/saliency.sh            # trains LeNet for EPOCHS (2) unless MODEL is given
 # Env: DL_BIN (programs; default bin/), OUT (saliency.out), MODEL, EPOCHS.
 set -eu -o pipefail
