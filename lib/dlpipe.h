@@ -319,6 +319,7 @@ uint32_t dl_crc32c(uint32_t crc, const void *buf, size_t n);	/* crc=0 to start *
 #include "explain.h"
 #include "train.h"
 #include "plot.h"
+#include "summary.h"
 
 #ifdef __cplusplus
 }
