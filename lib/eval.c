@@ -171,23 +171,6 @@ class_name(const char *classes, int i, char *buf, size_t n)
 	return buf;
 }
 
-static void
-json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static double
 ratio(long a, long b)
 {
@@ -211,7 +194,7 @@ dl_score_report(FILE *f, const struct dl_score *s, const char *classes, int json
 				for (int j = 0; j < k; j++)
 					row += s->confusion[i * k + j], col += s->confusion[j * k + i];
 				fputs(i ? ", " : "", f);
-				json_str(f, class_name(classes, i, name, sizeof name));
+				dl_json_str(f, class_name(classes, i, name, sizeof name));
 				fprintf(f, ": {\"precision\": %.9g, \"recall\": %.9g, \"support\": %ld}",
 				    ratio(tp, col), ratio(tp, row), row);
 			}

@@ -396,8 +396,8 @@ dl_summary_end(struct dl_summary *s, uint64_t bytes)
 
 /* ---- output ---- */
 
-static void
-json_str(FILE *f, const char *s)
+void
+dl_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
@@ -423,9 +423,14 @@ json_num(FILE *f, double v)
 		fprintf(f, "%.9g", v);
 }
 
+/* [d0, d1, ...], null for a dimension that varies; null when ndim < 0. */
 static void
 json_shape(FILE *f, int ndim, const uint64_t *shape, const int *varies)
 {
+	if (ndim < 0) {
+		fputs("null", f);
+		return;
+	}
 	fputc('[', f);
 	for (int d = 0; d < ndim; d++) {
 		if (varies && varies[d])
@@ -449,10 +454,10 @@ dl_summary_print_json(const struct dl_summary *s, FILE *f)
 	int i;
 
 	fprintf(f, "{\"file\": ");
-	json_str(f, s->name ? s->name : "-");
+	dl_json_str(f, s->name ? s->name : "-");
 	fprintf(f, ", \"kind\": ");
 	if (s->kind)
-		json_str(f, s->kind);
+		dl_json_str(f, s->kind);
 	else
 		fputs("null", f);
 	fprintf(f, ", \"records\": %llu, \"samples\": %llu, \"epochs\": %llu, \"markers\": %llu"
@@ -463,17 +468,14 @@ dl_summary_print_json(const struct dl_summary *s, FILE *f)
 	for (i = 0; i < s->n_t; i++) {
 		const struct tstat *st = &s->t[i];
 		fprintf(f, "%s", i ? ", " : "");
-		json_str(f, st->name);
+		dl_json_str(f, st->name);
 		fprintf(f, ": {\"dtype\": ");
 		if (st->dtype < 0)
 			fputs("null", f);
 		else
-			json_str(f, dl_dtype_name(st->dtype));
+			dl_json_str(f, dl_dtype_name(st->dtype));
 		fprintf(f, ", \"shape\": ");
-		if (st->ndim < 0)
-			fputs("null", f);
-		else
-			json_shape(f, st->ndim, st->shape, st->varies);
+		json_shape(f, st->ndim, st->shape, st->varies);
 		fprintf(f, ", \"min\": ");
 		json_num(f, st->min);
 		fprintf(f, ", \"max\": ");
@@ -508,9 +510,9 @@ dl_summary_print_json(const struct dl_summary *s, FILE *f)
 	fprintf(f, ", \"meta\": {");
 	for (i = 0; i < s->head->n_kv; i++) {
 		fprintf(f, "%s", i ? ", " : "");
-		json_str(f, s->head->kv[i].key);
+		dl_json_str(f, s->head->kv[i].key);
 		fprintf(f, ": ");
-		json_str(f, s->head->kv[i].val);
+		dl_json_str(f, s->head->kv[i].val);
 	}
 	fputc('}', f);
 	if (s->kind && !strcmp(s->kind, "model")) {
@@ -519,12 +521,9 @@ dl_summary_print_json(const struct dl_summary *s, FILE *f)
 		for (i = 0; i < s->n_layer; i++) {
 			const struct layer *l = &s->layer[i];
 			fprintf(f, "%s{\"name\": ", i ? ", " : "");
-			json_str(f, l->name);
+			dl_json_str(f, l->name);
 			fprintf(f, ", \"output\": ");
-			if (l->ndim < 0)
-				fputs("null", f);
-			else
-				json_shape(f, l->ndim, l->shape, NULL);
+			json_shape(f, l->ndim, l->shape, NULL);
 			fprintf(f, ", \"params\": %llu}", (unsigned long long)l->params);
 			total += l->params;
 		}

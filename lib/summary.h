@@ -43,4 +43,9 @@ int dl_summary_print_json(const struct dl_summary *s, FILE *f);
 
 void dl_summary_free(struct dl_summary *s);	/* NULL is fine */
 
+/* s as a JSON string on f: in double quotes, " and \ escaped with a
+ * backslash, control characters and DEL as \u00XX, other bytes as they
+ * are (UTF-8 passes through).  dl-info and dl-eval --json use it. */
+void dl_json_str(FILE *f, const char *s);
+
 #endif
