@@ -215,7 +215,7 @@ struct dl_opt_conf {
 	double gamma;		/* STEP (0: 0.1) */
 	double epochs;		/* COSINE: the length of the schedule in epochs */
 	double lr_min;		/* COSINE: final lr */
-	double warmup;		/* epochs of linear warm-up from 0 (any schedule) */
+	double warmup;		/* epochs of linear warm-up (epoch e of W at (e+1)/(W+1)) */
 };
 struct dl_opt;
 struct dl_opt *dl_opt_new(struct dl_net *net, const struct dl_opt_conf *c);

@@ -165,8 +165,10 @@ dl_opt_set_progress(struct dl_opt *o, double e)
 		double f = e >= c->epochs ? 1 : e / c->epochs;
 		lr = c->lr_min + 0.5 * (c->lr - c->lr_min) * (1 + cos(M_PI * f));
 	}
+	/* the rate is set once an epoch: epoch e (from 0) of W warm-up epochs
+	 * runs at (e + 1) / (W + 1) of it, never at 0 */
 	if (c->warmup > 0 && e < c->warmup)
-		lr *= e / c->warmup;
+		lr *= (floor(e) + 1) / (c->warmup + 1);
 	o->lr = lr;
 }
 

@@ -89,6 +89,29 @@ train(const char *desc, int threads, int opt, int epochs, float *fp, struct dl_n
 	return (double)correct / NTEST;
 }
 
+/* Schedules: cosine from lr to lr_min, warm-up epochs never at rate 0. */
+static void
+schedules(void)
+{
+	uint64_t sh[1] = { 4 };
+	struct dl_net *net = dl_net_new("FC3", 1, sh, &(struct dl_net_opts){ .device = "cpu" });
+	struct dl_opt_conf oc = { .kind = DL_OPT_SGD, .lr = 0.3, .sched = DL_SCHED_COSINE,
+	    .epochs = 4, .warmup = 2 };
+	struct dl_opt *o = net ? dl_opt_new(net, &oc) : NULL;
+	/* cosine at 0..4 of 4: 0.3, 0.256, 0.15, 0.044, 0; the first two epochs
+	 * at 1/3 and 2/3 of it */
+	const double want[] = { 0.3 / 3, 0.15 * (1 + M_SQRT1_2) * 2 / 3, 0.15,
+	    0.15 * (1 - M_SQRT1_2), 0 };
+
+	CHECK(o != NULL);
+	for (int e = 0; o && e <= 4; e++) {
+		dl_opt_set_progress(o, e);
+		CHECK_NEAR(dl_opt_lr(o), want[e], 1e-9);
+	}
+	dl_opt_free(o);
+	dl_net_free(net);
+}
+
 int
 main(void)
 {
@@ -96,6 +119,8 @@ main(void)
 	struct dl_net *net = NULL, *back;
 	struct dl_record head;
 	static float p1[NTEST * 3], p2[NTEST * 3];
+
+	schedules();
 
 	/* conv net, Adam; MLP with BN and dropout, Nesterov */
 	CHECK(train("8C3p-MP2-16C3p-MP2-FC32-FC3", 2, DL_OPT_ADAM, 6, a, &net) >= 0.95);
