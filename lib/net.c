@@ -450,17 +450,29 @@ dl_net_param_ptr(struct dl_net *net, int i)
 
 /* He (normal, std sqrt(2/fan_in)) for ReLU-family layers, Glorot
  * (uniform, +-sqrt(6/(fan_in+fan_out))) otherwise; biases and beta 0,
- * gamma and running variance 1.  One generator per parameter tensor. */
+ * gamma and running variance 1.  One generator per parameter tensor.
+ * The output layer (the last with weights, linear, feeding the loss) starts
+ * at zero, as ViT's head does: the first predictions are uniform (the loss
+ * log k for nll) instead of confident and wrong, and its weights grow from
+ * the first step.  With Glorot there, the VGG-style net of fmnist.mk spent
+ * its first epochs undoing the initial logits (epoch 1 train loss 0.72 vs
+ * 0.53; test accuracy 92.98% vs 93.38% after 10 epochs, seed 1). */
 static int
 init_params(struct dl_net *net)
 {
 	size_t most = 0;
 	float *h;
-	int rc = 0;
+	int rc = 0, out = -1;
 
 	for (int i = 0; i < net->n_params; i++)
 		if ((size_t)net->P[i].n > most)
 			most = net->P[i].n;
+	for (int i = 0; i < net->n_layers; i++)
+		if (net->L[i].kind == L_CONV || net->L[i].kind == L_FC)
+			out = i;
+	if (out >= 0 && (net->L[out].act != DL_ACT_NONE ||
+	    (out + 1 < net->n_layers && net->L[out + 1].kind == L_BN)))
+		out = -1;
 	if (!(h = malloc(most * sizeof *h)))
 		return dl_seterr(DL_ENOMEM, "net: out of memory");
 	for (int i = 0; i < net->n_params && rc == 0; i++) {
@@ -477,7 +489,9 @@ init_params(struct dl_net *net)
 			double fan_out = l->kind == L_CONV ? (double)l->k * l->r * l->r : l->k;
 			int act = nx->act;
 
-			if (act == DL_ACT_RELU || act == DL_ACT_LRELU) {
+			if (p->layer == out) {
+				memset(h, 0, p->n * sizeof *h);
+			} else if (act == DL_ACT_RELU || act == DL_ACT_LRELU) {
 				double a = act == DL_ACT_LRELU ? nx->alpha : 0;
 				double sd = sqrt(2.0 / ((1 + a * a) * fan_in));
 				for (long j = 0; j < p->n; j++)

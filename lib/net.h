@@ -65,7 +65,7 @@ struct dl_net;
 struct dl_net_opts {
 	const char *device;	/* "cpu", "cuda", "cuda:N", "auto"; NULL: $DL_DEVICE, else "auto" */
 	int threads;		/* CPU threads; 0: OpenMP default (OMP_NUM_THREADS) */
-	uint64_t seed;		/* weights (He for ReLU/leaky layers, Glorot otherwise) and dropout */
+	uint64_t seed;		/* weights (He for ReLU/leaky layers, Glorot otherwise, output 0), dropout */
 	int loss;		/* enum dl_loss_kind (default DL_LOSS_NLL) */
 	float huber_delta;	/* 0: 1.0 */
 	int max_batch;		/* 0: buffers grow on demand */

@@ -13,7 +13,7 @@ FM=/usr/share/datasets/fashion-mnist
 SK=/usr/lib/python3/dist-packages/skimage/data
 [ -f $FM/t10k-images-idx3-ubyte.gz ] || { echo "no Fashion-MNIST"; exit 77; }
 command -v dl-import > /dev/null || { echo "no dl-import"; exit 77; }
-"$DL_TESTBIN"/explain --save-model m.dlm 60
+"$DL_TESTBIN"/explain --save-model m.dlm 150
 dl-import idx --limit 4 $FM/t10k-images-idx3-ubyte.gz $FM/t10k-labels-idx1-ubyte.gz > t.dls
 dl-dream --layer conv2 --steps 20 --step-size 0.1 m.dlm < t.dls > d.dls
 dl-dream --class 3 --steps 200 --clip --noise 2 m.dlm > f.dls

@@ -92,6 +92,9 @@ run(const struct tcase *tc)
 		t_failed++;
 		return;
 	}
+	/* its own generator: the data below stay those the cases were tuned on
+	 * (ReLU kinks within EPS of a point make central differences disagree) */
+	t_net_unzero(net, &(unsigned long long){ 11 });
 	k = dl_net_outputs(net);
 	for (int i = 0; i < N * nin; i++)
 		x[i] = (float)t_rand(&rs);

@@ -95,6 +95,7 @@ grads(float s, const float *x, const int32_t *y, int n, long *total)
 
 	if (!net)
 		return fprintf(stderr, "dl_net_new: %s\n", dl_errmsg()), exit(1), NULL;
+	t_net_unzero(net, &(unsigned long long){ 3 });
 	xt.dtype = DL_F32, xt.ndim = 4, memcpy(xt.shape, xs, sizeof xs), xt.data = (void *)x;
 	xt.nbytes = (size_t)n * 72 * sizeof *x;
 	yt.dtype = DL_I32, yt.ndim = 1, memcpy(yt.shape, ys, sizeof ys), yt.data = (void *)y;
