@@ -48,7 +48,6 @@ for part in a:
 }
 
 n=512; nv=256; epochs=4; floor=0.4	# accuracy to reach (chance: 0.1)
-if [ "${DL_SANITIZE:-0}" = 1 ]; then n=192; nv=64; epochs=3; floor=0.25; fi
 cl=c0,c1,c2,c3,c4,c5,c6,c7,c8,c9
 if [ -r $fm/train-images-idx3-ubyte.gz ]; then
 	dl-import idx --limit $n --classes $cl $fm/train-images-idx3-ubyte.gz $fm/train-labels-idx1-ubyte.gz > d.dls
