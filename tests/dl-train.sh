@@ -6,27 +6,7 @@
 # the last good model; bad descriptions fail before training naming the
 # token; early stopping; transfer learning; usage errors.
 set -eu
-export OMP_WAIT_POLICY=PASSIVE	# 2 threads spinning on a busy machine crawl
-py=/usr/bin/python3
-fmt=$DL_TESTS/../formats
-fm=/usr/share/datasets/fashion-mnist
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# expect STATUS CMD...: exit status and a "dl-train: " message
-expect() {
-	want=$1; shift
-	set +e; "$@" >out.txt 2>err.txt; got=$?; set -e
-	[ "$got" = "$want" ] || fail "$* exited $got, expected $want: $(cat err.txt)"
-	grep -q '^dl-train: ' err.txt || fail "$*: no 'dl-train: ' message: $(cat err.txt)"
-}
-kv() {	# kv FILE KEY: a value of a stream's HEAD
-	$py -c '
-import sys
-sys.path.insert(0, sys.argv[1])
-from dlstream import Reader
-for r in Reader(sys.argv[2]):
-	print(r.kv.get(sys.argv[3], "")); break
-' "$fmt" "$1" "$2"
-}
+. "$DL_TESTS/dl-train.inc"
 # same_params A B: the part=params (and part=opt) tensors are bit-identical
 same_params() {
 	$py -c '

@@ -8,26 +8,7 @@
 # no GPU (exit 1), by dl-train and dl-eval.  The GPU runs are
 # tests/train-cuda.sh.
 set -eu
-export OMP_WAIT_POLICY=PASSIVE
-py=/usr/bin/python3
-fmt=$DL_TESTS/../formats
-fm=/usr/share/datasets/fashion-mnist
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect() {	# expect STATUS CMD...: exit status and a "dl-train: " message
-	want=$1; shift
-	set +e; "$@" >out.txt 2>err.txt < /dev/null; got=$?; set -e
-	[ "$got" = "$want" ] || fail "$* exited $got, expected $want: $(cat err.txt)"
-	grep -q '^dl-train: ' err.txt || fail "$*: no 'dl-train: ' message: $(cat err.txt)"
-}
-kv() {	# kv FILE KEY: a value of a stream's HEAD
-	$py -c '
-import sys
-sys.path.insert(0, sys.argv[1])
-from dlstream import Reader
-for r in Reader(sys.argv[2]):
-	print(r.kv.get(sys.argv[3], "")); break
-' "$fmt" "$1" "$2"
-}
+. "$DL_TESTS/dl-train.inc"
 # close A B TOL: every parameter within TOL of the largest magnitude
 close() {
 	$py -c '
@@ -75,12 +56,12 @@ train -q --loss-scale 1e20 --resume res.dlm < all.dls
 close big.dlm res.dlm 0 || fail "resumed loss-scaled run differs from the uninterrupted one"
 
 # ---- bf16/fp16 need a GPU ------------------------------------------------------------
-expect 2 dl-train --net FC10 -o m.dlm --device cpu --precision bf16
+expect 2 dl-train --net FC10 -o m.dlm --device cpu --precision bf16 < /dev/null
 grep -q 'cpu device computes in fp32 only' err.txt || fail "cpu bf16: $(cat err.txt)"
-DL_DEVICE=cpu expect 2 dl-train --net FC10 -o m.dlm --precision fp16
-expect 2 dl-train --net FC10 -o m.dlm --precision fp8
-expect 2 dl-train --net FC10 -o m.dlm --loss-scale 0.5
-DL_CUDA_LIB=/nonexistent/libdlpipe-cuda.so expect 1 dl-train --net FC10 -o m.dlm --precision fp16
+DL_DEVICE=cpu expect 2 dl-train --net FC10 -o m.dlm --precision fp16 < /dev/null
+expect 2 dl-train --net FC10 -o m.dlm --precision fp8 < /dev/null
+expect 2 dl-train --net FC10 -o m.dlm --loss-scale 0.5 < /dev/null
+DL_CUDA_LIB=/nonexistent/libdlpipe-cuda.so expect 1 dl-train --net FC10 -o m.dlm --precision fp16 < /dev/null
 grep -q 'no usable cuda device' err.txt || fail "auto without a GPU: $(cat err.txt)"
 [ ! -e m.dlm ] || fail "a model was written"
 dl-train --help | grep -q -- '--precision P .*bf16' || fail "--help: no --precision"
