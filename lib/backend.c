@@ -130,20 +130,8 @@ dl_backend_find(const char *name)
 
 static const char *const prec_names[] = { "fp32", "bf16", "fp16" };
 
-int
-dl_precision_parse(const char *s)
-{
-	for (int i = 0; i < 3; i++)
-		if (s && !strcmp(s, prec_names[i]))
-			return i;
-	return -1;
-}
-
-const char *
-dl_precision_name(int prec)
-{
-	return prec >= 0 && prec < 3 ? prec_names[prec] : "?";
-}
+int dl_precision_parse(const char *s) { return dl_word_index(prec_names, 3, s); }
+const char *dl_precision_name(int prec) { return dl_word_at(prec_names, 3, prec); }
 
 int
 dl_backend_set_precision(const struct dl_backend *be, struct dl_backend_ctx *ctx, int prec)

@@ -129,6 +129,10 @@ char *dl_tensor_desc(const struct dl_tensor *t, char *buf, size_t n);
 double dl_tensor_get(const struct dl_tensor *t, uint64_t i);
 void dl_tensor_set(struct dl_tensor *t, uint64_t i, double v);
 int dl_name_valid(const char *s, size_t len);	/* 1 if allowed as name/key */
+/* Keyword tables ("sgd", "adam", ...): the index of s among words[0..n)
+ * (-1: none, or s NULL), and words[i] ("?" outside). */
+int dl_word_index(const char *const *words, int n, const char *s);
+const char *dl_word_at(const char *const *words, int n, int i);
 
 /* ---- records -------------------------------------------------------------
  * One DLS record: a tag, tensors, key/values.  A record read from a stream

@@ -21,38 +21,13 @@ struct dl_opt {
 	double lr;		/* current scheduled lr */
 };
 
-static const char *kind_names[] = { "sgd", "momentum", "nesterov", "adam" };
-static const char *loss_names[] = { "nll", "bce", "mse", "huber" };
+static const char *const kind_names[] = { "sgd", "momentum", "nesterov", "adam" };
+static const char *const loss_names[] = { "nll", "bce", "mse", "huber" };
 
-int
-dl_opt_parse_kind(const char *s)
-{
-	for (int i = 0; i < 4; i++)
-		if (s && !strcmp(s, kind_names[i]))
-			return i;
-	return -1;
-}
-
-const char *
-dl_opt_kind_name(int kind)
-{
-	return kind >= 0 && kind < 4 ? kind_names[kind] : "?";
-}
-
-int
-dl_loss_parse(const char *s)
-{
-	for (int i = 0; i < 4; i++)
-		if (s && !strcmp(s, loss_names[i]))
-			return i;
-	return -1;
-}
-
-const char *
-dl_loss_name(int kind)
-{
-	return kind >= 0 && kind < 4 ? loss_names[kind] : "?";
-}
+int dl_opt_parse_kind(const char *s) { return dl_word_index(kind_names, 4, s); }
+const char *dl_opt_kind_name(int kind) { return dl_word_at(kind_names, 4, kind); }
+int dl_loss_parse(const char *s) { return dl_word_index(loss_names, 4, s); }
+const char *dl_loss_name(int kind) { return dl_word_at(loss_names, 4, kind); }
 
 struct dl_opt *
 dl_opt_new(struct dl_net *net, const struct dl_opt_conf *conf)

@@ -72,6 +72,21 @@ dl_dtype_name(int dtype)
 }
 
 int
+dl_word_index(const char *const *words, int n, const char *s)
+{
+	for (int i = 0; s && i < n; i++)
+		if (!strcmp(s, words[i]))
+			return i;
+	return -1;
+}
+
+const char *
+dl_word_at(const char *const *words, int n, int i)
+{
+	return i >= 0 && i < n ? words[i] : "?";
+}
+
+int
 dl_dtype_parse(const char *s)
 {
 	for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++)
