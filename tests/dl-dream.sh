@@ -16,7 +16,7 @@ command -v dl-import > /dev/null || { echo "no dl-import"; exit 77; }
 "$DL_TESTBIN"/explain --save-model m.dlm 150
 dl-import idx --limit 4 $FM/t10k-images-idx3-ubyte.gz $FM/t10k-labels-idx1-ubyte.gz > t.dls
 dl-dream --layer conv2 --steps 20 --step-size 0.1 m.dlm < t.dls > d.dls
-dl-dream --class 3 --steps 200 --clip --noise 2 m.dlm > f.dls
+dl-dream --class 3 --steps 200 --step-size 0.05 --clip --noise 2 m.dlm > f.dls
 size=128 steps=4
 [ "${DL_SANITIZE:-0}" = 1 ] && size=64 steps=2
 if [ -f $SK/astronaut.png ]; then
