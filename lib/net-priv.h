@@ -44,6 +44,7 @@ struct param {
 
 struct dl_net {
 	char *desc;			/* canonical */
+	struct dl_net_opts opts;	/* as given to dl_net_plan (device: until started) */
 	const struct dl_backend *be;
 	struct dl_backend_ctx *ctx;
 	uint64_t seed;

@@ -432,14 +432,15 @@ static float *
 pdata(struct dl_net *net, int i)
 {
 	struct param *p = &net->P[i];
+	float *base = p->trainable ? net->params : net->stats;
 
-	return (p->trainable ? net->params : net->stats) + p->off;
+	return base ? base + p->off : NULL;	/* NULL: a planned net, not started */
 }
 
 static float *
 pgrad(struct dl_net *net, int i)
 {
-	return net->P[i].trainable ? net->grads + net->P[i].off : NULL;
+	return net->P[i].trainable && net->grads ? net->grads + net->P[i].off : NULL;
 }
 
 float *
@@ -545,6 +546,8 @@ ensure(struct dl_net *net, int n)
 	struct dl_backend_ctx *c = net->ctx;
 	int outs = dl_net_outputs(net), bad = 0;
 
+	if (!be)
+		return dl_seterr(DL_EUSAGE, "net: planned, not started (dl_net_start)");
 	if (n <= net->cap)
 		return 0;
 	free_buffers(net);
@@ -588,16 +591,29 @@ host_scratch(struct dl_net *net, size_t nbytes)
 	return net->host;
 }
 
-struct dl_net *
-dl_net_new(const char *desc, int ndim, const uint64_t *shape, const struct dl_net_opts *o)
+/* Blanks removed; a description is never a path here (dl_net_desc_read
+ * is for --net FILE). */
+static char *
+desc_copy(const char *desc)
 {
-	struct dl_net_opts dflt = { 0 };
-	struct dl_net *net;
-	const char *dev;
-	int rc;
+	char *out, *o;
 
-	if (!o)
-		o = &dflt;
+	if (!desc)
+		return dl_seterr(DL_EUSAGE, "net: no description"), NULL;
+	if (!(out = malloc(strlen(desc) + 1)))
+		return dl_seterr(DL_ENOMEM, "net: out of memory"), NULL;
+	for (o = out; *desc; desc++)
+		if (!isspace((unsigned char)*desc))
+			*o++ = *desc;
+	*o = 0;
+	return out;
+}
+
+struct dl_net *
+dl_net_plan(const char *desc, int ndim, const uint64_t *shape, const struct dl_net_opts *o)
+{
+	struct dl_net *net;
+
 	if (ndim < 1 || ndim > 3)
 		return dl_seterr(DL_ESHAPE, "net: input must have 1 to 3 dimensions, not %d", ndim), NULL;
 	for (int i = 0; i < ndim; i++)
@@ -606,10 +622,12 @@ dl_net_new(const char *desc, int ndim, const uint64_t *shape, const struct dl_ne
 			    (unsigned long long)shape[i]), NULL;
 	if (!(net = calloc(1, sizeof *net)))
 		return dl_seterr(DL_ENOMEM, "net: out of memory"), NULL;
+	if (o)
+		net->opts = *o;
 	net->seeded = -1;
-	net->seed = o->seed;
-	net->loss = o->loss;
-	net->delta = o->huber_delta > 0 ? o->huber_delta : 1.0f;
+	net->seed = net->opts.seed;
+	net->loss = net->opts.loss;
+	net->delta = net->opts.huber_delta > 0 ? net->opts.huber_delta : 1.0f;
 	net->lscale = 1;
 	if (ndim == 1)
 		net->in[0] = 1, net->in[1] = 1, net->in[2] = (int)shape[0];
@@ -617,19 +635,42 @@ dl_net_new(const char *desc, int ndim, const uint64_t *shape, const struct dl_ne
 		net->in[0] = (int)shape[0], net->in[1] = (int)shape[1],
 		net->in[2] = ndim == 3 ? (int)shape[2] : 1;
 	net->in_n = (long)net->in[0] * net->in[1] * net->in[2];
-	if (!(net->desc = dl_net_desc_read(desc)))
-		goto fail;
-	if (parse(net, net->desc) < 0 || infer(net) < 0 || make_params(net) < 0)
-		goto fail;
+	if (!(net->desc = desc_copy(desc)) || parse(net, net->desc) < 0 || infer(net) < 0 ||
+	    make_params(net) < 0) {
+		dl_net_free(net);
+		return NULL;
+	}
+	return net;
+}
+
+long
+dl_net_act_floats(const struct dl_net *net)
+{
+	long n = net->in_n;
+
+	for (int i = 0; i < net->n_layers; i++)
+		n += net->L[i].out_n;
+	return n;
+}
+
+int
+dl_net_start(struct dl_net *net)
+{
+	const struct dl_net_opts *o = &net->opts;
+	const char *dev;
+	int rc;
+
+	if (net->be)
+		return dl_seterr(DL_EUSAGE, "net: started twice");
 	dev = o->device ? o->device : getenv("DL_DEVICE");
 	if (!(net->be = dl_backend_find(dev)))
-		goto fail;
+		return -DL_EDEVICE;
 	if ((rc = net->be->init(&net->ctx, dl_backend_device(dev), o->threads)) < 0) {
 		net->be = NULL;
-		goto fail;
+		return rc;
 	}
-	if (o->precision && dl_backend_set_precision(net->be, net->ctx, o->precision) < 0)
-		goto fail;
+	if (o->precision && (rc = dl_backend_set_precision(net->be, net->ctx, o->precision)) < 0)
+		return rc;
 	for (int i = 0; i < net->n_layers; i++) {
 		struct layer *l = &net->L[i];
 		if (l->kind == L_BN) {
@@ -638,29 +679,39 @@ dl_net_new(const char *desc, int ndim, const uint64_t *shape, const struct dl_ne
 			if (!(l->save_mean = net->be->alloc(net->ctx, sz)) ||
 			    !(l->save_invstd = net->be->alloc(net->ctx, sz)) ||
 			    !(l->zeros = net->be->alloc(net->ctx, 3 * sz)))
-				goto fail;
+				return -DL_ENOMEM;
 		}
 	}
 	if (!(net->params = net->be->alloc(net->ctx, net->n_train * sizeof(float))) ||
 	    !(net->grads = net->be->alloc(net->ctx, net->n_train * sizeof(float))) ||
 	    !(net->stats = net->be->alloc(net->ctx, net->n_stats * sizeof(float))))
-		goto fail;
-	if (init_params(net) < 0)
-		goto fail;
-	if (o->max_batch > 0 && ensure(net, o->max_batch) < 0)
-		goto fail;
+		return -DL_ENOMEM;
+	if ((rc = init_params(net)) < 0)
+		return rc;
+	if (o->max_batch > 0 && (rc = ensure(net, o->max_batch)) < 0)
+		return rc;
 	for (int i = 0; i < net->n_layers; i++) {
 		struct layer *l = &net->L[i];
 		if (l->kind == L_CONV && net->be->conv2d_plan) {
 			l->cv.n = net->cap > 0 ? net->cap : 1;
-			if (net->be->conv2d_plan(net->ctx, &l->cv) < 0)
-				goto fail;
+			if ((rc = net->be->conv2d_plan(net->ctx, &l->cv)) < 0)
+				return rc;
 		}
 	}
+	net->opts.device = NULL;	/* the caller's string: not kept past here */
+	return 0;
+}
+
+struct dl_net *
+dl_net_new(const char *desc, int ndim, const uint64_t *shape, const struct dl_net_opts *o)
+{
+	struct dl_net *net = dl_net_plan(desc, ndim, shape, o);
+
+	if (net && dl_net_start(net) < 0) {
+		dl_net_free(net);
+		return NULL;
+	}
 	return net;
-fail:
-	dl_net_free(net);
-	return NULL;
 }
 
 void
@@ -850,6 +901,8 @@ dl_net_param_get(struct dl_net *net, int i, float *host)
 {
 	if (i < 0 || i >= net->n_params)
 		return dl_seterr(DL_EUSAGE, "net: no parameter %d", i);
+	if (!net->be)
+		return dl_seterr(DL_EUSAGE, "net: planned, not started (dl_net_start)");
 	return net->be->get(net->ctx, host, pdata(net, i), net->P[i].n * sizeof *host);
 }
 
@@ -858,6 +911,8 @@ dl_net_param_set(struct dl_net *net, int i, const float *host)
 {
 	if (i < 0 || i >= net->n_params)
 		return dl_seterr(DL_EUSAGE, "net: no parameter %d", i);
+	if (!net->be)
+		return dl_seterr(DL_EUSAGE, "net: planned, not started (dl_net_start)");
 	return net->be->put(net->ctx, pdata(net, i), host, net->P[i].n * sizeof *host);
 }
 
@@ -866,6 +921,8 @@ dl_net_grad_get(struct dl_net *net, int i, float *host)
 {
 	if (i < 0 || i >= net->n_params || !net->P[i].trainable)
 		return dl_seterr(DL_EUSAGE, "net: no gradient for parameter %d", i);
+	if (!net->be)
+		return dl_seterr(DL_EUSAGE, "net: planned, not started (dl_net_start)");
 	return net->be->get(net->ctx, host, pgrad(net, i), net->P[i].n * sizeof *host);
 }
 

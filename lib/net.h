@@ -51,8 +51,9 @@ struct dl_record;
  * The last conv/FC (with its BN) has no non-linearity unless one is named:
  * it feeds the loss.  Layers are named by kind and index: conv1, pool1, fc1,
  * bn1, drop1, flat1 (pool counts MP, AP and GAP together).
- * A description can be a file: one token (or several joined by '-') a
- * line, '#' starts a comment. */
+ * A description can be a file (dl-train --net FILE, read by
+ * dl_net_desc_read): one token (or several joined by '-') a line, '#'
+ * starts a comment. */
 
 /* The canonical one-line description from arg: if arg names a readable
  * file, its tokens joined by '-', else arg with blanks removed.  Malloc'd
@@ -73,15 +74,32 @@ struct dl_net_opts {
 				 * backend with set_precision (cuda), else dl_net_new fails */
 };
 
-/* Parse desc, infer shapes from the per-sample input shape (ndim 1..3:
- * [D] -> [1,1,D], [H,W] -> [H,W,1], [H,W,C]), create the backend context
- * and initialise weights.  NULL with dl_errmsg() on a bad description, e.g.
- * "net: token 3 'C5x': expected a count before 'C' (as in 20C5)" or
- * "net: token 5 'MP2': input 1x1x50 is smaller than the 2x2 window";
- * o may be NULL (defaults). */
+/* Parse desc (a description, never a file name: see dl_net_desc_read),
+ * infer shapes from the per-sample input shape (ndim 1..3: [D] -> [1,1,D],
+ * [H,W] -> [H,W,1], [H,W,C]), create the backend context and initialise
+ * weights: dl_net_plan() then dl_net_start().  NULL with dl_errmsg() on a
+ * bad description, e.g. "net: token 3 'C5x': expected a count before 'C'
+ * (as in 20C5)" or "net: token 5 'MP2': input 1x1x50 is smaller than the
+ * 2x2 window"; o may be NULL (defaults). */
 struct dl_net *dl_net_new(const char *desc, int ndim, const uint64_t *shape,
     const struct dl_net_opts *o);
-void dl_net_free(struct dl_net *net);
+/* The first half of dl_net_new: the description parsed, shapes inferred
+ * and the parameter table made, with no backend and no memory for data
+ * (host structures only, their size bounded by the description's length).
+ * dl_net_layers, dl_net_layer_info, dl_net_params, dl_net_param_info (data
+ * and grad NULL), dl_net_find_*, dl_net_param_count, dl_net_summary and
+ * dl_net_act_floats work on it; running it does not.  For loaders that
+ * check a description against the bytes that hold it before allocating.
+ * o is copied; o->device must stay valid until dl_net_start(). */
+struct dl_net *dl_net_plan(const char *desc, int ndim, const uint64_t *shape,
+    const struct dl_net_opts *o);
+/* The second half: the backend context, memory and initial weights of a
+ * planned net.  0 or -DL_E* (the net is then only fit for dl_net_free). */
+int dl_net_start(struct dl_net *net);
+/* Floats per sample of the input and every layer's output (the activation
+ * memory of one sample in evaluation; training doubles it). */
+long dl_net_act_floats(const struct dl_net *net);
+void dl_net_free(struct dl_net *net);	/* planned or started */
 
 const char *dl_net_desc(const struct dl_net *net);	/* canonical description */
 const struct dl_backend *dl_net_backend(const struct dl_net *net);
