@@ -357,6 +357,9 @@ main(int argc, char *argv[])
 	dl_progress_end(&c.prog);
 	if (!c.w)
 		dl_die("no stream header read");
+	for (i = 0; i < n_in && !c.done; i++)	/* what no epoch read (--head stops, as unshuffled) */
+		if (in[i].ix && (rc = dl_index_verify(in[i].ix)) < 0)
+			dl_writer_die(c.w, rc);
 	if ((rc = dl_writer_close(c.w)) < 0)
 		dl_fail(rc, "write");
 	for (i = 0; i < n_in; i++) {

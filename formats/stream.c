@@ -1442,7 +1442,9 @@ struct dl_index {
 	uint64_t size;
 	uint64_t *off;			/* DATA record offsets */
 	uint64_t *seqs;			/* their seq numbers, for messages */
+	uint8_t *seen;			/* 1: read and verified */
 	uint64_t n, cap;
+	struct dl_record *scratch;	/* for records read only to verify them */
 	struct dl_record *head;
 };
 
@@ -1523,7 +1525,7 @@ dl_index_open(const char *path, const struct dl_reader_opts *o)
 		goto fail;
 	}
 	ix->size = (uint64_t)st.st_size;
-	if (!(ix->head = dl_record_new(DL_TAG_HEAD)))
+	if (!(ix->head = dl_record_new(DL_TAG_HEAD)) || !(ix->scratch = dl_record_new(NULL)))
 		goto fail;
 	for (;;) {
 		if (!in_stream) {
@@ -1575,18 +1577,27 @@ dl_index_open(const char *path, const struct dl_reader_opts *o)
 			if (ix->n == ix->cap) {
 				uint64_t cap = ix->cap ? 2 * ix->cap : 1024;
 				uint64_t *no = realloc(ix->off, cap * sizeof *no), *ns;
+				uint8_t *nseen;
 				if (no)
 					ix->off = no;
 				ns = no ? realloc(ix->seqs, cap * sizeof *ns) : NULL;
-				if (!no || !ns) {
+				if (ns)
+					ix->seqs = ns;
+				nseen = ns ? realloc(ix->seen, cap) : NULL;
+				if (!no || !ns || !nseen) {
 					rc = dl_seterr(DL_ENOMEM, "out of memory");
 					goto ifail;
 				}
-				ix->seqs = ns;
+				ix->seen = nseen;
 				ix->cap = cap;
 			}
 			ix->off[ix->n] = at;
+			ix->seen[ix->n] = 0;
 			ix->seqs[ix->n++] = seq;
+		} else if ((rc = ix_body(ix, at, &h, ix->scratch)) < 0) {
+			/* HEAD, MARK, ENDS: not indexed, but verified like the pipe reader does */
+			dl_errprefix("record %llu (%s)", (unsigned long long)seq, h.tag);
+			goto ifail;
 		}
 		if (!strcmp(h.tag, "ENDS"))
 			in_stream = 0;
@@ -1620,7 +1631,20 @@ dl_index_read(struct dl_index *ix, uint64_t i, struct dl_record *rec)
 		             (unsigned long long)ix->off[i]);
 		return rc;
 	}
+	ix->seen[i] = 1;
 	return 1;
+}
+
+int
+dl_index_verify(struct dl_index *ix)
+{
+	int rc;
+
+	for (uint64_t i = 0; i < ix->n; i++)
+		if (!ix->seen[i] && (rc = dl_index_read(ix, i, ix->scratch)) < 0)
+			return rc;
+	dl_record_clear(ix->scratch, NULL);
+	return 0;
 }
 
 void
@@ -1632,7 +1656,9 @@ dl_index_close(struct dl_index *ix)
 		close(ix->fd);
 	free(ix->off);
 	free(ix->seqs);
+	free(ix->seen);
 	free(ix->name);
 	dl_record_free(ix->head);
+	dl_record_free(ix->scratch);
 	free(ix);
 }

@@ -46,6 +46,14 @@ int dl_seterr(int code, const char *fmt, ...)
 /* Prefix the current message with "prefix: " (e.g. a file name). */
 void dl_errprefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *dl_errmsg(void);	/* the last message; "" if none */
+/* A string from a file as it may be printed: control bytes (C0, DEL, C1),
+ * bytes that are not UTF-8 and '\\' as \xNN, at most 200 bytes of s then
+ * "...".  The result lives until the 8th call after it in the same thread:
+ * for messages, dl_seterr(DL_EFORMAT, "kind=%s", dl_esc(v)). */
+const char *dl_esc(const char *s);
+const char *dl_escn(const void *p, size_t n);
+/* All of s escaped so onto f (dl-info's values); returns the columns. */
+int dl_fputs_esc(const char *s, FILE *f);
 
 /* For programs (bin/): messages go to stderr prefixed with dl_progname. */
 void dl_setprogname(const char *argv0);
@@ -230,12 +238,16 @@ void dl_reader_close(struct dl_reader *r);
 
 /* Random access over a regular file: index every DATA record (headers
  * only: payloads are checked when read).  Markers, ENDS and HEAD are not
- * indexed. */
+ * indexed but verified as the pipe reader does (checksums, fields) when
+ * the index is made; dl_index_verify() reads and checks every DATA record
+ * that dl_index_read() has not returned, so that a program has verified
+ * the whole file before it reports success. */
 struct dl_index;
 struct dl_index *dl_index_open(const char *path, const struct dl_reader_opts *o);
 uint64_t dl_index_count(const struct dl_index *ix);		/* DATA records */
 const struct dl_record *dl_index_head(const struct dl_index *ix);
 int dl_index_read(struct dl_index *ix, uint64_t i, struct dl_record *rec);  /* 1 or -DL_E* */
+int dl_index_verify(struct dl_index *ix);				/* 0 or -DL_E* */
 void dl_index_close(struct dl_index *ix);
 
 /* ---- writing streams --------------------------------------------------- */
@@ -324,6 +336,7 @@ uint32_t dl_crc32c(uint32_t crc, const void *buf, size_t n);	/* crc=0 to start *
 #include "train.h"
 #include "plot.h"
 #include "summary.h"
+#include "model.h"
 
 #ifdef __cplusplus
 }

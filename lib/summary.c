@@ -33,6 +33,64 @@ struct layer {			/* one row of the model summary */
 	uint64_t params;
 };
 
+/* Names to indices, open addressing: a lookup is O(1), so a record of
+ * 65,000 tensors costs what its bytes do. */
+struct names {
+	int *slot;		/* index + 1; 0: empty */
+	int cap;		/* power of 2, over twice the entries */
+};
+
+static uint32_t
+name_hash(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ (uint8_t)*p++) * 16777619u;
+	return h;
+}
+
+/* The slot of name[0..len) among n entries whose names name_of() gives:
+ * where it is, or the empty slot where it would go. */
+static int *
+names_slot(const struct names *nm, const char *name, size_t len,
+    const char *(*name_of)(const void *, int), const void *arg)
+{
+	uint32_t i = name_hash(name, len) & (nm->cap - 1);
+
+	for (;; i = (i + 1) & (nm->cap - 1)) {
+		const char *o;
+
+		if (!nm->slot[i])
+			return &nm->slot[i];
+		o = name_of(arg, nm->slot[i] - 1);
+		if (!strncmp(o, name, len) && !o[len])
+			return &nm->slot[i];
+	}
+}
+
+/* Room for entry n (of n + 1): rehash the n present when the table would
+ * be more than half full.  0 or -DL_ENOMEM. */
+static int
+names_room(struct names *nm, int n, const char *(*name_of)(const void *, int), const void *arg)
+{
+	struct names g;
+
+	if (2 * (n + 1) < nm->cap)
+		return 0;
+	g.cap = nm->cap ? 2 * nm->cap : 64;
+	if (!(g.slot = calloc(g.cap, sizeof *g.slot)))
+		return dl_seterr(DL_ENOMEM, "out of memory");
+	for (int i = 0; i < n; i++) {
+		const char *s = name_of(arg, i);
+
+		*names_slot(&g, s, strlen(s), name_of, arg) = i + 1;
+	}
+	free(nm->slot);
+	*nm = g;
+	return 0;
+}
+
 struct dl_summary {
 	char *name;		/* input as named; NULL: stdin */
 	struct dl_record *head;	/* copy of the first HEAD */
@@ -47,6 +105,7 @@ struct dl_summary {
 	int n_odd, labels_off;	/* labels_off: not a class label */
 	struct layer *layer;
 	int n_layer, cap_layer;
+	struct names tnames, lnames;	/* t and layer by name */
 };
 
 static int
@@ -102,24 +161,42 @@ dl_summary_free(struct dl_summary *s)
 	free(s->hist);
 	free(s->odd);
 	free(s->layer);
+	free(s->tnames.slot);
+	free(s->lnames.slot);
 	free(s);
 }
 
 /* ---- gathering ---- */
 
+static const char *
+tstat_name(const void *arg, int i)
+{
+	return ((const struct dl_summary *)arg)->t[i].name;
+}
+
+static const char *
+layer_name(const void *arg, int i)
+{
+	return ((const struct dl_summary *)arg)->layer[i].name;
+}
+
 static struct tstat *
 find_stat(struct dl_summary *s, const char *name, int hint)
 {
 	struct tstat *st, *t;
+	size_t len = strlen(name);
+	int *slot;
 
 	if (hint < s->n_t && !strcmp(s->t[hint].name, name))
 		return &s->t[hint];
-	for (int i = 0; i < s->n_t; i++)
-		if (!strcmp(s->t[i].name, name))
-			return &s->t[i];
+	if (names_room(&s->tnames, s->n_t, tstat_name, s) < 0)
+		return NULL;
+	if (*(slot = names_slot(&s->tnames, name, len, tstat_name, s)))
+		return &s->t[*slot - 1];
 	if (!(t = grow(s->t, &s->cap_t, s->n_t, sizeof *s->t)))
 		return NULL;
 	s->t = t;
+	*slot = s->n_t + 1;
 	st = &s->t[s->n_t++];
 	memset(st, 0, sizeof *st);
 	snprintf(st->name, sizeof st->name, "%s", name);
@@ -293,27 +370,23 @@ dl_summary_add(struct dl_summary *s, const struct dl_record *rec)
 }
 
 /*
- * The layers of a model from the net library (lib/net.h): the network of
- * the HEAD's "net" description on its "input" shape, built on the CPU only
- * to read its layer table.  0 with s->layer and s->n_layer set; 1 when
- * there is no description or its table cannot be read; 2 when the net
- * cannot be built (dl_errmsg() says why); -DL_ENOMEM.
+ * The layers of a model from the model loader (lib/model.h): the plan of
+ * the network its HEAD describes, its fields checked and its size bounded
+ * by the stream's bytes -- shapes and parameter counts, no memory for
+ * weights.  0 with s->layer and s->n_layer set; 1 when there is no
+ * description or its table cannot be read; 2 when the net cannot be
+ * planned (dl_errmsg() says why); -DL_ENOMEM.
  */
 static int
 net_layers(struct dl_summary *s)
 {
-	const char *desc = dl_record_get(s->head, "net");
-	const char *input = dl_record_get(s->head, "input");
-	struct dl_net_opts no = { .device = "cpu", .threads = 1 };
 	struct dl_layer_info li;
 	struct dl_net *net;
-	uint64_t shape[3];
 	int n;
 
-	if (!desc || !input || sscanf(input, "%" SCNu64 ",%" SCNu64 ",%" SCNu64,
-	    &shape[0], &shape[1], &shape[2]) != 3)
+	if (!dl_record_get(s->head, "net") || !dl_record_get(s->head, "input"))
 		return 1;
-	if (!(net = dl_net_new(desc, 3, shape, &no)))
+	if (!(net = dl_model_plan_head(s->head, s->bytes, NULL)))
 		return 2;
 	n = dl_net_layers(net);
 	if (n > 0 && !(s->layer = calloc(n, sizeof *s->layer))) {
@@ -346,19 +419,21 @@ layers_from_names(struct dl_summary *s)
 		size_t len = dot ? (size_t)(dot - st->name) : strlen(st->name);
 		struct layer *l;
 		uint64_t n = 1;
-		int j;
+		int j, *slot;
 
 		if (st->opt)
 			continue;
 		for (int d = 0; d < st->ndim; d++)
 			n *= st->shape[d];
-		for (j = 0; j < s->n_layer; j++)
-			if (strlen(s->layer[j].name) == len && !strncmp(s->layer[j].name, st->name, len))
-				break;
-		if (j == s->n_layer) {
+		if (names_room(&s->lnames, s->n_layer, layer_name, s) < 0)
+			return -DL_ENOMEM;
+		slot = names_slot(&s->lnames, st->name, len, layer_name, s);
+		if ((j = *slot - 1) < 0) {
+			j = s->n_layer;
 			if (!(l = grow(s->layer, &s->cap_layer, s->n_layer, sizeof *s->layer)))
 				return -DL_ENOMEM;
 			s->layer = l;
+			*slot = j + 1;
 			memset(&s->layer[j], 0, sizeof s->layer[j]);
 			snprintf(s->layer[j].name, sizeof s->layer[j].name, "%.*s", (int)len, st->name);
 			s->layer[j].ndim = -1;
@@ -537,16 +612,7 @@ dl_summary_print_json(const struct dl_summary *s, FILE *f)
 static void
 safe(FILE *f, const char *s, int width)
 {
-	int n = 0;
-
-	for (; *s; s++, n++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			n += fprintf(f, "\\x%02x", c) - 1;
-		else
-			fputc(c, f);
-	}
-	for (; n < width; n++)
+	for (int n = dl_fputs_esc(s, f); n < width; n++)
 		fputc(' ', f);
 }
 
@@ -595,7 +661,9 @@ dl_summary_print_text(const struct dl_summary *s, FILE *f)
 
 	fprintf(f, "%-9s", "file");
 	safe(f, s->name ? s->name : "stdin", 0);
-	fprintf(f, "\n%-9s%s\n", "kind", s->kind ? s->kind : "(none)");
+	fprintf(f, "\n%-9s", "kind");
+	safe(f, s->kind ? s->kind : "(none)", 0);
+	fputc('\n', f);
 	fprintf(f, "%-9s%llu data, %llu markers, %llu bytes\n", "records",
 	    (unsigned long long)s->records, (unsigned long long)s->markers,
 	    (unsigned long long)s->bytes);

@@ -28,8 +28,9 @@ struct dl_summary *dl_summary_new(const char *name, const struct dl_record *head
 int dl_summary_add(struct dl_summary *s, const struct dl_record *rec);
 
 /* After the last record; bytes: the stream's size (dl_reader_offset()).
- * A model's layers come from the net its HEAD's "net" and "input"
- * describe (built on the CPU), else from the parameter names.  Returns 0;
+ * A model's layers come from the plan of the net its HEAD's "net" and
+ * "input" describe (dl_model_plan_head: no weights are allocated), else
+ * from the parameter names.  Returns 0;
  * 1 when "net" could not be built, dl_errmsg() saying why (the caller may
  * warn: the layers came from the names); or -DL_ENOMEM.  Call it once,
  * before printing. */

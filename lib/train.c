@@ -252,9 +252,11 @@ resume(struct trainer *t)
 	const struct dl_train_conf *c = t->c;
 	struct dl_record *h = dl_record_new(NULL);
 	struct dl_net_opts o = c->net_opts;
-	const char *path = c->resume, *v;
+	const struct dl_checkpoint *ck;
+	struct dl_model *m = NULL;
+	const char *path = c->resume;
 	char *last = NULL;
-	int rc;
+	int rc, named = 1;
 
 	if (!h)
 		return -DL_ENOMEM;
@@ -265,46 +267,47 @@ resume(struct trainer *t)
 		dl_record_free(h);
 		return 0;
 	}
-	/* the seed that keyed the dropout masks */
-	{
-		struct dl_reader *r = dl_reader_open(path, NULL);
-		const struct dl_record *hh = r ? dl_reader_head(r) : NULL;
-
-		if (hh && (v = dl_record_get(hh, "seed")))
-			o.seed = strtoull(v, NULL, 10);
-		dl_reader_close(r);
-	}
+	/* one read of the whole file, verified; the seed that keyed the dropout
+	 * masks is the file's */
 	rc = -DL_EFORMAT;
-	if (!(t->net = dl_model_load(path, &o, h)))
+	if (!(m = dl_model_open(path, &o)) || dl_record_copy(h, dl_model_head(m)) < 0 ||
+	    !(t->net = dl_model_net(m)))
 		goto out;
-	if ((rc = make_opt(t)) < 0 || (rc = dl_model_load_opt(path, t->opt)) < 0)
+	ck = dl_model_checkpoint(m);
+	if ((rc = make_opt(t)) < 0) {
+		named = 0;	/* the loader's messages name the file, these do not */
+		goto out;
+	}
+	if ((rc = dl_model_opt(m, t->opt)) < 0)
 		goto out;
 	if (rc == 0) {
 		rc = dl_seterr(DL_EFORMAT, "%s: no optimizer state to resume from", path);
 		goto out;
 	}
-	t->seed = o.seed;
-	t->epoch = (v = dl_record_get(h, "epoch")) ? atol(v) : 0;
+	t->seed = ck->has_seed ? ck->seed : o.seed;
+	t->epoch = ck->epoch;
 	t->skip = t->epoch;
-	if ((v = dl_record_get(h, "best_epoch")))
-		t->best_epoch = atol(v);
-	if ((v = dl_record_get(h, "best_val_loss")))
-		t->best_loss = strtod(v, NULL);
-	if ((v = dl_record_get(h, "best_val_acc")))
-		t->best_acc = strtod(v, NULL);
-	if (t->scaling && (v = dl_record_get(h, "loss_scale")) && strtod(v, NULL) > 0) {
-		t->ls.scale = strtod(v, NULL);
-		if ((v = dl_record_get(h, "loss_scale_good")))
-			t->ls.good = atol(v);
+	if (ck->best_epoch) {
+		t->best_epoch = ck->best_epoch;
+		t->best_loss = ck->best_val_loss;
+		t->best_acc = ck->best_val_acc;
+	}
+	if (t->scaling && ck->has_loss_scale) {
+		t->ls.scale = ck->loss_scale;
+		t->ls.good = ck->loss_scale_good;
 	}
 	for (int i = 0; i < h->n_kv; i++)
 		if (!dl_record_get(t->meta, h->kv[i].key) && (rc = dl_record_set(t->meta,
 		    h->kv[i].key, h->kv[i].val)) < 0)
 			goto out;
-	rc = check_outputs(t);
+	if ((rc = check_outputs(t)) < 0)
+		named = 0;
 out:
-	if (rc < 0)
+	if (rc < 0 && named)
+		dl_errprefix("--resume");
+	else if (rc < 0)
 		dl_errprefix("--resume %s", path);
+	dl_model_close(m);
 	free(last);
 	dl_record_free(h);
 	return rc < 0 ? rc : 0;
