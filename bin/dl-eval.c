@@ -247,8 +247,11 @@ main(int argc, char *argv[])
 		dl_fail(rc, "write");
 	if (!e.predict || e.io.out || !dl_quiet)
 		if ((rc = dl_score_report(e.predict && !e.io.out ? stderr : stdout, &e.s, classes,
-		    e.json)) < 0 || fflush(stdout) != 0)
-			dl_fail(rc < 0 ? rc : -DL_EIO, "write");
+		    e.json)) < 0 || (fflush(stdout) != 0 && (rc = dl_seterr(DL_EIO, "stdout:"))))
+			dl_fail(rc, NULL);
+	if (e.s.nonfinite)	/* a score over NaN is no score: say so, fail */
+		dl_die("%ld of %ld samples gave an output that is NaN or infinite (from the input "
+		    "or the model)", e.s.nonfinite, e.s.n ? e.s.n : e.s.nonfinite);
 	dl_score_fini(&e.s);
 	dl_net_free(e.net);
 	dl_batcher_free(e.b);

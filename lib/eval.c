@@ -61,7 +61,7 @@ dl_score_batch(struct dl_net *net, const struct dl_record *rec, int batched,
 	if ((n = dl_net_forward(net, &xv, 0)) < 0)
 		return n;
 	conf = y && s && s->confusion && is_class_dtype(y->dtype);
-	if (!p && conf) {
+	if (!p && s) {
 		if (s->tmp_n < (long)n * k) {
 			free(s->tmp);
 			s->tmp_n = 0;
@@ -74,6 +74,12 @@ dl_score_batch(struct dl_net *net, const struct dl_record *rec, int batched,
 	}
 	if (p && (rc = (int)dl_net_probs(net, p, nprobs)) < 0)
 		return rc;
+	for (int i = 0; p && s && i < n; i++)
+		for (int j = 0; j < k; j++)
+			if (!isfinite(p[(size_t)i * k + j])) {
+				s->nonfinite++;
+				break;
+			}
 	if (!y || !s)
 		return n;
 	yv = *y;
@@ -184,8 +190,13 @@ dl_score_report(FILE *f, const struct dl_score *s, const char *classes, int json
 	char name[256];
 
 	if (json) {
-		fprintf(f, "{\"samples\": %ld, \"loss\": %.9g, \"accuracy\": %.9g", s->n,
-		    s->n ? s->loss / s->n : 0.0, ratio(s->correct, s->n));
+		fprintf(f, "{\"samples\": %ld, \"loss\": ", s->n);
+		if (isfinite(s->loss))
+			fprintf(f, "%.9g", s->n ? s->loss / s->n : 0.0);
+		else
+			fputs("null", f);	/* JSON has no NaN */
+		fprintf(f, ", \"accuracy\": %.9g, \"nonfinite\": %ld", ratio(s->correct, s->n),
+		    s->nonfinite);
 		if (k) {
 			fputs(", \"per_class\": {", f);
 			for (int i = 0; i < k; i++) {
@@ -212,6 +223,9 @@ dl_score_report(FILE *f, const struct dl_score *s, const char *classes, int json
 	}
 	fprintf(f, "samples   %ld\nloss      %.6f\naccuracy  %.2f%%\n", s->n,
 	    s->n ? s->loss / s->n : 0.0, 100 * ratio(s->correct, s->n));
+	if (s->nonfinite)
+		fprintf(f, "nonfinite %ld samples with an output that is NaN or infinite\n",
+		    s->nonfinite);
 	if (!k)
 		return ferror(f) ? dl_seterr(DL_EIO, "write:") : 0;
 	fprintf(f, "\n%-4s %-16s %9s %7s %7s\n", "", "class", "precision", "recall", "support");
@@ -221,7 +235,7 @@ dl_score_report(FILE *f, const struct dl_score *s, const char *classes, int json
 		for (int j = 0; j < k; j++)
 			row += s->confusion[i * k + j], col += s->confusion[j * k + i];
 		fprintf(f, "%-4d %-16s %8.2f%% %6.2f%% %7ld\n", i,
-		    class_name(classes, i, name, sizeof name), 100 * ratio(tp, col),
+		    dl_esc(class_name(classes, i, name, sizeof name)), 100 * ratio(tp, col),
 		    100 * ratio(tp, row), row);
 	}
 	fputs("\nconfusion (rows: true class, columns: predicted)\n    ", f);

@@ -90,6 +90,7 @@ struct dl_model {
 	struct dl_checkpoint ck;
 	struct dl_net *net;		/* planned; NULL once handed over */
 	const struct dl_tensor **byname;	/* every parameter tensor, sorted by name */
+	int *index;			/* index[k]: the plan's parameter byname[k] is */
 	int n_byname;
 };
 
@@ -222,10 +223,11 @@ check_head(const char *name, const struct dl_record *h, uint64_t shape[3],
 	return 0;
 }
 
-/* The network of a checked HEAD, planned and bounded by nbytes. */
+/* The network of a checked HEAD, planned and bounded by nbytes (its
+ * parameters too when params is 1). */
 static struct dl_net *
 plan(const char *name, const struct dl_record *h, uint64_t nbytes, const struct dl_net_opts *o,
-    struct dl_checkpoint *ck)
+    struct dl_checkpoint *ck, int params)
 {
 	struct dl_net_opts no = { 0 };
 	struct dl_checkpoint ck0;
@@ -255,7 +257,7 @@ plan(const char *name, const struct dl_record *h, uint64_t nbytes, const struct 
 		    nbytes, room >> 20);
 		goto fail;
 	}
-	if ((uint64_t)dl_net_param_count(net) > nbytes / sizeof(float)) {
+	if (params && (uint64_t)dl_net_param_count(net) > nbytes / sizeof(float)) {
 		dl_seterr(DL_EFORMAT, "%s: the network has %ld parameters, more than a model of "
 		    "%" PRIu64 " bytes holds", name, dl_net_param_count(net), nbytes);
 		goto fail;
@@ -274,7 +276,7 @@ fail:
 struct dl_net *
 dl_model_plan_head(const struct dl_record *head, uint64_t nbytes, const struct dl_net_opts *o)
 {
-	return plan("model", head, nbytes, o, NULL);
+	return plan("model", head, nbytes, o, NULL, 0);
 }
 
 static int
@@ -314,7 +316,8 @@ check_params(struct dl_model *m)
 	if (n != np)
 		return dl_seterr(DL_EFORMAT, "%s: the network has %d parameter tensors, the model "
 		    "holds %d", m->name, np, n);
-	if (n && !(m->byname = malloc(n * sizeof *m->byname)))
+	if (n && (!(m->byname = malloc(n * sizeof *m->byname)) ||
+	    !(m->index = malloc(n * sizeof *m->index))))
 		return dl_seterr(DL_ENOMEM, "out of memory");
 	for (int r = 0; r < m->n_params; r++)
 		for (int i = 0; i < m->params[r]->n_tensors; i++)
@@ -338,6 +341,52 @@ check_params(struct dl_model *m)
 			return dl_seterr(DL_EFORMAT, "%s: model lacks %s as f32 of the network's "
 			    "shape", m->name, pi.name);
 		if ((rc = finite_f32(m->name, *t)) < 0)
+			return rc;
+		m->index[t - m->byname] = i;
+	}
+	return 0;
+}
+
+/* The optimizer state: a known optimizer, step >= 0, and tensors
+ * "<param>.m" / "<param>.v" of trainable parameters, f32 of their shape,
+ * finite. */
+static int
+check_opt(struct dl_model *m)
+{
+	const struct dl_record *o = m->opt;
+	const char *kind = dl_record_get(o, "opt"), *v;
+	struct dl_param_info pi;
+	long step;
+	double lr;
+	int rc;
+
+	if (o->n_tensors > 2 * m->n_byname)
+		return dl_seterr(DL_EFORMAT, "%s: %d tensors of optimizer state for %d parameters",
+		    m->name, o->n_tensors, m->n_byname);
+	if (!kind || dl_opt_parse_kind(kind) < 0)
+		return badkv(m->name, "opt", kind ? kind : "", "sgd, momentum, nesterov or adam");
+	if ((v = dl_record_get(o, "step")) && !num_long(v, 0, LONG_MAX, &step))
+		return badkv(m->name, "step", v, "an integer >= 0");
+	if ((v = dl_record_get(o, "lr")) && !num_double(v, 0, HUGE_VAL, &lr))
+		return badkv(m->name, "lr", v, "a finite number >= 0");
+	for (int i = 0; i < o->n_tensors; i++) {
+		const struct dl_tensor *t = &o->tensors[i];
+		const char *dot = strrchr(t->name, '.');
+		const struct dl_tensor **p;
+		struct dl_tensor key;
+
+		if (!dot || (strcmp(dot, ".m") && strcmp(dot, ".v")))
+			return dl_seterr(DL_EFORMAT, "%s: optimizer state %s: expected "
+			    "<parameter>.m or .v", m->name, t->name);
+		snprintf(key.name, sizeof key.name, "%.*s", (int)(dot - t->name), t->name);
+		if (!(p = bsearch(&(struct dl_tensor *){ &key }, m->byname, m->n_byname,
+		    sizeof *m->byname, cmp_tensor)) ||
+		    dl_net_param_info(m->net, m->index[p - m->byname], &pi) < 0 || !pi.trainable ||
+		    t->dtype != DL_F32 || t->ndim != pi.ndim ||
+		    memcmp(t->shape, pi.shape, pi.ndim * sizeof *pi.shape))
+			return dl_seterr(DL_EFORMAT, "%s: optimizer state %s is not f32 of a trainable "
+			    "parameter's shape", m->name, t->name);
+		if ((rc = finite_f32(m->name, t)) < 0)
 			return rc;
 	}
 	return 0;
@@ -397,13 +446,12 @@ model_read(struct dl_reader *r, const struct dl_net_opts *o)
 	dl_record_free(rec);
 	rec = NULL;
 	m->nbytes = dl_reader_offset(r);
-	if (!(m->net = plan(m->name, m->head, m->nbytes, o, &m->ck)))
+	if (!(m->net = plan(m->name, m->head, m->nbytes, o, &m->ck, 1)))
 		goto fail;
 	if (check_params(m) < 0)
 		goto fail;
-	for (int i = 0; m->opt && i < m->opt->n_tensors; i++)
-		if (finite_f32(m->name, &m->opt->tensors[i]) < 0)
-			goto fail;
+	if (m->opt && check_opt(m) < 0)
+		goto fail;
 	return m;
 fail:
 	dl_record_free(rec);
@@ -493,6 +541,7 @@ dl_model_close(struct dl_model *m)
 		dl_record_free(m->params[i]);
 	free(m->params);
 	free(m->byname);
+	free(m->index);
 	dl_record_free(m->opt);
 	dl_record_free(m->head);
 	dl_net_free(m->net);

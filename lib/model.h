@@ -67,8 +67,9 @@ int dl_model_opt(const struct dl_model *m, struct dl_opt *opt);
 void dl_model_close(struct dl_model *m);
 
 /* The plan of a model's HEAD for a stream of nbytes bytes (dl-info):
- * every HEAD field checked, the network planned and bounded as above; the
- * parameters need not be present.  NULL with dl_errmsg(). */
+ * every HEAD field checked, the network planned and its activations
+ * bounded as above; the parameters need not be present (a description
+ * alone is shown).  NULL with dl_errmsg(). */
 struct dl_net *dl_model_plan_head(const struct dl_record *head, uint64_t nbytes,
     const struct dl_net_opts *o);
 

@@ -219,7 +219,7 @@ dl_opt_state_get(struct dl_opt *o, const struct dl_record *rec)
 
 	if (!kind || dl_opt_parse_kind(kind) != o->c.kind)
 		return dl_seterr(DL_EFORMAT, "opt: saved state is for optimizer '%s', not '%s'",
-		    kind ? kind : "?", dl_opt_kind_name(o->c.kind));
+		    kind ? dl_esc(kind) : "?", dl_opt_kind_name(o->c.kind));
 	for (int i = 0; i < net->n_params; i++) {
 		struct param *p = &net->P[i];
 		float *bufs[2] = { o->m, o->v };

@@ -12,6 +12,15 @@
 
 #include "dlpipe.h"
 
+/* Exit 0 after writing to stdout, or 1 when that failed (--help >&-). */
+__attribute__((noreturn)) static void
+exit_stdout(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout))
+		dl_die("stdout:");
+	exit(DL_EXIT_OK);
+}
+
 void
 dl_opt_common(int c, char **argv, struct dl_io_opts *io, const char *usage)
 {
@@ -48,10 +57,10 @@ dl_opt_common(int c, char **argv, struct dl_io_opts *io, const char *usage)
 		return;
 	case 'h':
 		fputs(usage, stdout);
-		exit(DL_EXIT_OK);
+		exit_stdout();
 	case 'V':
 		dl_print_version();
-		exit(DL_EXIT_OK);
+		exit_stdout();
 	case ':':
 		dl_usage_die("option '%s' needs a value", argv[optind - 1]);
 	}

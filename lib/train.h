@@ -61,6 +61,7 @@ struct dl_score {
 	double loss;		/* sum of per-sample losses */
 	long n;			/* samples */
 	long correct;		/* argmax == class (BCE: 0.5 threshold) */
+	long nonfinite;		/* samples with an output that is NaN or infinite */
 	int n_classes;		/* outputs, for class targets; 0: none */
 	long *confusion;	/* [n_classes * n_classes], NULL when n_classes = 0 */
 	float *tmp;		/* private: probabilities scratch */
