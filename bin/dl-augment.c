@@ -207,6 +207,10 @@ prepare(struct aug *g, struct slot *s)
 	if (t->shape[lead] > 1 << 16 || t->shape[lead + 1] > 1 << 16 || s->c > 1 << 16 ||
 	    t->shape[0] > 1 << 30)
 		return dl_seterr(DL_EFORMAT, "record %llu: image too large", (unsigned long long)g->records);
+	if (!s->h || !s->w || !s->c)
+		return dl_seterr(DL_EFORMAT, "record %llu: tensor '%s' is %s, an empty image",
+		                 (unsigned long long)g->records, g->o.tensor,
+		                 dl_tensor_desc(t, desc, sizeof desc));
 	if (g->o.a.lighting > 0 && s->c != g->o.a.light_c)
 		return dl_seterr(DL_ESHAPE, "record %llu: %d channels, the PCA of %s has %d",
 		                 (unsigned long long)g->records, s->c, g->o.pca, g->o.a.light_c);

@@ -68,7 +68,7 @@ main(int argc, char *argv[])
 	if (!(head = dl_record_new(DL_TAG_HEAD)))
 		dl_die("%s", dl_errmsg());
 	if (!(net = dl_model_load(argv[optind], &no, head)))
-		dl_die("%s: %s", argv[optind], dl_errmsg());
+		dl_die("%s", dl_errmsg());	/* it names the file */
 	dl_net_input_shape(net, in);
 	conv = dense ? dl_net_dense(net, h, w, &no) : dl_net_derive(net, NULL, h, w, &no);
 	if (!conv)

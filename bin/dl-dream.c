@@ -156,7 +156,7 @@ main(int argc, char *argv[])
 	no.device = o.device;
 	head = dl_record_new(DL_TAG_HEAD);
 	if (!(net = dl_model_load(o.model, &no, head)))
-		dl_die("%s: %s", o.model, dl_errmsg());
+		dl_die("%s", dl_errmsg());	/* it names the file */
 	dl_msg_device(net);
 	dl_net_input_shape(net, in_shape);
 	if (!(d = dl_dream_new(net, &o.d, &no)))

@@ -283,7 +283,7 @@ main(int argc, char *argv[])
 	parse_args(argc, argv, &o);
 	no.device = o.device;
 	if (!(net = dl_model_load(o.model, &no, NULL)))
-		dl_die("%s: %s", o.model, dl_errmsg());
+		dl_die("%s", dl_errmsg());	/* it names the file */
 	dl_msg_device(net);
 	if (!(in = dl_reader_open(o.input, NULL)))
 		dl_die("%s", dl_errmsg());

@@ -48,6 +48,7 @@ static const char usage_text[] =
 struct opts {
 	struct dl_train_conf c;
 	const char *log;
+	FILE *logf;		/* --log open */
 	char **in;
 	int n_in;
 };
@@ -207,10 +208,10 @@ parse_args(int argc, char *argv[], struct opts *o)
 		dl_usage_die("--net: empty description");
 }
 
-static void
+static int
 log_epoch(const struct dl_epoch_stats *s, void *arg)
 {
-	FILE *log = arg;
+	const struct opts *o = arg;
 	char val[96] = "", scale[96] = "";
 
 	if (s->has_val)
@@ -222,15 +223,7 @@ log_epoch(const struct dl_epoch_stats *s, void *arg)
 		dl_msg("epoch %ld: loss %.4f acc %.2f%%%s, lr %.3g, %.1f s, %.0f samples/s%s%s",
 		    s->epoch, s->train_loss, 100 * s->train_acc, val, s->lr, s->seconds,
 		    s->samples_per_s, scale, s->has_val && s->best ? " (best)" : "");
-	if (!log)
-		return;
-	fprintf(log, "%ld\t%.6g\t%.6g\t", s->epoch, s->train_loss, s->train_acc);
-	if (s->has_val)
-		fprintf(log, "%.6g\t%.6g\t", s->val_loss, s->val_acc);
-	else
-		fputs("nan\tnan\t", log);
-	fprintf(log, "%.6g\t%.3f\t%.1f\n", s->lr, s->seconds, s->samples_per_s);
-	fflush(log);
+	return o->logf ? dl_train_log_row(o->logf, o->log, s) : 0;
 }
 
 int
@@ -238,13 +231,12 @@ main(int argc, char *argv[])
 {
 	struct opts o = { 0 };
 	struct dl_reader *in;
-	FILE *log = NULL;
 	int rc, stopped = 0;
 
 	dl_setprogname(argv[0]);
 	dl_omp_init();
 	parse_args(argc, argv, &o);
-	if (o.log && !(log = dl_train_log_open(o.log, o.c.resume != NULL)))
+	if (o.log && !(o.logf = dl_train_log_open(o.log, o.c.resume != NULL)))
 		dl_die("%s", dl_errmsg());
 	in = o.in ? dl_reader_open_many(o.in, o.n_in, NULL) : dl_reader_open(NULL, NULL);
 	if (!in)
@@ -252,10 +244,10 @@ main(int argc, char *argv[])
 	o.c.progress = !dl_quiet && isatty(2);
 	o.c.on_net = dl_msg_device;
 	o.c.on_epoch = log_epoch;
-	o.c.arg = log;
+	o.c.arg = &o;
 	rc = dl_train(&o.c, in, &stopped);
 	dl_reader_close(in);	/* upstream ends when training stopped early */
-	if (log && fclose(log) != 0 && rc == 0)
+	if (o.logf && fclose(o.logf) != 0 && rc == 0)
 		dl_die("%s:", o.log);
 	free((char *)o.c.net);
 	if (rc < 0)

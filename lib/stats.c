@@ -3,6 +3,12 @@
  * and standardisation / PCA / ZCA whitening fitted with LAPACKE_dsyevd,
  * applied with sgemm.  Reading and writing them as a stream:
  * lib/stats-io.c.
+ *
+ * The bytes are the same at any thread count: OpenBLAS splits a call's
+ * work by its thread count, and with it the rounding, so every BLAS and
+ * LAPACK call here runs on one OpenBLAS thread and the parallel work is
+ * cut into fixed tiles by us (OpenMP), each computed the same way whoever
+ * computes it -- fixed-order reductions, as dl-train's.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -13,6 +19,50 @@
 
 #include "dlpipe.h"
 #include "stats.h"
+
+/* OpenBLAS on one thread until blas_restore(the value returned). */
+static int
+blas_serial(void)
+{
+	int n = openblas_get_num_threads();
+
+	openblas_set_num_threads(1);
+	return n;
+}
+
+static void
+blas_restore(int n)
+{
+	openblas_set_num_threads(n);
+}
+
+#define TILE 128	/* rows and columns of a product tile */
+
+/* C (d x d, upper triangle, ldc d) += A^T A for A (k x d, lda d): tiles
+ * of TILE x TILE, each its own single-threaded call. */
+static void
+syrk_tiled(int d, int k, const double *a, double *c)
+{
+	int nt = (d + TILE - 1) / TILE, n_tiles = nt * (nt + 1) / 2, saved = blas_serial();
+
+	#pragma omp parallel for schedule(dynamic)
+	for (int t = 0; t < n_tiles; t++) {
+		int bi = 0, rest = t;
+
+		while (rest >= nt - bi)		/* t -> (bi, bj), bi <= bj */
+			rest -= nt - bi++;
+		int bj = bi + rest, i0 = bi * TILE, j0 = bj * TILE;
+		int ni = d - i0 < TILE ? d - i0 : TILE, nj = d - j0 < TILE ? d - j0 : TILE;
+
+		if (bi == bj)
+			cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, ni, k, 1.0, a + i0, d,
+			            1.0, c + (size_t)i0 * d + i0, d);
+		else
+			cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ni, nj, k, 1.0, a + i0, d,
+			            a + j0, d, 1.0, c + (size_t)i0 * d + j0, d);
+	}
+	blas_restore(saved);
+}
 
 /* ---- moments ---- */
 struct dl_moments *
@@ -72,9 +122,13 @@ flush(struct dl_moments *m)
 			m->buf[(size_t)i * d + j] -= delta[j];
 	for (int j = 0; j < d; j++)
 		delta[j] -= m->mean[j];
-	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, nb, 1.0, m->buf, d, 1.0, m->m2, d);
-	if (m->n > 0)
+	syrk_tiled(d, nb, m->buf, m->m2);
+	if (m->n > 0) {
+		int saved = blas_serial();
+
 		cblas_dsyr(CblasRowMajor, CblasUpper, d, (double)m->n * nb / n, delta, 1, m->m2, d);
+		blas_restore(saved);
+	}
 	for (int j = 0; j < d; j++)
 		m->mean[j] += delta[j] * (nb / n);
 	m->n += nb;
@@ -204,8 +258,13 @@ sandwich(const double *e, const double *s, int d, int rotate_only, int left, flo
 		for (int k = 0; k < d; k++)
 			for (int j = 0; j < d; j++)
 				es[(size_t)k * d + j] = e[(size_t)k * d + j] * s[j];
-		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d, d, d, 1.0, es, d, e, d,
-		            0.0, r, d);
+		int saved = blas_serial();
+
+		#pragma omp parallel for schedule(dynamic)
+		for (int i0 = 0; i0 < d; i0 += TILE)	/* TILE rows of r a call */
+			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d - i0 < TILE ? d - i0 : TILE,
+			            d, d, 1.0, es + (size_t)i0 * d, d, e, d, 0.0, r + (size_t)i0 * d, d);
+		blas_restore(saved);
 		/* Symmetric in exact arithmetic: make it so in floating point. */
 		for (int i = 0; i < d; i++)
 			for (int j = i + 1; j < d; j++)
@@ -224,7 +283,7 @@ dl_whiten_fit(struct dl_whiten *w, int method, int scope, double eps, int d,
               const double *mean, const double *cov)
 {
 	double *a = NULL, *l = NULL, *s = NULL;
-	int rc = 0, info;
+	int rc = 0, info, saved;
 	size_t dd = (size_t)d * d;
 
 	memset(w, 0, sizeof *w);
@@ -262,7 +321,9 @@ dl_whiten_fit(struct dl_whiten *w, int method, int scope, double eps, int d,
 	    !(w->eigvec = dl_alloc(dd * sizeof *w->eigvec)))
 		goto nomem;
 	memcpy(a, cov, dd * sizeof *a);
+	saved = blas_serial();		/* no tiling for this one: serial */
 	info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', d, a, d, l);
+	blas_restore(saved);
 	if (info != 0) {
 		rc = dl_seterr(info < 0 ? DL_EUSAGE : DL_ENUM,
 		               "whiten: eigen-decomposition failed (dsyevd info %d)", info);
@@ -374,24 +435,36 @@ dl_whiten_apply(const struct dl_whiten *w, const void *x, int dtype, float *y,
 	}
 	if (block > rows)
 		block = rows;
-	if (!(tmp = dl_alloc(block * d * sizeof *tmp)))
-		return -DL_ENOMEM;
-	for (uint64_t r0 = 0; r0 < rows; r0 += block) {
-		uint64_t nb = rows - r0 < block ? rows - r0 : block;
-		float *p = y + r0 * d;
-		memcpy(tmp, p, nb * d * sizeof *tmp);
-		if (!invert)
-			for (uint64_t i = 0; i < nb; i++)
-				for (int k = 0; k < d; k++)
-					tmp[i * d + k] -= w->mean[k];
-		/* Y = X M^T for rows X */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, d, d, 1.0f, tmp, d,
-		            mat, d, 0.0f, p, d);
-		if (invert)
-			for (uint64_t i = 0; i < nb; i++)
-				for (int k = 0; k < d; k++)
-					p[i * d + k] += w->mean[k];
+	/* blocks of APPLY_BLOCK rows from row 0, one single-threaded sgemm
+	 * each: the same calls at any thread count */
+	int saved = blas_serial(), bad = 0;
+
+	#pragma omp parallel private(tmp) reduction(|:bad)
+	{
+		if (!(tmp = dl_alloc(block * d * sizeof *tmp)))
+			bad = 1;
+		#pragma omp for schedule(dynamic)
+		for (uint64_t r0 = 0; r0 < rows; r0 += block) {
+			uint64_t nb = rows - r0 < block ? rows - r0 : block;
+			float *p = y + r0 * d;
+
+			if (!tmp)
+				continue;
+			memcpy(tmp, p, nb * d * sizeof *tmp);
+			if (!invert)
+				for (uint64_t i = 0; i < nb; i++)
+					for (int k = 0; k < d; k++)
+						tmp[i * d + k] -= w->mean[k];
+			/* Y = X M^T for rows X */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, d, d, 1.0f, tmp,
+			            d, mat, d, 0.0f, p, d);
+			if (invert)
+				for (uint64_t i = 0; i < nb; i++)
+					for (int k = 0; k < d; k++)
+						p[i * d + k] += w->mean[k];
+		}
+		dl_free(tmp);
 	}
-	dl_free(tmp);
-	return 0;
+	blas_restore(saved);
+	return bad ? dl_seterr(DL_ENOMEM, "whiten: out of memory") : 0;
 }

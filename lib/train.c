@@ -499,8 +499,8 @@ end_epoch(struct trainer *t)
 	if ((s.stop_at && t->epoch >= s.stop_at) || (c->max_epochs && t->epoch >= c->max_epochs))
 		t->done = 1;
 	s.seconds = dl_now() - t->t0;
-	if (c->on_epoch)
-		c->on_epoch(&s, c->arg);
+	if (c->on_epoch && (rc = c->on_epoch(&s, c->arg)) < 0)
+		return rc;
 	t->prev_samples = t->n;
 	t->loss = 0;
 	t->n = t->correct = t->batches = t->skipped = 0;
@@ -637,6 +637,10 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
+/* The --log columns, here and in dl_train_log_row() only. */
+static const char log_header[] =
+    "epoch\ttrain_loss\ttrain_acc\tval_loss\tval_acc\tlr\tseconds\tsamples_per_s\n";
+
 FILE *
 dl_train_log_open(const char *path, int append)
 {
@@ -652,7 +656,24 @@ dl_train_log_open(const char *path, int append)
 		dl_seterr(DL_EIO, "%s:", path);
 		return NULL;
 	}
-	if (size <= 0)
-		fputs("epoch\ttrain_loss\ttrain_acc\tval_loss\tval_acc\tlr\tseconds\tsamples_per_s\n", f);
+	if (size <= 0 && (fputs(log_header, f) == EOF || fflush(f) == EOF)) {
+		dl_seterr(DL_EIO, "%s:", path);
+		fclose(f);
+		return NULL;
+	}
 	return f;
+}
+
+int
+dl_train_log_row(FILE *f, const char *path, const struct dl_epoch_stats *s)
+{
+	fprintf(f, "%ld\t%.6g\t%.6g\t", s->epoch, s->train_loss, s->train_acc);
+	if (s->has_val)
+		fprintf(f, "%.6g\t%.6g\t", s->val_loss, s->val_acc);
+	else
+		fputs("nan\tnan\t", f);
+	fprintf(f, "%.6g\t%.3f\t%.1f\n", s->lr, s->seconds, s->samples_per_s);
+	if (fflush(f) == EOF || ferror(f))
+		return dl_seterr(DL_EIO, "%s:", path);
+	return 0;
 }

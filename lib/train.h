@@ -137,8 +137,9 @@ struct dl_train_conf {
 	double loss_scale;
 	/* Called once the network exists (e.g. dl_msg_device), may be NULL. */
 	void (*on_net)(const struct dl_net *net);
-	/* Called after each epoch (the model is saved by then). */
-	void (*on_epoch)(const struct dl_epoch_stats *st, void *arg);
+	/* Called after each epoch (the model is saved by then); a negative
+	 * return (-DL_E*, with dl_seterr) stops training with that error. */
+	int (*on_epoch)(const struct dl_epoch_stats *st, void *arg);
 	void *arg;
 };
 
@@ -183,6 +184,9 @@ int dl_loss_scaler_update(struct dl_loss_scaler *s, int overflow);
  * val_loss val_acc lr seconds samples_per_s", or (append, and it exists)
  * the old one to add lines to.  NULL with dl_errmsg() on failure. */
 FILE *dl_train_log_open(const char *path, int append);
+/* The row of an epoch under that header, flushed: 0, or -DL_EIO naming
+ * the file (a full disk is an error like any other output's). */
+int dl_train_log_row(FILE *f, const char *path, const struct dl_epoch_stats *s);
 
 /* The epoch after which geometric patience stops: max(best + N, F x best,
  * M), with best the epoch of the best validation loss (1-based). */
