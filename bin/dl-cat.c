@@ -115,7 +115,7 @@ put_head(struct cat *c, const struct dl_record *h, const char *src)
 	if (c->w) {
 		if (c->kind && kind && strcmp(c->kind, kind))
 			dl_seterr(DL_EFORMAT, "%s: kind '%s' does not match the first stream's '%s'",
-			    src, kind, c->kind), dl_writer_die(c->w, -DL_EFORMAT);
+			    src, dl_esc(kind), dl_esc(c->kind)), dl_writer_die(c->w, -DL_EFORMAT);
 		if (c->classes && classes && strcmp(c->classes, classes))
 			dl_seterr(DL_EFORMAT, "%s: classes differ from the first stream's", src),
 			    dl_writer_die(c->w, -DL_EFORMAT);

@@ -45,20 +45,13 @@ all_zero(const uint8_t *p, size_t n)
 	return 1;
 }
 
-/* Printable rendering of untrusted bytes for messages: never raw. */
+/* Printable rendering of untrusted bytes for messages: never raw (the one
+ * escape of lib/err.c, dl_escn; buf and cap are left from before it). */
 static const char *
 esc(const uint8_t *p, size_t n, char *buf, size_t cap)
 {
-	size_t o = 0;
-
-	for (size_t i = 0; i < n && o + 5 < cap; i++) {
-		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\' && p[i] != '\'')
-			buf[o++] = (char)p[i];
-		else
-			o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", p[i]);
-	}
-	buf[o] = 0;
-	return buf;
+	(void)buf, (void)cap;
+	return dl_escn(p, n);
 }
 
 /* ---- validation, shared by every reader and the fuzzer ---- */

@@ -116,12 +116,12 @@ row(const char *path, long line, char **field, int nf, int nh, char **hf, const 
 		errno = 0;
 		v[i] = strtod(field[i], &end);
 		if (end == field[i] || *end)
-			return dl_seterr(DL_EFORMAT, "%s: line %ld: %s: '%.40s' is not a number",
-			    path, line, hf[i], field[i]);
+			return dl_seterr(DL_EFORMAT, "%s: line %ld: %s: '%s' is not a number",
+			    path, line, dl_esc(hf[i]), dl_escn(field[i], strnlen(field[i], 40)));
 	}
 	if (!isfinite(v[col[C_EPOCH]]))
-		return dl_seterr(DL_EFORMAT, "%s: line %ld: epoch '%.40s' is not a finite "
-		    "number", path, line, field[col[C_EPOCH]]);
+		return dl_seterr(DL_EFORMAT, "%s: line %ld: epoch '%s' is not a finite "
+		    "number", path, line, dl_escn(field[col[C_EPOCH]], strnlen(field[col[C_EPOCH]], 40)));
 	r->epoch = v[col[C_EPOCH]];
 	r->train_loss = v[col[C_TLOSS]];
 	r->train_acc = v[col[C_TACC]];

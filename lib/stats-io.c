@@ -96,12 +96,12 @@ parse_head(struct dl_whiten *w, const struct dl_record *h)
 	long d;
 
 	if (!kind || strcmp(kind, "stats"))
-		return dl_seterr(DL_EFORMAT, "not a statistics stream (kind=%s)", kind ? kind : "none");
+		return dl_seterr(DL_EFORMAT, "not a statistics stream (kind=%s)", kind ? dl_esc(kind) : "none");
 	if (!(s = dl_record_get(h, "method")) || (w->method = dl_whiten_method_parse(s)) < 0)
-		return dl_seterr(DL_EFORMAT, "unknown or missing method '%s'", s ? s : "");
+		return dl_seterr(DL_EFORMAT, "unknown or missing method '%s'", s ? dl_esc(s) : "");
 	w->scope = DL_SCOPE_CHANNEL;
 	if ((s = dl_record_get(h, "scope")) && (w->scope = dl_whiten_scope_parse(s)) < 0)
-		return dl_seterr(DL_EFORMAT, "unknown scope '%s'", s);
+		return dl_seterr(DL_EFORMAT, "unknown scope '%s'", dl_esc(s));
 	w->eps = (s = dl_record_get(h, "eps")) ? strtod(s, NULL) : 0;
 	errno = 0;
 	if (!(s = dl_record_get(h, "dim")) || (d = strtol(s, &end, 10), errno || *end) ||

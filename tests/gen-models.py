@@ -102,24 +102,26 @@ put("good", "re-encoded", good)
 put("good", "params-split", stream(split=True))
 
 # ---- truncated --------------------------------------------------------------------
-for name, n in [("empty", 0), ("stream-header-half", 32), ("stream-header-only", 64),
+for name, n in [("without-ends", ends_at), ("after-params", p_at + p_size),
+		("empty", 0), ("stream-header-half", 32), ("stream-header-only", 64),
 		("head-half", 64 + lay[0][1] // 2), ("after-head", p_at), ("params-header", p_at + 40),
 		("params-prelude", p_at + 64 + 8), ("params-payload-start", p_at + p_size // 8),
 		("params-payload-half", p_at + p_size // 2), ("params-last-byte", p_at + p_size - 1),
-		("after-params", p_at + p_size), ("without-ends", ends_at),
 		("ends-half", ends_at + 32), ("one-byte-short", len(raw) - 1)]:
 	put("truncated", name, raw[:n])
 for i, frac in enumerate((0.03, 0.11, 0.37, 0.61, 0.83, 0.97)):
 	put("truncated", "at-%02d" % int(frac * 100), raw[:int(len(raw) * frac) // 64 * 64])
 
 # ---- checksum-damaged: one byte changed, checksums left as they were ------------------
-spots = [("stream-header", 20), ("head-header", 64 + 12), ("head-prelude", 64 + 64 + 3)]
-spots += [("params-header", p_at + 30), ("params-prelude", p_at + 64 + 10),
-	  ("params-payload-first", p_at + p_size - (p_size - 64) + 64 + 4096 if p_size > 8192 else p_at + 200),
-	  ("params-payload-last", p_at + p_size - 70), ("ends-header", ends_at + 8)]
-for at, size, tag in lay[2:-1]:
+spots = []
+for at, size, tag in lay[2:-1]:	# after the weights: the optimizer state
 	spots += [("%s-%d-payload-last" % (tag.lower(), at), at + size - 70),
 		  ("%s-%d-header" % (tag.lower(), at), at + 4)]
+spots += [("ends-header", ends_at + 8), ("stream-header", 20), ("head-header", 64 + 12),
+	  ("head-prelude", 64 + 64 + 3)]
+spots += [("params-header", p_at + 30), ("params-prelude", p_at + 64 + 10),
+	  ("params-payload-first", p_at + p_size - (p_size - 64) + 64 + 4096 if p_size > 8192 else p_at + 200),
+	  ("params-payload-last", p_at + p_size - 70)]
 for name, at in spots:
 	b = bytearray(raw)
 	b[at] ^= 0x10
@@ -128,7 +130,7 @@ for name, at in spots:
 # ---- crafted header fields: changed, header checksum recomputed -------------------------
 fields = {"flags": (4, "<I"), "seq": (8, "<Q"), "record_size": (16, "<Q"), "prelude_size": (24, "<I"),
 	  "n_tensors": (28, "<I"), "n_kv": (32, "<I"), "marker": (36, "<I")}
-for rname, (at, size, tag) in [("head", lay[0]), ("params", (p_at, p_size, "DATA")), ("ends", lay[-1])]:
+for rname, (at, size, tag) in [("ends", lay[-1]), ("head", lay[0]), ("params", (p_at, p_size, "DATA"))]:
 	for f, (off, fmt) in fields.items():
 		old = struct.unpack_from(fmt, raw, at + off)[0]
 		for vname, v in [("plus1", old + 1), ("minus64", max(old - 64, 0) if old >= 64 else old + 64),
@@ -239,6 +241,8 @@ for name, kv, drop in [("net-etc-passwd", {"net": "/etc/passwd"}, None),
 
 # ---- structure -----------------------------------------------------------------------
 pt = tensors_of(params)
+put("structure", "abrt-for-ends", stream(ends=False) + encode_record("ABRT", 3 if opt is not None else 2,
+		None, {"message": "killed"}))
 put("structure", "no-params", stream(extra=(), ptensors={}, pkv={"part": "other"}))
 first = list(pt)[0]
 put("structure", "param-missing", stream(ptensors={n: v for n, v in pt.items() if n != first}))
@@ -249,8 +253,6 @@ put("structure", "param-transposed", stream(ptensors=dict(pt, **{last: (0x32, pt
 put("structure", "param-twice", stream(extra=[("DATA", {first: pt[first]}, {"part": "params"})]))
 put("structure", "data-other-part", stream(extra=[("DATA", {"x": (0x10, np.zeros(3, np.uint8))}, {"part": "junk"})]))
 put("structure", "second-stream", raw + raw)
-put("structure", "abrt-for-ends", stream(ends=False) + encode_record("ABRT", 3 if opt is not None else 2,
-		None, {"message": "killed"}))
 put("structure", "garbage-after-ends", raw + b"\0" * 64)
 
 for c, n in cases:
