@@ -4,7 +4,9 @@
 #   make deps            install the Debian packages the project needs (as root)
 #   make test            unit tests, program tests, pipelines     (tests/run.sh)
 #   make sanitize        the same tests under ASan + UBSan          (build/san/)
-#   make fuzz            fuzz the stream reader for FUZZ_SECONDS     (clang, libFuzzer)
+#   make fuzz            fuzz the stream reader for FUZZ_SECONDS and the model
+#                        loader for FUZZ_MODEL_RUNS inputs (clang, libFuzzer),
+#                        then every program on the damaged-model catalogue
 #   make bench           benchmarks in tests/bench/ (long)
 #   make demo            import Fashion-MNIST, train LeNet, evaluate
 #   make install PREFIX=/usr/local
@@ -20,6 +22,7 @@ CUDA     ?= $(if $(wildcard $(NVCC)),1,0)
 DEPS_PREFIX ?=
 OPT      ?= -O2
 FUZZ_SECONDS ?= 60
+FUZZ_MODEL_RUNS ?= 1000000
 
 # B: where outputs go. "." puts bin/ and lib/ in the tree; sanitize uses build/san.
 B        ?= .
@@ -112,11 +115,25 @@ test-cuda: all
 	DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin tests/run.sh --cuda
 
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -DDLS_FUZZING
-fuzz:
+# the model loader with the whole library, checksums verified as in the programs
+FUZZ_MODEL_FLAGS := -g -O1 -fopenmp -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -march=x86-64-v2 -Wno-pass-failed
+fuzz: all
 	@mkdir -p build/fuzz
 	clang $(ALL_CPPFLAGS) -std=c11 $(FUZZ_FLAGS) -o build/fuzz/fuzz-stream tests/fuzz/fuzz-stream.c \
 	    formats/stream.c formats/record.c formats/crc32c.c lib/err.c lib/util.c -lzstd -lm
 	tests/fuzz/run.sh build/fuzz/fuzz-stream $(FUZZ_SECONDS)
+	$(MAKE) --no-print-directory build/fuzz/fuzz-model
+	DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin \
+	    tests/fuzz/run-model.sh build/fuzz/fuzz-model $(FUZZ_MODEL_RUNS)
+
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	clang $(ALL_CPPFLAGS) -std=c11 -MMD -MP $(subst fuzzer$(,),fuzzer-no-link$(,),$(FUZZ_MODEL_FLAGS)) -c -o $@ $<
+build/fuzz/fuzz-model: tests/fuzz/fuzz-model.c $(FUZZ_OBJ)
+	clang $(ALL_CPPFLAGS) -std=c11 $(FUZZ_MODEL_FLAGS) -o $@ $^ $(ALL_LDLIBS)
+-include $(FUZZ_OBJ:.o=.d)
 
 bench: all
 	tests/bench/run.sh

@@ -447,7 +447,9 @@ raw_reserve(struct dl_record *rec, size_t n)
 {
 	void *p;
 
-	if (n <= rec->raw_cap)
+	if (n == 0)	/* a buffer even for an empty record: no arithmetic on NULL */
+		n = 64;
+	if (n <= rec->raw_cap && rec->raw)
 		return 0;
 	if (!(p = dl_realloc(rec->raw, rec->raw_cap, n)))
 		return -DL_ENOMEM;
