@@ -23,6 +23,7 @@ DEPS_PREFIX ?=
 OPT      ?= -O2
 FUZZ_SECONDS ?= 60
 FUZZ_MODEL_RUNS ?= 1000000
+FUZZ_JOBS ?= 1
 
 # B: where outputs go. "." puts bin/ and lib/ in the tree; sanitize uses build/san.
 B        ?= .
@@ -125,7 +126,7 @@ fuzz: all
 	tests/fuzz/run.sh build/fuzz/fuzz-stream $(FUZZ_SECONDS)
 	$(MAKE) --no-print-directory build/fuzz/fuzz-model
 	DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin \
-	    tests/fuzz/run-model.sh build/fuzz/fuzz-model $(FUZZ_MODEL_RUNS)
+	    tests/fuzz/run-model.sh build/fuzz/fuzz-model $(FUZZ_MODEL_RUNS) $(FUZZ_JOBS)
 
 FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 build/fuzz/obj/%.o: %.c
