@@ -13,7 +13,9 @@
 
 static const char usage_text[] =
     "usage: dl-eval [-b N] [--json] [--predict [-o FILE]] [-d DEVICE] [--precision P] MODEL [FILE...]\n"
-    "Score MODEL on samples or batches read from FILE or stdin.\n"
+    "Score MODEL on samples or batches read from FILE or stdin.  MODEL is read\n"
+    "whole and checked before use; outputs that are NaN or infinite are counted\n"
+    "and make the exit status 1.\n"
     "  -b, --batch-size N  samples per forward pass (default 256)\n"
     "      --json          one JSON object on stdout instead of the table\n"
     "  -p, --predict       write the input stream with a tensor p (the output\n"

@@ -36,7 +36,7 @@ static const char usage_text[] =
     "      --freeze L        do not update layers L\n"
     "      --resume MODEL    continue the run that wrote MODEL (or MODEL.last)\n"
     "      --checkpoint FILE the latest epoch's state when validating (MODEL.last)\n"
-    "      --log FILE        a TSV line per epoch\n"
+    "      --log FILE        a TSV line per epoch (a failed write is an error)\n"
     "  -d, --device D        cpu, cuda, cuda:N, auto (default $DL_DEVICE, else auto)\n"
     "      --precision P     fp32 (default); bf16, fp16: mixed precision (cuda only)\n"
     "      --loss-scale S    dynamic loss scaling from S (fp16: 65536); 0: none\n"

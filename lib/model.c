@@ -322,7 +322,8 @@ check_params(struct dl_model *m)
 	for (int r = 0; r < m->n_params; r++)
 		for (int i = 0; i < m->params[r]->n_tensors; i++)
 			m->byname[m->n_byname++] = &m->params[r]->tensors[i];
-	qsort(m->byname, n, sizeof *m->byname, cmp_tensor);
+	if (n)
+		qsort(m->byname, n, sizeof *m->byname, cmp_tensor);
 	for (int i = 1; i < n; i++)
 		if (!strcmp(m->byname[i]->name, m->byname[i - 1]->name))
 			return dl_seterr(DL_EFORMAT, "%s: parameter %s given twice", m->name,
