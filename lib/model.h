@@ -26,7 +26,7 @@ struct dl_record;
  * Activations: the floats of every layer's output for one sample, in
  * bytes, at most DL_MODEL_ACT_FLOOR or DL_MODEL_ACT_RATIO times the
  * model's size in bytes, whichever is larger.  Input: H*W*C floats. */
-#define DL_MODEL_MAX_LAYERS 1024
+#define DL_MODEL_MAX_LAYERS 256
 #define DL_MODEL_ACT_FLOOR (256ull << 20)
 #define DL_MODEL_ACT_RATIO 16
 #define DL_MODEL_MAX_INPUT (1ull << 26)

@@ -172,8 +172,8 @@ for name, kv in [("fc-1e6", {"net": "FC1000000"}),
 		 ("input-4k-conv", {"input": "4096,4096,3", "net": "64C3p-64C3p-64C3p-FC10"}),
 		 ("input-huge-dims", {"input": "18446744073709551615,1,1"}),
 		 ("tokens-5000", {"net": "-".join(["MP1"] * 5000) + "-FC10"}),
-		 ("tokens-1100-bn", {"net": "-".join(["FC1-BN"] * 550) + "-FC10"}),
-		 ("tokens-1000-bn", {"net": "-".join(["FC1-BN"] * 499) + "-FC10"}),
+		 ("tokens-300-bn", {"net": "-".join(["FC1-BN"] * 150) + "-FC10"}),
+		 ("tokens-255-bn", {"net": "-".join(["FC1-BN"] * 127) + "-FC10"}),
 		 ("outputs-wrong", {"outputs": "1000"})]:
 	hkv = dict(head.kv)
 	hkv.update(kv)
