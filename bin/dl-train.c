@@ -249,7 +249,8 @@ main(int argc, char *argv[])
 	in = o.in ? dl_reader_open_many(o.in, o.n_in, NULL) : dl_reader_open(NULL, NULL);
 	if (!in)
 		dl_die("%s", dl_errmsg());
-	o.c.progress = !dl_quiet && isatty(2);
+	if (!dl_quiet && isatty(2))
+		o.c.on_batch = dl_train_progress;
 	o.c.on_net = dl_msg_device;
 	o.c.on_epoch = log_epoch;
 	o.c.arg = log;

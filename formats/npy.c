@@ -12,7 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dlpipe.h"
+#include "dls.h"
+#include "formats.h"
 #include "zread.h"
 
 #define MAX_HEADER ((size_t)1 << 20)

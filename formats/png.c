@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dlpipe.h"
+#include "dls.h"
+#include "formats.h"
 
 #define MAX_IMAGE ((uint64_t)1 << 30)	/* decoded bytes, as a record */
 #define MAX_FILE ((uint64_t)1 << 30)

@@ -17,7 +17,8 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-#include "dlpipe.h"
+#include "dls.h"
+#include "formats.h"
 #include "stream.h"
 
 #define IOBUF (1u << 20)		/* read and write chunks: 1 MiB (pipes) */

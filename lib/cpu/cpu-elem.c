@@ -1,7 +1,7 @@
 /*
  * cpu-elem.c - elementwise kernels on the CPU: bias, activations,
  * dropout, optimizer steps, fill/scale/axpy, u8 -> f32, sum of squares.
- * CUDA twins: cuda/elem.cu, cuda/act.cu, cuda/opt.cu.
+ * CUDA twins: cuda/elem.cu, cuda/dnn.cu (activations).
  */
 #include <immintrin.h>
 #include <math.h>
@@ -9,7 +9,7 @@
 /* memory-bound loops: let GCC vectorise them (-O2 keeps to cheap cases) */
 #pragma GCC optimize("O3")
 
-#include "dlpipe.h"
+#include "base.h"
 #include "cpu.h"
 
 #define PAR_MIN 32768		/* below this, one thread */

@@ -6,7 +6,7 @@
  */
 #include <math.h>
 
-#include "dlpipe.h"
+#include "base.h"
 #include "cpu.h"
 
 /* log(1 + exp(z)), stable */

@@ -1,6 +1,6 @@
 /*
  * cpu-pool.c - max and average pooling on the CPU, NHWC, vectorised over
- * channels.  CUDA twin: cuda/pool.cu.
+ * channels.  CUDA twin: cuda/dnn.cu (cuDNN).
  *   fwd: y[n,p,q,c] = max / mean over the window of x[n,.,.,c]
  *   bwd: dx = gradient of sum(dy * y): to the first maximum, or spread
  *        evenly over the window's in-bounds elements.
@@ -11,7 +11,7 @@
 /* memory-bound loops: let GCC vectorise them (-O2 keeps to cheap cases) */
 #pragma GCC optimize("O3")
 
-#include "dlpipe.h"
+#include "base.h"
 #include "cpu.h"
 
 /* The in-bounds window [h0,h1) x [w0,w1) of output (p,q). */

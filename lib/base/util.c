@@ -1,6 +1,6 @@
 /*
- * util.c - small pieces every part uses: aligned memory, dtypes, flag
- * values, the random number generator, the progress line, the clock.
+ * util.c - small pieces every part uses: aligned memory, dtypes and
+ * tensor values, the random number generator, the clock.
  */
 #include <errno.h>
 #include <math.h>
@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dlpipe.h"
+#include "base.h"
 
 /* ---- memory ---- */
 void *
@@ -245,46 +245,6 @@ dl_name_valid(const char *s, size_t len)
 	return 1;
 }
 
-/* ---- flag values ---- */
-long
-dl_arg_long(const char *s, const char *flag, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		dl_usage_die("%s: '%s' is not a whole number from %ld to %ld", flag, s, lo, hi);
-	return v;
-}
-
-double
-dl_arg_double(const char *s, const char *flag, double lo, double hi)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi))
-		dl_usage_die("%s: '%s' is not a number from %g to %g", flag, s, lo, hi);
-	return v;
-}
-
-uint64_t
-dl_arg_seed(const char *s, const char *flag)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || *s == '-')
-		dl_usage_die("%s: '%s' is not a seed (a whole number >= 0)", flag, s);
-	return v;
-}
-
 /* ---- random numbers: splitmix64 -> xoshiro256** ---- */
 static uint64_t
 splitmix(uint64_t *x)
@@ -375,7 +335,7 @@ dl_rng_shuffle(struct dl_rng *r, uint64_t *a, size_t n)
 	}
 }
 
-/* ---- time and progress ---- */
+/* ---- time ---- */
 double
 dl_now(void)
 {
@@ -383,46 +343,4 @@ dl_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-void
-dl_progress_start(struct dl_progress *p, const char *what)
-{
-	p->what = what;
-	p->t0 = p->last = dl_now();
-	p->active = !dl_quiet && (dl_verbose || isatty(2));
-}
-
-void
-dl_progress_update(struct dl_progress *p, uint64_t done, uint64_t total, const char *extra)
-{
-	double t = dl_now();
-	char bar[32];
-	int w = 20, k;
-
-	if (!p->active || t - p->last < 0.2)
-		return;
-	p->last = t;
-	if (total) {
-		k = (int)(w * (double)done / total);
-		k = k > w ? w : k;
-		memset(bar, '#', k);
-		memset(bar + k, '.', w - k);
-		bar[w] = 0;
-		fprintf(stderr, "\r%s: %s [%s] %llu/%llu %.0fs %s\033[K", dl_progname, p->what, bar,
-		        (unsigned long long)done, (unsigned long long)total, t - p->t0,
-		        extra ? extra : "");
-	} else {
-		fprintf(stderr, "\r%s: %s %llu %.0fs %s\033[K", dl_progname, p->what,
-		        (unsigned long long)done, t - p->t0, extra ? extra : "");
-	}
-	fflush(stderr);
-}
-
-void
-dl_progress_end(struct dl_progress *p)
-{
-	if (p->active && isatty(2))
-		fprintf(stderr, "\r\033[K");
-	p->active = 0;
 }
