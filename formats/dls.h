@@ -128,9 +128,10 @@ struct dl_writer_opts {
 };
 
 struct dl_writer;
-/* Open a file ("-" or NULL: stdout).  A named file is written to a
- * temporary name beside it and renamed into place by dl_writer_close(),
- * so no half-written output ever stands under the final name. */
+/* Open a file ("-" or NULL: stdout).  A named file is a struct dl_atomic
+ * (lib/base/base.h): written to a temporary name beside it and renamed
+ * into place by dl_writer_close(), so no half-written output ever stands
+ * under the final name. */
 struct dl_writer *dl_writer_open(const char *path, const struct dl_writer_opts *o);
 struct dl_writer *dl_writer_fdopen(int fd, const char *name, const struct dl_writer_opts *o);
 /* Write a record.  The first record must be HEAD; seq numbers are the

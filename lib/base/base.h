@@ -1,7 +1,7 @@
 /*
  * base.h - the base layer under every part of libdlpipe: errors, memory,
- * dtypes and tensors, the random number generator and the clock
- * (lib/base/err.c, util.c).  It depends on nothing
+ * dtypes and tensors, the random number generator, the clock and atomic
+ * output files (lib/base/err.c, util.c, atomic.c).  It depends on nothing
  * else of the project; formats/ and lib/cpu/ build on it alone.  Like all
  * of the library it never exits and never prints.  Programs include
  * lib/dlpipe.h, which includes this.
@@ -106,6 +106,31 @@ int dl_name_valid(const char *s, size_t len);	/* 1 if allowed as name/key */
  * (-1: none, or s NULL), and words[i] ("?" outside). */
 int dl_word_index(const char *const *words, int n, const char *s);
 const char *dl_word_at(const char *const *words, int n, int i);
+
+/* ---- atomic output files (lib/base/atomic.c) ------------------------------
+ * A file is written under a temporary name beside its final one,
+ * "PATH.tmp.PID", and renamed into place only when complete, so no half-
+ * written output ever stands under the final name.  The one policy of
+ * every output file of the library (streams, models, PNG, NPY, plots):
+ * created with the mode a new file gets under the umask (0666 & ~umask),
+ * data flushed and fsync()ed before the rename, the directory fsync()ed
+ * after it.  dl_atomic_open() first removes the temporaries of PATH that
+ * runs which died left behind (their PID no longer exists); a failure
+ * removes the temporary, on every path.  The file descriptor is a->fd, or
+ * the stdio stream a->f after dl_atomic_stdio(). */
+struct dl_atomic {
+	int fd;
+	FILE *f;			/* NULL unless dl_atomic_stdio() */
+	char *path, *tmp;		/* final and temporary names */
+};
+int dl_atomic_open(struct dl_atomic *a, const char *path);	/* 0 or -DL_E* */
+FILE *dl_atomic_stdio(struct dl_atomic *a);	/* a->f ("w+b"); NULL with message */
+/* Flush, fsync, close and rename into place; on failure the temporary is
+ * removed.  a is emptied either way.  0 or -DL_E* naming the file. */
+int dl_atomic_commit(struct dl_atomic *a);
+void dl_atomic_abort(struct dl_atomic *a);	/* close, remove; a emptied */
+/* Remove the stale temporaries of path (the atomic files of dead runs). */
+void dl_atomic_clean(const char *path);
 
 #ifdef __cplusplus
 }
