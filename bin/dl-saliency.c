@@ -225,8 +225,7 @@ one_record(const struct opts *o, struct dl_net *net, const struct dl_net_opts *n
 		rc = dl_seterr(DL_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (long i = 0; i < n * hwc; i++)
-		xf[i] = (float)(dl_tensor_get(x, (uint64_t)i) * (x->dtype == DL_U8 ? 1 / 255.0 : 1));
+	dl_to_f32(x->data, x->dtype, (uint64_t)n * hwc, xf);
 	for (int i = 0; i < n; i++) {
 		cls[i] = o->cls;
 		if (o->cls == -2) {

@@ -1014,8 +1014,7 @@ dl_net_forward(struct dl_net *net, const struct dl_tensor *x, int train)
 
 		if (!h)
 			return -DL_ENOMEM;
-		for (uint64_t i = 0; i < cnt; i++)
-			h[i] = (float)dl_tensor_get(x, i);
+		dl_to_f32(x->data, x->dtype, cnt, h);
 		if ((rc = net->be->put(net->ctx, net->x, h, cnt * sizeof *h)) < 0)
 			return rc;
 	}

@@ -101,6 +101,12 @@ char *dl_tensor_desc(const struct dl_tensor *t, char *buf, size_t n);
 /* Read element i as a double / write one (any dtype; bf16/f16 too). */
 double dl_tensor_get(const struct dl_tensor *t, uint64_t i);
 void dl_tensor_set(struct dl_tensor *t, uint64_t i, double v);
+/* n values of dtype at src as the network sees them: u8 read as v/255
+ * (images in [0, 1]), f32 copied (dst may be src), every other dtype
+ * converted as by dl_tensor_get().  The f64 twin gives the same values
+ * unrounded (u8: v * (1.0/255), whose float is v/255.0f). */
+void dl_to_f32(const void *src, int dtype, uint64_t n, float *dst);
+void dl_to_f64(const void *src, int dtype, uint64_t n, double *dst);
 int dl_name_valid(const char *s, size_t len);	/* 1 if allowed as name/key */
 /* Keyword tables ("sgd", "adam", ...): the index of s among words[0..n)
  * (-1: none, or s NULL), and words[i] ("?" outside). */

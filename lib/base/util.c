@@ -231,6 +231,41 @@ dl_tensor_set(struct dl_tensor *t, uint64_t i, double v)
 	}
 }
 
+/* u8 is read as v/255: v * (1 / 255.0) in double, whose float is exactly
+ * v / 255.0f for every v (so the f32 and f64 forms agree). */
+void
+dl_to_f32(const void *src, int dtype, uint64_t n, float *dst)
+{
+	struct dl_tensor t = { .dtype = dtype, .data = (void *)src };
+
+	if (dtype == DL_U8)
+		for (uint64_t i = 0; i < n; i++)
+			dst[i] = ((const uint8_t *)src)[i] / 255.0f;
+	else if (dtype == DL_F32)
+		memmove(dst, src, n * sizeof *dst);
+	else
+		for (uint64_t i = 0; i < n; i++)
+			dst[i] = (float)dl_tensor_get(&t, i);
+}
+
+void
+dl_to_f64(const void *src, int dtype, uint64_t n, double *dst)
+{
+	struct dl_tensor t = { .dtype = dtype, .data = (void *)src };
+
+	if (dtype == DL_U8)
+		for (uint64_t i = 0; i < n; i++)
+			dst[i] = ((const uint8_t *)src)[i] * (1 / 255.0);
+	else if (dtype == DL_F32)
+		for (uint64_t i = 0; i < n; i++)
+			dst[i] = ((const float *)src)[i];
+	else if (dtype == DL_F64)
+		memmove(dst, src, n * sizeof *dst);
+	else
+		for (uint64_t i = 0; i < n; i++)
+			dst[i] = dl_tensor_get(&t, i);
+}
+
 int
 dl_name_valid(const char *s, size_t len)
 {
