@@ -278,13 +278,23 @@ struct dl_backend {
 extern const struct dl_backend dl_backend_cpu;	/* lib/cpu/, always there */
 
 /* Find a backend: "cpu"; "cuda" (dlopen()s $DL_CUDA_LIB, else
- * DL_CUDA_LIBDIR "/libdlpipe-cuda.so", and takes its symbol
- * "dl_backend_cuda", a const struct dl_backend); "auto" or NULL: cuda when
- * it loads and a device is visible, else cpu.  A suffix ":N" (cuda:1) is
- * accepted and ignored here (see dl_backend_device).  NULL with
- * dl_seterr() when absent ("cuda: libdlpipe-cuda.so: cannot open shared
- * object file ..."). */
+ * libdlpipe-cuda.so in the program's ../lib, else in DL_CUDA_LIBDIR, and
+ * takes its symbol "dl_backend_cuda", a const struct dl_backend); "auto"
+ * or NULL: cuda when it loads and device N opens, else cpu (the context
+ * that "auto" opened to see is kept for dl_backend_open, so a device is
+ * opened once).  A suffix ":N" (cuda:1) picks the device (see
+ * dl_backend_device).  NULL with dl_seterr() when absent ("cuda:
+ * libdlpipe-cuda.so: cannot open shared object file ..."). */
 const struct dl_backend *dl_backend_find(const char *name);
+/* Open a context on device name (NULL: $DL_DEVICE, else "auto"): *be and
+ * *ctx, or -DL_E* (*be NULL). */
+int dl_backend_open(const char *name, int threads, const struct dl_backend **be,
+                    struct dl_backend_ctx **ctx);
+/* Can device name (NULL: as dl_backend_open) compute in precision prec?
+ * 0; -DL_EUSAGE when the device asked for computes in fp32 only ("the cpu
+ * device computes in fp32 only; use --device cuda"); -DL_EDEVICE when
+ * "auto" found no device that can, or the device does not load. */
+int dl_backend_check_precision(const char *name, int prec);
 /* The device ordinal in "cuda:N" (0 when absent). */
 int dl_backend_device(const char *name);
 /* "fp32", "bf16", "fp16" -> enum dl_precision; -1 for anything else. */

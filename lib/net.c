@@ -593,8 +593,6 @@ dl_net_new(const char *desc, int ndim, const uint64_t *shape, const struct dl_ne
 {
 	struct dl_net_opts dflt = { 0 };
 	struct dl_net *net;
-	const char *dev;
-	int rc;
 
 	if (!o)
 		o = &dflt;
@@ -621,13 +619,8 @@ dl_net_new(const char *desc, int ndim, const uint64_t *shape, const struct dl_ne
 		goto fail;
 	if (parse(net, net->desc) < 0 || infer(net) < 0 || make_params(net) < 0)
 		goto fail;
-	dev = o->device ? o->device : getenv("DL_DEVICE");
-	if (!(net->be = dl_backend_find(dev)))
+	if (dl_backend_open(o->device, o->threads, &net->be, &net->ctx) < 0)
 		goto fail;
-	if ((rc = net->be->init(&net->ctx, dl_backend_device(dev), o->threads)) < 0) {
-		net->be = NULL;
-		goto fail;
-	}
 	if (o->precision && dl_backend_set_precision(net->be, net->ctx, o->precision) < 0)
 		goto fail;
 	for (int i = 0; i < net->n_layers; i++) {

@@ -3,9 +3,10 @@
  * itself may not do, because it exits, prints or runs the program again.
  * Messages and exits (lib/kit/err.c), the progress line
  * (lib/kit/progress.c), flag values, the common flags and the OpenMP
- * re-exec (lib/kit/prog.c) and the device line (lib/kit/device.c).
- * Built as lib/libdlpipe-kit.a, linked into the programs only (and the
- * tests that need it); included by lib/dlpipe.h.
+ * re-exec (lib/kit/prog.c), the device flags (lib/kit/netflags.c) and the
+ * device line (lib/kit/device.c).  Built as lib/libdlpipe-kit.a, linked
+ * into the programs only (and the tests that need it); included by
+ * lib/dlpipe.h.
  */
 #ifndef DL_KIT_H
 #define DL_KIT_H
@@ -100,6 +101,21 @@ __attribute__((noreturn)) void dl_writer_die(struct dl_writer *w, int rc);
  * OMP_WAIT_POLICY=PASSIVE unless the environment already sets a policy. */
 void dl_omp_init(void);
 
+/* ---- devices (lib/kit/netflags.c, device.c) -----------------------------------
+ * The device flags of the programs that compute: put DL_DEVICE_LONGOPTS
+ * (-d, --device; "d:" in the short options) and, where the program has
+ * them, DL_PRECISION_LONGOPTS (--precision, --threads) in the longopts
+ * table, send getopt_long's results to dl_opt_device() first (1: it took
+ * the flag), and call dl_device_check() once the flags are parsed: bf16
+ * and fp16 on the cpu exit 2, with --device auto and no usable GPU 1. */
+enum { DL_OPT_PRECISION = 0x1100, DL_OPT_THREADS };
+#define DL_DEVICE_LONGOPTS { "device", required_argument, NULL, 'd' }
+#define DL_PRECISION_LONGOPTS \
+	{ "precision", required_argument, NULL, DL_OPT_PRECISION }, \
+	{ "threads", required_argument, NULL, DL_OPT_THREADS }
+struct dl_net_opts;
+int dl_opt_device(int c, struct dl_net_opts *no);
+void dl_device_check(const struct dl_net_opts *no);
 /* Say on stderr which device a net runs on ("device cuda:0 (NVIDIA ...)",
  * "device cpu (2 threads)"): when stderr is a terminal or with -v, never
  * with -q.  For the programs that compute (--device auto picks). */
