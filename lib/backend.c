@@ -153,7 +153,7 @@ dl_backend_open(const char *name, int threads, const struct dl_backend **be,
 	name = device_name(name);
 	dev = dl_backend_device(name);
 	if (!(*be = dl_backend_find(name)))
-		return -DL_EUSAGE;
+		return -DL_EDEVICE;
 	if (*be == cuda_table && parked && parked_dev == dev) {
 		*ctx = parked;
 		parked = NULL;
