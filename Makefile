@@ -14,7 +14,10 @@ CC       ?= cc
 PREFIX   ?= /usr/local
 CUDA_HOME ?= /usr/local/cuda
 NVCC     ?= $(CUDA_HOME)/bin/nvcc
-CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+# machine code for sm_80 and sm_90, and compute_90 PTX that the driver
+# compiles for any later GPU (init accepts every compute capability >= 8.0)
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+	-gencode arch=compute_90,code=compute_90
 CUDA     ?= $(if $(wildcard $(NVCC)),1,0)
 # A prefix holding unpacked -dev packages (for machines without them installed).
 DEPS_PREFIX ?=
@@ -26,9 +29,10 @@ B        ?= .
 O        := $(if $(filter .,$(B)),build/obj,$(B)/obj)
 
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+# (the comma variable first: DEPS_LIB is expanded at once, with :=)
+,        := ,
 DEPS_INC := $(if $(DEPS_PREFIX),-I$(DEPS_PREFIX)/usr/include -I$(DEPS_PREFIX)/usr/include/x86_64-linux-gnu)
 DEPS_LIB := $(if $(DEPS_PREFIX),-L$(DEPS_PREFIX)/usr/lib/x86_64-linux-gnu -Wl$(,)-rpath$(,)$(DEPS_PREFIX)/usr/lib/x86_64-linux-gnu)
-,        := ,
 # CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS are the user's (make CFLAGS=...);
 # what the build needs whatever they say is added in the ALL_ variables.
 CFLAGS   ?= $(OPT) -g -march=x86-64-v2 -mtune=native
@@ -108,8 +112,11 @@ sanitize:
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 DL_SANITIZE=1 \
 	DL_BIN=$(abspath build/san)/bin DL_TESTBIN=$(abspath build/san)/tests/bin tests/run.sh
 
+# On a GPU machine: a skip is a failure (make test-cuda DL_REQUIRE_CUDA=0
+# lets the tests skip, as a dry run without a device does).
+DL_REQUIRE_CUDA ?= 1
 test-cuda: all
-	DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin tests/run.sh --cuda
+	DL_REQUIRE_CUDA=$(DL_REQUIRE_CUDA) DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin tests/run.sh --cuda
 
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -DDLS_FUZZING
 fuzz:
