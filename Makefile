@@ -87,16 +87,17 @@ $(B)/tests/bin/%: $(O)/tests/%.o $(STATIC)
 # The CUDA part is its own shared object, loaded at run time by
 # lib/backend.c, so one build runs on machines with no GPU or driver.
 NVCCFLAGS ?= -O2 $(CUDA_ARCH) -Xcompiler -fPIC,-Wall,-Werror -Werror all-warnings -std=c++17
-$(O)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h) lib/backend.h
+$(O)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h) lib/backend.h lib/kernels.h lib/dlpipe.h
 	@mkdir -p $(@D)
-	$(NVCC) $(NVCCFLAGS) -Ilib -Iformats -Icuda $(DEPS_INC) -c -o $@ $<
+	$(NVCC) $(NVCCFLAGS) -Ilib -Iformats -Icuda $(DEPS_INC) -MMD -MF $(@:.o=.d) -c -o $@ $<
 
 $(CUDALIB): $(CU_OBJ)
 	@mkdir -p $(@D)
 	$(CXX) -shared -o $@ $^ -L$(CUDA_HOME)/lib64 $(DEPS_LIB) -Wl,-rpath,$(CUDA_HOME)/lib64 \
 	    -lcudnn -lcublas -lcudart
 
--include $(LIB_OBJ:.o=.d) $(BIN_SRC:bin/%.c=$(O)/bin/%.d) $(TEST_SRC:tests/%.c=$(O)/tests/%.d)
+-include $(LIB_OBJ:.o=.d) $(BIN_SRC:bin/%.c=$(O)/bin/%.d) $(TEST_SRC:tests/%.c=$(O)/tests/%.d) \
+    $(CU_OBJ:.o=.d)
 
 # ---- tests -----------------------------------------------------------------
 # test and demo are the README's set-up commands: they install what is
