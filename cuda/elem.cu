@@ -63,9 +63,8 @@ cuda_bias_bwd(struct dl_backend_ctx *ctx, long rows, int c, const float *dy, flo
 		LAUNCH(fill_kernel, cuda_blocks(n, T), T, ctx, n, 1.0f, (float *)ctx->ones.p);
 	}
 	TRY(cuda_blas(ctx));
-	CUBLAS(cublasSgemv(ctx->blas, CUBLAS_OP_N, c, (int)rows, &one, dy, c, (const float *)ctx->ones.p,
-	    1, &zero,
-	    db, 1));
+	CUBLAS(cublasSgemv(ctx->blas, CUBLAS_OP_N, c, (int)rows, &one, dy, c,
+	    (const float *)ctx->ones.p, 1, &zero, db, 1));
 	return 0;
 }
 

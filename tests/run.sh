@@ -4,7 +4,8 @@
 # Env: DL_BIN (the programs), DL_TESTBIN (unit-test binaries).  --cuda: only
 # the CUDA tests (tests/*cuda*), which skip without a GPU; with
 # DL_REQUIRE_CUDA=1 (what `make test-cuda` sets) a skip of those counts as
-# a failure, so a GPU job cannot pass with nothing run.
+# a failure, so a GPU job cannot pass with nothing run.  DL_TEST_LOGS=dir
+# keeps every test's output there (NAME.log).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${DL_BIN:=$top/bin}" "${DL_TESTBIN:=$top/tests/bin}"
@@ -36,6 +37,7 @@ run() {		# name, command...
 	*)  fail=$((fail + 1)); failed="$failed $name"; echo "FAIL $name (exit $rc)"
 	    tail -n 30 "$log" | sed 's/^/    /' ;;
 	esac
+	[ -n "${DL_TEST_LOGS:-}" ] && mkdir -p "$DL_TEST_LOGS" && cp "$log" "$DL_TEST_LOGS/"
 	rm -rf "$tmp/w.$$"
 }
 
