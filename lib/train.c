@@ -64,54 +64,6 @@ dl_patience_stop(long best_epoch, double f, long n, long m)
 }
 
 static int
-is_act(const char *tok)
-{
-	static const char *acts[] = { "RELU", "LRELU", "TANH", "SIGM", "LIN", "NONE" };
-	char u[16];
-	size_t i;
-
-	for (i = 0; tok[i] && i < sizeof u - 1; i++)
-		u[i] = (char)toupper((unsigned char)tok[i]);
-	u[i] = 0;
-	for (i = 0; i < sizeof acts / sizeof *acts; i++)
-		if (!strncmp(u, acts[i], strlen(acts[i])))
-			return 1;
-	return 0;
-}
-
-/* The description of src's layers up to and including layer cut (NULL:
- * all), with their non-linearity tokens, then more (may be NULL/""). */
-static char *
-transfer_desc(const struct dl_net *src, const char *cut, const char *more)
-{
-	const char *desc = dl_net_desc(src);
-	char *copy = strdup(desc), *out = malloc(strlen(desc) + (more ? strlen(more) : 0) + 2);
-	char *tok, *save = NULL;
-	int last = dl_net_layers(src) - 1, layer = -1;
-	size_t len = 0;
-
-	if (!copy || !out) {
-		free(copy);
-		free(out);
-		return dl_seterr(DL_ENOMEM, "out of memory"), NULL;
-	}
-	if (cut && (last = dl_net_find_layer(src, cut)) < 0) {
-		free(copy);
-		free(out);
-		return NULL;
-	}
-	for (tok = strtok_r(copy, "-", &save); tok; tok = strtok_r(NULL, "-", &save)) {
-		if (!is_act(tok) && ++layer > last)
-			break;
-		len += (size_t)sprintf(out + len, "%s%s", len ? "-" : "", tok);
-	}
-	if (more && *more)
-		sprintf(out + len, "%s%s", len ? "-" : "", more);
-	free(copy);
-	return out;
-}
-
-static int
 setf(struct dl_record *m, const char *key, const char *fmt, double v)
 {
 	return dl_record_setf(m, key, fmt, v);
@@ -223,7 +175,7 @@ build(struct trainer *t, const struct dl_record *rec)
 
 		if (!(src = dl_model_load(c->init, &o, NULL)))
 			return -DL_EFORMAT;
-		if (!(desc = transfer_desc(src, c->cut, c->net))) {
+		if (!(desc = dl_net_desc_transfer(src, c->cut, c->net))) {
 			dl_net_free(src);
 			return -DL_EUSAGE;
 		}
