@@ -8,8 +8,11 @@
  * convolution and gemm tolerance is 1e-2 (TF32 keeps 10 mantissa bits).
  * Then mixed precision: gemm and convolutions again in bf16 and in fp16
  * against the same fp32 CPU results within 1e-2, and a check that the
- * operands really are rounded (1 + 2^-12 becomes 1; 70000 becomes 70144
- * in bf16 and infinite in fp16).
+ * operands really are rounded (1 + 2^-12 becomes 1 in gemm, a 1x1
+ * convolution and all three directions of a 3x3 one; 70000 becomes 70144
+ * in bf16 and infinite in fp16 in gemm).  The comparison (tests/cmp.h) fails on a NaN
+ * or infinity anywhere; the smaller-batch convolution is checked on
+ * poisoned output, its last sample left alone.
  */
 #include <stdint.h>
 #include <string.h>

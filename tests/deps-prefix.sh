@@ -1,9 +1,9 @@
 #!/bin/sh
 # tests/deps-prefix.sh - `make DEPS_PREFIX=dir` (the route of cuda/README.md
-# for a machine without the -dev packages, the GPU machine) compiles and
-# links against a prefix of unpacked .debs: a program, and libdlpipe-cuda.so
-# where the CUDA objects are built; the program's libraries then load from
-# the prefix (its rpath).  The .debs are cached in build/debs (DL_DEBS);
+# for a machine without the -dev packages, the GPU machine) works from a
+# prefix of unpacked .debs: every package header is found there, a program
+# and libdlpipe-cuda.so (where the CUDA objects are built) link, and the
+# program's libraries load from the prefix (its rpath).  The .debs are cached in build/debs (DL_DEBS);
 # exits 77 when apt-get cannot download them.  The library and objects of
 # this build are reused, so only the link lines are new.
 set -eu
@@ -16,6 +16,18 @@ debs=${DL_DEBS:-$top/build/debs}
 deps_fetch "$debs" || skip "apt-get download failed (no network?): $(tail -n 1 "$debs/fetch.log" 2>/dev/null)"
 pre=$PWD/prefix
 deps_unpack "$debs" "$pre"
+
+# every header the build takes from the packages is found in the prefix
+# (with -I, before the system's: this machine has them too)
+for h in cblas.h lapacke.h zstd.h png.h archive.h archive_entry.h lzma.h zlib.h oneapi/dnnl/dnnl.h; do
+	echo "#include <$h>"
+done > h.c
+cc -I"$pre/usr/include" -I"$pre/usr/include/x86_64-linux-gnu" -M h.c > h.d ||
+	{ echo "FAIL: the package headers do not compile from the prefix" >&2; exit 1; }
+for h in cblas.h lapacke.h zstd.h png.h archive.h archive_entry.h lzma.h zlib.h dnnl.h; do
+	tr ' ' '\n' < h.d | grep -q "^$pre/usr/include/.*$h\$" ||
+		{ tr ' ' '\n' < h.d | grep "$h" >&2; echo "FAIL: $h is not taken from the prefix" >&2; exit 1; }
+done
 
 B=$(cd "$DL_BIN/.." && pwd)
 O=$B/obj

@@ -9,9 +9,10 @@
 # overall budget (GPU_BUDGET, default 470 s), so one call of at most 8
 # minutes comes back with what it reached.
 #
-#   tests/gpu/first-run.sh --prepare   here: build/gpu-carry/ (about 57 MiB):
+#   tests/gpu/first-run.sh --prepare   here: build/gpu-carry/ (about 54 MiB):
 #       deps.tar.xz (the -dev and runtime .debs of `make deps` that the
-#       build links, unpacked and pruned) and fmnist/ (Fashion-MNIST)
+#       build links, unpacked and pruned), fmnist/ (Fashion-MNIST), and
+#       bin/ (make and xz, used where the machine has none)
 #   tests/gpu/first-run.sh             there, carrying build/gpu-carry
 #   tests/gpu/first-run.sh --dry-run   here, without a GPU: every step up to
 #       the first GPU call is real (unpack, build against the carried
@@ -40,9 +41,16 @@ export PATH
 if [ "$mode" = --prepare ]; then
 	set -e
 	. "$top/tests/deps.inc"
+	all=$DEPS_DEBS
+	DEPS_DEBS="make xz-utils"
+	deps_fetch "$top/build/debs"
+	DEPS_DEBS=$all
 	deps_fetch "$top/build/debs"
 	rm -rf "$carry" "$pre.stage"
-	mkdir -p "$carry/fmnist"
+	mkdir -p "$carry/fmnist" "$carry/bin" "$pre.stage"
+	for p in make xz-utils; do dpkg-deb -x "$top/build/debs/${p}_"*.deb "$pre.stage"; done
+	cp "$pre.stage/usr/bin/make" "$pre.stage/usr/bin/xz" "$carry/bin/"
+	rm -rf "$pre.stage"
 	deps_unpack "$top/build/debs" "$pre.stage"
 	l=usr/lib/x86_64-linux-gnu
 	(cd "$pre.stage" && rm -rf usr/share $l/cmake $l/pkgconfig $l/openblas-pthread/cmake \
@@ -88,6 +96,9 @@ step() {
 
 fig "gpu-first-run $mode $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(uname -m), $(nproc) CPUs"
 fig "commit: $(cd "$top" && git log -1 --format='%h %s' 2> /dev/null | cut -c 1-100)"
+# make and xz from the carry where the machine has none
+for t in make xz; do command -v $t > /dev/null || PATH=$PATH:$carry/bin; done
+fig "tools: make $(command -v make), cc $(command -v cc), xz $(command -v xz), python3 $(command -v python3)"
 fig "gpu: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2> /dev/null | head -n 1)"
 
 # ---- the prefix, cuDNN and cuBLAS ------------------------------------------------------
@@ -103,7 +114,7 @@ extra=
 # a python package's folder (namespace packages have no __file__)
 pydir() { python3 -c "import $1 as m; print(list(m.__path__)[0])" 2> /dev/null; }
 if [ -f "$ch/include/cudnn.h" ]; then
-	fig "cudnn: $ch ($(grep -E 'define CUDNN_(MAJOR|MINOR|PATCHLEVEL) ' "$ch/include/cudnn_version.h" | awk '{ printf "%s.", $3 }'))"
+	fig "cudnn: $ch ($(grep -E 'define CUDNN_(MAJOR|MINOR|PATCHLEVEL) ' "$ch/include/cudnn_version.h" | awk '{ printf "%s%s", NR > 1 ? "." : "", $3 }'))"
 elif d=$(pydir nvidia.cudnn) && [ -f "$d/include/cudnn.h" ]; then
 	ln -sf "$d"/include/cudnn*.h "$pre/usr/include/"
 	for f in "$d"/lib/libcudnn*.so*; do ln -sf "$f" "$l/"; done
@@ -135,8 +146,13 @@ fi
 export DL_FMNIST=$carry/fmnist
 
 # ---- build ------------------------------------------------------------------------------
+# NVCCFLAGS without -Werror: another host compiler there may warn where
+# this one does not (the count is a figure), and a warning must not cost
+# the run
 mk="make -C $top --no-print-directory B=$B DEPS_PREFIX=$pre CUDA_HOME=$ch"
-step build 240 $mk -j"$(nproc)" all || { fig "build failed: the log's end:"; tail -n 20 "$log" >> "$figs"; exit 1; }
+nvf='NVCCFLAGS=-O2 $(CUDA_ARCH) -Xcompiler -fPIC,-Wall -std=c++17'
+step build 240 $mk "$nvf" -j"$(nproc)" all || { fig "build failed: the log's end:"; tail -n 20 "$log" >> "$figs"; exit 1; }
+fig "build warnings: $(grep -c 'warning' "$log")"
 miss=$(for f in "$B"/bin/dl-train "$B"/lib/libdlpipe-cuda.so; do ldd "$f"; done | grep 'not found' | sort -u | tr -s ' \t\n' ' ')
 fig "libraries not found: ${miss:-none}"
 fig "fatbin: $("$B"/tests/bin/fatbin 2>&1 | grep CUDA.files)"
