@@ -114,7 +114,7 @@ extra=
 # a python package's folder (namespace packages have no __file__)
 pydir() { python3 -c "import $1 as m; print(list(m.__path__)[0])" 2> /dev/null; }
 if [ -f "$ch/include/cudnn.h" ]; then
-	fig "cudnn: $ch ($(grep -E 'define CUDNN_(MAJOR|MINOR|PATCHLEVEL) ' "$ch/include/cudnn_version.h" | awk '{ printf "%s%s", NR > 1 ? "." : "", $3 }'))"
+	fig "cudnn: $ch ($(grep -E 'define CUDNN_(MAJOR|MINOR|PATCHLEVEL) ' "$ch/include/cudnn_version.h" | awk '{ printf "%s%s", (NR > 1 ? "." : ""), $3 }'))"
 elif d=$(pydir nvidia.cudnn) && [ -f "$d/include/cudnn.h" ]; then
 	ln -sf "$d"/include/cudnn*.h "$pre/usr/include/"
 	for f in "$d"/lib/libcudnn*.so*; do ln -sf "$f" "$l/"; done
@@ -155,6 +155,7 @@ step build 240 $mk "$nvf" -j"$(nproc)" all || { fig "build failed: the log's end
 fig "build warnings: $(grep -c 'warning' "$log")"
 miss=$(for f in "$B"/bin/dl-train "$B"/lib/libdlpipe-cuda.so; do ldd "$f"; done | grep 'not found' | sort -u | tr -s ' \t\n' ' ')
 fig "libraries not found: ${miss:-none}"
+fig "from the carried prefix: $(ldd "$B/bin/dl-train" | grep "=> $pre/" | awk '{ print $1 }' | tr '\n' ' ')"
 fig "fatbin: $("$B"/tests/bin/fatbin 2>&1 | grep CUDA.files)"
 if command -v cuobjdump > /dev/null || [ -x "$ch/bin/cuobjdump" ]; then
 	fig "cuobjdump --list-ptx: $(PATH=$PATH:$ch/bin cuobjdump --list-ptx "$B/lib/libdlpipe-cuda.so" | grep -c sm_90) PTX files for sm_90"
