@@ -119,31 +119,54 @@ layer_conv_release(struct dl_net *net, struct layer *l)
 		net->be->conv2d_unplan(net->ctx, &l->cv);
 }
 
-static int
-forward(struct dl_net *net, struct layer *l, const float *x, int train)
+/* The forward of a convolution or, transposed, of the transposed one
+ * (l->cv is then the convolution from its output to its input): y = conv
+ * (or its data gradient) of x, plus the bias. */
+int
+layer_conv_forward(struct dl_net *net, struct layer *l, const float *x, int transposed)
 {
+	const struct dl_backend *be = net->be;
+	const float *w = net_pdata(net, l->pw);
 	long rows = (long)net->batch * l->out[0] * l->out[1];
 	int rc;
 
 	l->cv.n = net->batch;
-	if ((rc = net->be->conv2d_fwd(net->ctx, &l->cv, x, net_pdata(net, l->pw), l->y)) < 0)
+	rc = transposed ? be->conv2d_bwd_data(net->ctx, &l->cv, x, w, l->y) :
+	    be->conv2d_fwd(net->ctx, &l->cv, x, w, l->y);
+	return rc < 0 ? rc : be->bias_add(net->ctx, rows, l->k, net_pdata(net, l->pb), l->y);
+}
+
+/* Its backward: the roles of x and g swap for the transposed one. */
+int
+layer_conv_backward(struct dl_net *net, struct layer *l, const float *x, float *g, float *dx,
+    int params, int transposed)
+{
+	const struct dl_backend *be = net->be;
+	const float *w = net_pdata(net, l->pw);
+	long rows = (long)net->batch * l->out[0] * l->out[1];
+	int rc;
+
+	l->cv.n = net->batch;
+	if (params && ((rc = be->conv2d_bwd_filter(net->ctx, &l->cv, transposed ? g : x,
+	    transposed ? x : g, net_pgrad(net, l->pw))) < 0 ||
+	    (rc = be->bias_bwd(net->ctx, rows, l->k, g, net_pgrad(net, l->pb))) < 0))
 		return rc;
-	return net->be->bias_add(net->ctx, rows, l->k, net_pdata(net, l->pb), l->y);
+	if (!dx)
+		return 0;
+	return transposed ? be->conv2d_fwd(net->ctx, &l->cv, g, w, dx) :
+	    be->conv2d_bwd_data(net->ctx, &l->cv, g, w, dx);
+}
+
+static int
+forward(struct dl_net *net, struct layer *l, const float *x, int train)
+{
+	return layer_conv_forward(net, l, x, 0);
 }
 
 static int
 backward(struct dl_net *net, struct layer *l, const float *x, float *g, float *dx, int params)
 {
-	const struct dl_backend *be = net->be;
-	long rows = (long)net->batch * l->out[0] * l->out[1];
-	int rc;
-
-	l->cv.n = net->batch;
-	if (params && ((rc = be->conv2d_bwd_filter(net->ctx, &l->cv, x, g,
-	    net_pgrad(net, l->pw))) < 0 ||
-	    (rc = be->bias_bwd(net->ctx, rows, l->k, g, net_pgrad(net, l->pb))) < 0))
-		return rc;
-	return dx ? be->conv2d_bwd_data(net->ctx, &l->cv, g, net_pdata(net, l->pw), dx) : 0;
+	return layer_conv_backward(net, l, x, g, dx, params, 0);
 }
 
 const struct dl_layer_kind dl_layer_conv = {

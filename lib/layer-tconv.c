@@ -68,29 +68,14 @@ fan_out(const struct layer *l)
 static int
 forward(struct dl_net *net, struct layer *l, const float *x, int train)
 {
-	long rows = (long)net->batch * l->out[0] * l->out[1];
-	int rc;
-
-	l->cv.n = net->batch;
-	if ((rc = net->be->conv2d_bwd_data(net->ctx, &l->cv, x, net_pdata(net, l->pw), l->y)) < 0)
-		return rc;
-	return net->be->bias_add(net->ctx, rows, l->k, net_pdata(net, l->pb), l->y);
+	return layer_conv_forward(net, l, x, 1);
 }
 
+/* dw[C,k,k,N] = sum x[n,p,q,C] g[n, p S - pad + r, q S - pad + s, N] */
 static int
 backward(struct dl_net *net, struct layer *l, const float *x, float *g, float *dx, int params)
 {
-	const struct dl_backend *be = net->be;
-	long rows = (long)net->batch * l->out[0] * l->out[1];
-	int rc;
-
-	l->cv.n = net->batch;
-	/* dw[C,k,k,N] = sum x[n,p,q,C] g[n, p S - pad + r, q S - pad + s, N] */
-	if (params && ((rc = be->conv2d_bwd_filter(net->ctx, &l->cv, g, x,
-	    net_pgrad(net, l->pw))) < 0 ||
-	    (rc = be->bias_bwd(net->ctx, rows, l->k, g, net_pgrad(net, l->pb))) < 0))
-		return rc;
-	return dx ? be->conv2d_fwd(net->ctx, &l->cv, g, net_pdata(net, l->pw), dx) : 0;
+	return layer_conv_backward(net, l, x, g, dx, params, 1);
 }
 
 const struct dl_layer_kind dl_layer_tconv = {

@@ -107,6 +107,10 @@ int layer_conv_suffixes(struct layer *l, const char *u, char letter);
 /* weight [cv.k, r, r, cv.c] and bias [bias_n] */
 int layer_conv_params(struct dl_net *net, struct layer *l, int i, int bias_n);
 int layer_conv_setup(struct dl_net *net, struct layer *l);	/* conv2d_plan */
+/* forward and backward, transposed = 1 for the transposed convolution */
+int layer_conv_forward(struct dl_net *net, struct layer *l, const float *x, int transposed);
+int layer_conv_backward(struct dl_net *net, struct layer *l, const float *x, float *g,
+    float *dx, int params, int transposed);
 void layer_conv_release(struct dl_net *net, struct layer *l);
 
 /* ---- non-linearities (lib/layer-act.c) ---- */

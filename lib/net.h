@@ -182,8 +182,8 @@ int dl_net_loss(struct dl_net *net, const struct dl_tensor *y, int backward,
     struct dl_loss_stats *st);
 
 /* Multiply the gradient that dl_net_loss seeds by s (> 0; 1 at first):
- * loss scaling for fp16 training (lib/train.c), which divides the
- * parameter gradients by s again before the optimizer step. */
+ * loss scaling for fp16 training (dl_opt_loss_scaling), which divides the
+ * parameter gradients by s again in the optimizer step. */
 int dl_net_set_loss_scale(struct dl_net *net, float s);
 
 enum {
@@ -284,8 +284,43 @@ int dl_opt_freeze(struct dl_opt *o, const char *layers);
 void dl_opt_set_progress(struct dl_opt *o, double epochs);
 double dl_opt_lr(const struct dl_opt *o);	/* current scheduled lr */
 long dl_opt_steps(const struct dl_opt *o);	/* steps taken */
-/* One update of every trainable, unfrozen parameter from its gradient. */
+/* One update of every trainable, unfrozen parameter from its gradient
+ * (with loss scaling on: unless a gradient overflowed, see below). */
 int dl_opt_step(struct dl_opt *o);
+/* ---- dynamic loss scaling (fp16 training) -------------------------------------
+ * fp16 keeps 11 bits down to 6e-5 only, so small gradients vanish: the
+ * loss gradient is multiplied by scale before backward (dl_net_loss), and
+ * dl_opt_step first checks every parameter gradient.  One that is infinite or NaN (an
+ * overflow) skips the step and halves the scale; otherwise the gradients
+ * are divided by the scale and the step taken, and after interval such
+ * steps in a row the scale doubles (to at most DL_LOSS_SCALE_MAX).
+ * PyTorch's GradScaler rules and defaults.  A skipped step is not an
+ * error; an overflow at scale 1 is: fp16 cannot hold those gradients. */
+#define DL_LOSS_SCALE_INIT 65536.0
+#define DL_LOSS_SCALE_INTERVAL 2000
+#define DL_LOSS_SCALE_MAX 16777216.0
+struct dl_loss_scaler {
+	double scale;		/* the loss gradient's multiplier for the next step */
+	long interval;		/* clean steps before it doubles */
+	long good;		/* clean steps since it last changed */
+	long skipped;		/* steps skipped so far */
+};
+/* scale <= 0: DL_LOSS_SCALE_INIT; interval <= 0: DL_LOSS_SCALE_INTERVAL. */
+void dl_loss_scaler_init(struct dl_loss_scaler *s, double scale, long interval);
+/* Account a backward (run at s->scale) whose gradients overflowed or not:
+ * 1: take the step (divide the gradients by the scale the backward used,
+ * read before this call); 0: skip it; -1: an overflow at scale 1, give up. */
+int dl_loss_scaler_update(struct dl_loss_scaler *s, int overflow);
+
+/* Turn dynamic loss scaling on in o, from scale (<= 0: DL_LOSS_SCALE_INIT):
+ * dl_opt_step then checks, skips or unscales as above and sets the net's
+ * loss scale (dl_net_set_loss_scale) for the next backward.  0 or -DL_E*. */
+int dl_opt_loss_scaling(struct dl_opt *o, double scale);
+/* Its state (NULL when off), and setting it (--resume): 0 or -DL_EUSAGE
+ * for a scale that is not positive and finite, or good < 0. */
+const struct dl_loss_scaler *dl_opt_scaler(const struct dl_opt *o);
+int dl_opt_set_scaler(struct dl_opt *o, double scale, long good);
+
 /* Optimizer state as a record (tensors "<param>.m", "<param>.v", KV opt,
  * step, lr) and back (shapes checked). */
 int dl_opt_state_put(struct dl_opt *o, struct dl_record *rec);
