@@ -15,7 +15,10 @@ CC       ?= cc
 PREFIX   ?= /usr/local
 CUDA_HOME ?= /usr/local/cuda
 NVCC     ?= $(CUDA_HOME)/bin/nvcc
-CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+# machine code for sm_80 and sm_90, and compute_90 PTX that the driver
+# compiles for any later GPU (init accepts every compute capability >= 8.0)
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+	-gencode arch=compute_90,code=compute_90
 CUDA     ?= $(if $(wildcard $(NVCC)),1,0)
 # A prefix holding unpacked -dev packages (for machines without them installed).
 DEPS_PREFIX ?=
@@ -27,9 +30,10 @@ B        ?= .
 O        := $(if $(filter .,$(B)),build/obj,$(B)/obj)
 
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+# (the comma variable first: DEPS_LIB is expanded at once, with :=)
+,        := ,
 DEPS_INC := $(if $(DEPS_PREFIX),-I$(DEPS_PREFIX)/usr/include -I$(DEPS_PREFIX)/usr/include/x86_64-linux-gnu)
 DEPS_LIB := $(if $(DEPS_PREFIX),-L$(DEPS_PREFIX)/usr/lib/x86_64-linux-gnu -Wl$(,)-rpath$(,)$(DEPS_PREFIX)/usr/lib/x86_64-linux-gnu)
-,        := ,
 # CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS are the user's (make CFLAGS=...);
 # what the build needs whatever they say is added in the ALL_ variables.
 CFLAGS   ?= $(OPT) -g -march=x86-64-v2 -mtune=native
@@ -95,16 +99,17 @@ $(B)/tests/bin/%: $(O)/tests/%.o $(KIT) $(STATIC)
 # The CUDA part is its own shared object, loaded at run time by
 # lib/backend.c, so one build runs on machines with no GPU or driver.
 NVCCFLAGS ?= -O2 $(CUDA_ARCH) -Xcompiler -fPIC,-Wall,-Werror -Werror all-warnings -std=c++17
-$(O)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h) lib/backend.h
+$(O)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h) lib/backend.h lib/kernels.h lib/dlpipe.h
 	@mkdir -p $(@D)
-	$(NVCC) $(NVCCFLAGS) -Ilib -Ilib/base -Ilib/kit -Iformats -Icuda $(DEPS_INC) -c -o $@ $<
+	$(NVCC) $(NVCCFLAGS) -Ilib -Ilib/base -Ilib/kit -Iformats -Icuda $(DEPS_INC) -MMD -MF $(@:.o=.d) -c -o $@ $<
 
 $(CUDALIB): $(CU_OBJ)
 	@mkdir -p $(@D)
 	$(CXX) -shared -o $@ $^ -L$(CUDA_HOME)/lib64 $(DEPS_LIB) -Wl,-rpath,$(CUDA_HOME)/lib64 \
 	    -lcudnn -lcublas -lcudart
 
--include $(LIB_OBJ:.o=.d) $(KIT_OBJ:.o=.d) $(BIN_SRC:bin/%.c=$(O)/bin/%.d) $(TEST_SRC:tests/%.c=$(O)/tests/%.d)
+-include $(LIB_OBJ:.o=.d) $(KIT_OBJ:.o=.d) $(BIN_SRC:bin/%.c=$(O)/bin/%.d) \
+    $(TEST_SRC:tests/%.c=$(O)/tests/%.d) $(CU_OBJ:.o=.d)
 
 # ---- tests -----------------------------------------------------------------
 # test and demo are the README's set-up commands: they install what is
@@ -120,8 +125,11 @@ sanitize:
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 DL_SANITIZE=1 \
 	DL_BIN=$(abspath build/san)/bin DL_TESTBIN=$(abspath build/san)/tests/bin tests/run.sh
 
+# On a GPU machine: a skip is a failure (make test-cuda DL_REQUIRE_CUDA=0
+# lets the tests skip, as a dry run without a device does).
+DL_REQUIRE_CUDA ?= 1
 test-cuda: all
-	DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin tests/run.sh --cuda
+	DL_REQUIRE_CUDA=$(DL_REQUIRE_CUDA) DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin tests/run.sh --cuda
 
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -DDLS_FUZZING
 fuzz:

@@ -218,7 +218,8 @@ struct dl_backend {
 	/* ---- dropout (inverted) ----------------------------------------------
 	 * mask[i] = (dl_dropout_u01(seed, i) < p) ? 0 : 1/(1-p);  y = x mask.
 	 * The mask is a pure function of (seed, i): the same on every backend
-	 * and thread count (dl_dropout_u01 below, a hash, no sequential state).
+	 * and thread count (dl_dropout_u01 of lib/kernels.h, a hash, no
+	 * sequential state, which both backends include).
 	 * bwd: dx = dy mask.  y may alias x, dx may alias dy. */
 	int (*dropout_fwd)(struct dl_backend_ctx *ctx, long n, float p, uint64_t seed,
 	    const float *x, float *mask, float *y);
@@ -314,21 +315,10 @@ const char *dl_precision_name(int prec);	/* "fp32", ...; "?" */
  * only"), or the backend's error. */
 int dl_backend_set_precision(const struct dl_backend *be, struct dl_backend_ctx *ctx, int prec);
 
-/* Dropout's uniform number in [0,1) for element i under seed: a
- * splitmix64-style hash, identical in C and CUDA:
- *   z = seed + (i + 1) * 0x9E3779B97F4A7C15;
- *   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
- *   z = (z ^ (z >> 27)) * 0x94D049BB133111EB;  z ^= z >> 31;
- *   u = (z >> 40) * 2^-24 */
-static inline float
-dl_dropout_u01(uint64_t seed, uint64_t i)
-{
-	uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ULL;
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	z ^= z >> 31;
-	return (float)(z >> 40) * (1.0f / 16777216.0f);
-}
+/* dl_dropout_u01 and the other per-element arithmetic both backends share
+ * (C++, i.e. cuda/cuda.h, includes it itself, outside extern "C"). */
+#ifndef __cplusplus
+#include "kernels.h"
+#endif
 
 #endif
