@@ -124,9 +124,14 @@ net_add_param(struct dl_net *net, int layer, const char *what, int trainable, in
 	struct param *p, *np;
 	long n = 1;
 
-	if (!(np = realloc(net->P, (net->n_params + 1) * sizeof *np)))
-		return dl_seterr(DL_ENOMEM, "net: out of memory");
-	net->P = np;
+	if (net->n_params == net->cap_params) {
+		int nc = net->cap_params ? 2 * net->cap_params : 16;
+
+		if (!(np = realloc(net->P, (size_t)nc * sizeof *np)))
+			return dl_seterr(DL_ENOMEM, "net: out of memory");
+		net->P = np;
+		net->cap_params = nc;
+	}
 	p = &net->P[net->n_params];
 	memset(p, 0, sizeof *p);
 	snprintf(p->name, sizeof p->name, "%s.%s", net->L[layer].name, what);
