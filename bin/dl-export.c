@@ -248,8 +248,7 @@ put_npy(struct export *e, const struct dl_tensor *t, struct npy_out *o)
 	n = dl_tensor_count(t);
 	if (!(f = malloc(n * sizeof *f + 1)))
 		return dl_seterr(DL_ENOMEM, "out of memory");
-	for (uint64_t i = 0; i < n; i++)
-		f[i] = (float)dl_tensor_get(t, i);
+	dl_to_f32(t->data, t->dtype, n, f);
 	rc = dl_npy_write(o->w, f, 1);
 	free(f);
 	return rc;

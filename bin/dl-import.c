@@ -181,8 +181,7 @@ add_x(struct import *im, const void *item, int dtype, int ndim, const uint64_t *
 	if (dtype == DL_F16 || dtype == DL_F64 || dtype == DL_BF16) {
 		if (!(x = dl_record_add(im->rec, "x", DL_F32, ndim, shape)))
 			return -DL_ENOMEM;
-		for (uint64_t i = 0; i < n; i++)
-			((float *)x->data)[i] = (float)dl_tensor_get(&t, i);
+		dl_to_f32(item, dtype, n, x->data);
 		return 0;
 	}
 	if (im->o.channels) {
@@ -233,8 +232,7 @@ add_y(struct import *im, const char *file, const void *item, int dtype, int ndim
 	if (!isint && dtype != DL_F32) {
 		if (!(y = dl_record_add(im->rec, "y", DL_F32, ndim, shape)))
 			return -DL_ENOMEM;
-		for (uint64_t i = 0; i < n; i++)
-			((float *)y->data)[i] = (float)dl_tensor_get(&t, i);
+		dl_to_f32(item, dtype, n, y->data);
 		return 0;
 	}
 	return dl_record_add_ref(im->rec, "y", dtype, ndim, shape, (void *)item) ? 0 : -DL_ENOMEM;

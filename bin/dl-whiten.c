@@ -237,9 +237,7 @@ flush_chunk(struct chunk *c, const struct dl_whiten *w, const struct opts *o,
 		uint64_t cnt;
 		t = target(c->in[i], o, n0 + i);
 		cnt = dl_tensor_count(t);
-		for (uint64_t j = 0; j < cnt; j++)	/* u8 as value/255 */
-			c->buf[at + j] = t->dtype == DL_U8 ? ((uint8_t *)t->data)[j] / 255.0f
-			                                   : ((float *)t->data)[j];
+		dl_to_f32(t->data, t->dtype, cnt, c->buf + at);	/* u8 as value/255 */
 		if ((rc = dl_record_replace(c->out[i], c->in[i], t->name, DL_F32, t->ndim, t->shape,
 		                            c->buf + at)) < 0)
 			return rc;

@@ -2,14 +2,14 @@
  * cpu-bn.c - batch normalisation on the CPU over x[rows, c] (NHWC: one
  * channel per column).  Sums over rows run in fixed chunks, partials in
  * double added in chunk order, so results do not depend on threads.
- * CUDA twin: cuda/bn.cu (cuDNN).
+ * CUDA twin: cuda/dnn.cu (cuDNN).
  */
 #include <math.h>
 
 /* memory-bound loops: let GCC vectorise them (-O2 keeps to cheap cases) */
 #pragma GCC optimize("O3")
 
-#include "dlpipe.h"
+#include "base.h"
 #include "cpu.h"
 
 #define BN_CHUNK 256		/* rows per partial sum */
