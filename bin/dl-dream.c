@@ -5,7 +5,7 @@
  * the whole image, whatever its size); --class K raises the score of class
  * K (from noise: fooling images).  Images come from the stream (converted
  * to the model's channels) or, with --noise N, from uniform noise.  The
- * work is lib/explain.c.
+ * work is lib/dream.c.
  */
 #include <getopt.h>
 #include <stdio.h>

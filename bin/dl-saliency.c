@@ -4,7 +4,7 @@
  * gradient of a class score with respect to the image, the drop in the
  * class probability when a window of the image is hidden, or (dense) the
  * class probability of the window around each pixel over an image larger
- * than the model's input.  The work is lib/explain.c.
+ * than the model's input.  The work is lib/saliency.c and lib/dense.c.
  */
 #include <getopt.h>
 #include <limits.h>

@@ -50,7 +50,7 @@
  *
  * Determinism: for the same inputs an entry gives the same bits whatever
  * the number of threads (reductions in a fixed order).  Backends may differ
- * from each other by rounding; tests/backend.c compares them.
+ * from each other by rounding; tests/backend-cuda.c compares them.
  *
  * Errors: every entry returns 0 or a negative DL_E* code (dl_seterr()
  * leaves the message, e.g. "cuda: conv.cu:88: cudnnConvolutionForward:

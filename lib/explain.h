@@ -1,10 +1,12 @@
 /*
- * explain.h - looking inside trained networks (lib/explain.c): gradient
- * and occlusion saliency, Deep Dream and class visualisation by gradient
- * ascent on the input, and "dense" networks whose fully connected layers
- * became convolutions so that they run over images larger than the ones
- * they were trained on.  Built on the public net API (lib/net.h) only.
+ * explain.h - looking inside trained networks: gradient and occlusion
+ * saliency (lib/saliency.c), Deep Dream and class visualisation by
+ * gradient ascent on the input (lib/dream.c), and "dense" networks whose
+ * fully connected layers became convolutions so that they run over images
+ * larger than the ones they were trained on (lib/dense.c; descriptions:
+ * lib/desc-old.c).  Built on the public net API (lib/net.h) only.
  * Programs: bin/dl-saliency.c, bin/dl-dream.c, bin/dl-convert.c.
+ * Turning an image tensor into f32 and resizing it: lib/image.h.
  *
  * Images are host f32 arrays, height x width x channels (HWC), in the
  * network's input shape unless a function says otherwise.
@@ -107,18 +109,6 @@ long dl_dense_probs(struct dl_net *net, const float *x, int n, float *out, long 
  * stride) with stride the product of the strides of the layers (4 for
  * LeNet).  Returns the stride, or -DL_E*. */
 int dl_net_total_stride(struct dl_net *net);
-
-/* ---- images ------------------------------------------------------------ */
-
-/* An image tensor x[H, W], x[H, W, C] (C = 1..4; u8 read as v/255, or
- * any number type) as f32 HWC with c channels (0: keep): grey from RGB by
- * BT.601 luma, RGB from grey by copying, alpha dropped.  *out from
- * malloc(); *h, *w the size.  0 or -DL_E*. */
-int dl_explain_image(const struct dl_tensor *x, int c, float **out, int *h, int *w);
-
-/* Resize img[h, w, c] to dst[oh, ow, c] bilinearly (pixel centres
- * aligned, edge border).  0 or -DL_E*. */
-int dl_resize_f32(const float *img, int h, int w, int c, float *dst, int oh, int ow);
 
 /* ---- Deep Dream and class visualisation ----------------------------------- */
 

@@ -1,6 +1,7 @@
 /*
  * image.h - geometric and photometric transforms of one image, for
- * dl-augment (lib/image.c).  Images are height x width x channels,
+ * dl-augment, and image tensors as f32 for dl-dream (lib/image.c).
+ * Images are height x width x channels,
  * channels last, u8 or f32; u8 is read as value/255 wherever values are
  * computed.  Statistics (the PCA that lighting uses) live in lib/stats.h.
  */
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 struct dl_rng;
+struct dl_tensor;
 
 enum dl_border {		/* what a sample outside the image reads */
 	DL_BORDER_ZERO,		/* 0 */
@@ -88,5 +90,17 @@ void dl_augment_out_size(const struct dl_augment *a, int h, int w, int *oh, int 
  */
 int dl_augment_image(const struct dl_augment *a, struct dl_rng *r, const void *src,
                      int src_dtype, int h, int w, int c, void *dst);
+
+/* ---- f32 images for the nets (lib/explain.h) ------------------------------ */
+
+/* An image tensor x[H, W], x[H, W, C] (C = 1..4; u8 read as v/255, or
+ * any number type) as f32 HWC with c channels (0: keep): grey from RGB by
+ * BT.601 luma, RGB from grey by copying, alpha dropped.  *out from
+ * malloc(); *h, *w the size.  0 or -DL_E*. */
+int dl_explain_image(const struct dl_tensor *x, int c, float **out, int *h, int *w);
+
+/* Resize img[h, w, c] to dst[oh, ow, c] bilinearly (pixel centres
+ * aligned, edge border).  0 or -DL_E*. */
+int dl_resize_f32(const float *img, int h, int w, int c, float *dst, int oh, int ow);
 
 #endif

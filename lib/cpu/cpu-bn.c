@@ -2,7 +2,7 @@
  * cpu-bn.c - batch normalisation on the CPU over x[rows, c] (NHWC: one
  * channel per column).  Sums over rows run in fixed chunks, partials in
  * double added in chunk order, so results do not depend on threads.
- * CUDA twin: cuda/bn.cu (cuDNN).
+ * CUDA twin: cuda/dnn.cu (cuDNN).
  */
 #include <math.h>
 

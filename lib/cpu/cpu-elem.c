@@ -1,7 +1,7 @@
 /*
  * cpu-elem.c - elementwise kernels on the CPU: bias, activations,
  * dropout, optimizer steps, fill/scale/axpy, u8 -> f32, sum of squares.
- * CUDA twins: cuda/elem.cu, cuda/act.cu, cuda/opt.cu.
+ * CUDA twins: cuda/elem.cu, cuda/dnn.cu (activations).
  */
 #include <immintrin.h>
 #include <math.h>
