@@ -131,66 +131,36 @@ dense_for(struct dl_net *model, int h, int w, const struct dl_net_opts *no)
 	return d;
 }
 
-/* Dense maps of n images x[n,h,w,c]: probs [n,P,Q,K] into rec, and per
- * pixel the mean p(class) of the windows covering it into sal[n,h,w]. */
+/* Dense maps of n images x[n,h,w,c]: probs [n,P,Q,K] into rec, the
+ * saliency into sal[n,h,w]. */
 static int
 dense(struct dl_net *model, const struct dl_net_opts *no, struct dl_record *rec,
     const float *x, int n, int h, int w, int cls, float *sal)
 {
 	struct dl_net *d = dense_for(model, h, w, no);
-	int in[3], p, q, k, st;
-	long need, rc;
-	float *pr, *cnt;
+	int pqk[3], rc;
+	long need;
+	float *pr;
 	struct dl_tensor *t;
 
 	if (!d)
 		return -DL_ESHAPE;
-	dl_net_input_shape(model, in);
-	st = dl_net_total_stride(model);
 	need = (long)n * dl_net_outputs(d);
 	dl_record_remove(rec, "probs");
-	if (!(pr = malloc((size_t)need * sizeof *pr)) || !(cnt = calloc((size_t)h * w, sizeof *cnt))) {
-		free(pr);
+	if (!(pr = malloc((size_t)need * sizeof *pr)))
 		return dl_seterr(DL_ENOMEM, "out of memory");
-	}
-	if ((rc = dl_dense_probs(d, x, n, pr, need, &p, &q, &k)) < 0)
+	if ((rc = dl_saliency_dense(model, d, x, n, cls, pr, need, pqk, sal)) < 0)
 		goto out;
-	rc = -DL_EUSAGE;
-	if (cls >= k) {
-		dl_seterr(DL_EUSAGE, "class %d outside [0,%d)", cls, k);
-		goto out;
-	}
 	t = dl_record_add(rec, "probs", DL_F32, n > 1 ? 4 : 3, n > 1 ?
-	    (uint64_t[]){ (uint64_t)n, (uint64_t)p, (uint64_t)q, (uint64_t)k } :
-	    (uint64_t[]){ (uint64_t)p, (uint64_t)q, (uint64_t)k });
+	    (uint64_t[]){ (uint64_t)n, (uint64_t)pqk[0], (uint64_t)pqk[1], (uint64_t)pqk[2] } :
+	    (uint64_t[]){ (uint64_t)pqk[0], (uint64_t)pqk[1], (uint64_t)pqk[2] });
 	if (!t)
-		goto out;
-	memcpy(t->data, pr, (size_t)need * sizeof *pr);
-	for (int s = 0; s < n; s++) {
-		float *ps = pr + (long)s * p * q * k, *ss = sal + (long)s * h * w;
-		int c = cls;
-		if (c < 0) {	/* the class most probable anywhere */
-			float best = -1;
-			for (long i = 0; i < (long)p * q * k; i++)
-				if (ps[i] > best)
-					best = ps[i], c = (int)(i % k);
-		}
-		memset(cnt, 0, (size_t)h * w * sizeof *cnt);
-		for (int i = 0; i < p; i++)
-			for (int j = 0; j < q; j++)
-				for (int y = i * st; y < i * st + in[0] && y < h; y++)
-					for (int xx = j * st; xx < j * st + in[1] && xx < w; xx++) {
-						ss[(long)y * w + xx] += ps[((long)i * q + j) * k + c];
-						cnt[(long)y * w + xx]++;
-					}
-		for (long i = 0; i < (long)h * w; i++)
-			ss[i] = cnt[i] > 0 ? ss[i] / cnt[i] : 0;
-	}
-	rc = 0;
+		rc = -DL_EUSAGE;
+	else
+		memcpy(t->data, pr, (size_t)need * sizeof *pr);
 out:
 	free(pr);
-	free(cnt);
-	return (int)rc;
+	return rc;
 }
 
 static int
@@ -225,8 +195,7 @@ one_record(const struct opts *o, struct dl_net *net, const struct dl_net_opts *n
 		rc = dl_seterr(DL_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (long i = 0; i < n * hwc; i++)
-		xf[i] = (float)(dl_tensor_get(x, (uint64_t)i) * (x->dtype == DL_U8 ? 1 / 255.0 : 1));
+	dl_tensor_f32(x, xf);
 	for (int i = 0; i < n; i++) {
 		cls[i] = o->cls;
 		if (o->cls == -2) {

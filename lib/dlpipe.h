@@ -128,6 +128,9 @@ char *dl_tensor_desc(const struct dl_tensor *t, char *buf, size_t n);
 /* Read element i as a double / write one (any dtype; bf16/f16 too). */
 double dl_tensor_get(const struct dl_tensor *t, uint64_t i);
 void dl_tensor_set(struct dl_tensor *t, uint64_t i, double v);
+/* Every element of t as f32 into dst[dl_tensor_count(t)]: u8 read as
+ * value/255 (pixels), other types rounded to the nearest float. */
+void dl_tensor_f32(const struct dl_tensor *t, float *dst);
 int dl_name_valid(const char *s, size_t len);	/* 1 if allowed as name/key */
 /* Keyword tables ("sgd", "adam", ...): the index of s among words[0..n)
  * (-1: none, or s NULL), and words[i] ("?" outside). */

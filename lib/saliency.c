@@ -1,9 +1,9 @@
 /*
  * saliency.c - where a trained network looks: gradient saliency (with
- * SmoothGrad) and occlusion saliency, on top of the public net API
+ * SmoothGrad), occlusion saliency and dense maps, on top of the public net API
  * (lib/net.h): forward, seeds at a class, backward to the input.  Nothing
  * here touches a backend directly, so it runs wherever the net runs.
- * Dense (fully convolutional) nets: lib/dense.c.
+ * Dense maps come from the fully convolutional nets of lib/dense.c.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -321,4 +321,64 @@ out:
 	free(buf);
 	free(cnt);
 	return rc;
+}
+
+/* Per pixel of sal[h, w], the mean of ps[P, Q, K]'s class c over the
+ * positions whose window (win[0] x win[1] at stride st) covers it; cnt is
+ * h * w floats of scratch. */
+static void
+window_mean(const float *ps, int p, int q, int k, int c, const int *win, int st, int h, int w,
+    float *cnt, float *sal)
+{
+	memset(sal, 0, (size_t)h * w * sizeof *sal);
+	memset(cnt, 0, (size_t)h * w * sizeof *cnt);
+	for (int i = 0; i < p; i++)
+		for (int j = 0; j < q; j++)
+			for (int y = i * st; y < i * st + win[0] && y < h; y++)
+				for (int xx = j * st; xx < j * st + win[1] && xx < w; xx++) {
+					sal[(long)y * w + xx] += ps[((long)i * q + j) * k + c];
+					cnt[(long)y * w + xx]++;
+				}
+	for (long i = 0; i < (long)h * w; i++)
+		sal[i] = cnt[i] > 0 ? sal[i] / cnt[i] : 0;
+}
+
+int
+dl_saliency_dense(struct dl_net *model, struct dl_net *dense, const float *x, int n, int cls,
+    float *probs, long nmax, int *pqk, float *sal)
+{
+	int in[3], size[3], p, q, k, st;
+	long rc;
+	float *cnt;
+
+	dl_net_input_shape(model, in);
+	dl_net_input_shape(dense, size);
+	st = dl_net_total_stride(model);
+	if (!(cnt = malloc((size_t)size[0] * size[1] * sizeof *cnt)))
+		return dl_seterr(DL_ENOMEM, "out of memory");
+	if ((rc = dl_dense_probs(dense, x, n, probs, nmax, &p, &q, &k)) < 0)
+		goto out;
+	rc = -DL_EUSAGE;
+	if (cls >= k) {
+		dl_seterr(DL_EUSAGE, "class %d outside [0,%d)", cls, k);
+		goto out;
+	}
+	for (int s = 0; s < n; s++) {
+		const float *ps = probs + (long)s * p * q * k;
+		int c = cls;
+		if (c < 0) {	/* the class most probable anywhere */
+			float best = -1;
+			for (long i = 0; i < (long)p * q * k; i++)
+				if (ps[i] > best)
+					best = ps[i], c = (int)(i % k);
+		}
+		window_mean(ps, p, q, k, c, in, st, size[0], size[1], cnt,
+		    sal + (long)s * size[0] * size[1]);
+	}
+	if (pqk)
+		pqk[0] = p, pqk[1] = q, pqk[2] = k;
+	rc = 0;
+out:
+	free(cnt);
+	return (int)rc;
 }

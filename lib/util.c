@@ -231,6 +231,21 @@ dl_tensor_set(struct dl_tensor *t, uint64_t i, double v)
 	}
 }
 
+void
+dl_tensor_f32(const struct dl_tensor *t, float *dst)
+{
+	uint64_t n = dl_tensor_count(t);
+
+	if (t->dtype == DL_F32)
+		memcpy(dst, t->data, n * sizeof *dst);
+	else if (t->dtype == DL_U8)
+		for (uint64_t i = 0; i < n; i++)
+			dst[i] = ((const uint8_t *)t->data)[i] / 255.0f;
+	else
+		for (uint64_t i = 0; i < n; i++)
+			dst[i] = (float)dl_tensor_get(t, i);
+}
+
 int
 dl_name_valid(const char *s, size_t len)
 {
