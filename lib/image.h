@@ -1,6 +1,7 @@
 /*
  * image.h - geometric and photometric transforms of one image, for
- * dl-augment, and image tensors as f32 for dl-dream (lib/image.c).
+ * dl-augment (lib/image.c; many images on threads: lib/augment.c), and
+ * image tensors as f32 for dl-dream (lib/image.c).
  * Images are height x width x channels,
  * channels last, u8 or f32; u8 is read as value/255 wherever values are
  * computed.  Statistics (the PCA that lighting uses) live in lib/stats.h.
@@ -90,6 +91,27 @@ void dl_augment_out_size(const struct dl_augment *a, int h, int w, int *oh, int 
  */
 int dl_augment_image(const struct dl_augment *a, struct dl_rng *r, const void *src,
                      int src_dtype, int h, int w, int c, void *dst);
+
+/* The images of one record for dl_augment_images() (lib/augment.c). */
+struct dl_augment_batch {
+	const void *src;	/* n images of h x w x c, packed */
+	int dtype;		/* of src: DL_U8 or DL_F32 */
+	int n, h, w, c;		/* images, height, width, channels */
+	uint64_t first;		/* the stream index of image 0 */
+	void *dst;		/* n images of dl_augment_out_size(), _out_dtype() */
+};
+/* src, dtype, n, h, w and c of b from the image tensor t (H x W [x C],
+ * u8 or f32; batched: after a leading sample dimension).  0 or
+ * -DL_EFORMAT (not such an image, or one too large). */
+int dl_augment_batch_init(struct dl_augment_batch *b, const struct dl_tensor *t, int batched);
+/* Transform every image of b[0..n_b) on up to threads threads: image k of
+ * b[i] draws from dl_rng_fork(seed, b[i].first + k), so the bytes do not
+ * depend on the thread count.  0 or -DL_E*. */
+int dl_augment_images(const struct dl_augment *a, uint64_t seed, const struct dl_augment_batch *b,
+                      int n_b, int threads);
+/* a's lighting PCA (light_c, eigval, eigvec) from the statistics file
+ * path: a channel-scope pca or zca fit (dl-whiten).  0 or -DL_E*. */
+int dl_augment_load_pca(struct dl_augment *a, const char *path);
 
 /* ---- f32 images for the nets (lib/explain.h) ------------------------------ */
 
