@@ -325,6 +325,7 @@ uint32_t dl_crc32c(uint32_t crc, const void *buf, size_t n);	/* crc=0 to start *
 #include "stats.h"
 #include "explain.h"
 #include "export.h"
+#include "import.h"
 #include "train.h"
 #include "plot.h"
 #include "summary.h"
