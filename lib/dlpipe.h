@@ -96,6 +96,8 @@ double dl_rng_uniform(struct dl_rng *r);		/* [0, 1) */
 double dl_rng_normal(struct dl_rng *r);			/* N(0, 1) */
 uint64_t dl_rng_below(struct dl_rng *r, uint64_t n);	/* [0, n), unbiased */
 void dl_rng_shuffle(struct dl_rng *r, uint64_t *a, size_t n);  /* Fisher-Yates */
+/* perm[n]: 0..n-1 in the order of dl_rng_shuffle() on dl_rng_fork(seed, k). */
+void dl_rng_permutation(uint64_t *perm, uint64_t n, uint64_t seed, uint64_t k);
 
 /* ---- tensors ------------------------------------------------------------ */
 enum dl_dtype {			/* DLS v1 codes: kind << 4 | log2(itemsize) */
@@ -194,6 +196,13 @@ int dl_record_setf(struct dl_record *r, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 const char *dl_record_get(const struct dl_record *r, const char *key);	/* NULL: absent */
 int dl_record_unset(struct dl_record *r, const char *key);
+/* Records held in memory, in order: the list owns them. */
+struct dl_record_list {
+	struct dl_record **rec;		/* n of them */
+	size_t n, cap;
+};
+int dl_record_list_add(struct dl_record_list *l, struct dl_record *r);	/* 0 or -DL_ENOMEM */
+void dl_record_list_free(struct dl_record_list *l);	/* the records too; l empty again */
 /* Deep copy of src into dst (dst owns everything afterwards). */
 int dl_record_copy(struct dl_record *dst, const struct dl_record *src);
 /* dst becomes src with tensor name replaced, order kept: same tag, marker
@@ -215,6 +224,13 @@ struct dl_reader;
  * npy, ... as foreign).  NULL with dl_errmsg() on failure. */
 struct dl_reader *dl_reader_open(const char *path, const struct dl_reader_opts *o);
 struct dl_reader *dl_reader_fdopen(int fd, const char *name, const struct dl_reader_opts *o);
+/* 1 if the file at path starts with a zstd frame (a stream that
+ * dl_reader_open() decompresses, and dl_index_open() refuses); else 0. */
+int dl_file_is_zstd(const char *path);
+/* 1 if path is a regular file (can be read again), 0 if it is stdin ("-"
+ * or NULL) or another kind of file, -1 with errno when it cannot be
+ * stat()ed. */
+int dl_file_regular(const char *path);
 /* Open each path in turn as one sequence of streams (dl-cat a b). */
 struct dl_reader *dl_reader_open_many(char **paths, int n, const struct dl_reader_opts *o);
 /* The next record: returns 1 and fills rec, 0 at the clean end of input
@@ -230,6 +246,38 @@ const char *dl_reader_name(const struct dl_reader *r);	/* "stdin", path */
 uint64_t dl_reader_offset(const struct dl_reader *r);	/* decoded bytes consumed */
 uint64_t dl_reader_records(const struct dl_reader *r);	/* records returned */
 void dl_reader_close(struct dl_reader *r);
+
+/* Read the stream at path ("-" or NULL: stdin) once, in order: its first
+ * HEAD, then every record dl_reader_next() returns, each handed to fn(arg,
+ * rec, src) (src the reader's name), which returns 0 to go on, > 0 to
+ * stop, or -DL_E* to fail.  With keep, records after fn are also appended
+ * to list (which then owns them): DATA and, unless DL_HOLD_DATA_ONLY,
+ * markers and other records but HEADs (and, with DL_HOLD_NO_EPOCH, but
+ * epoch markers).  Returns 0 at the end of the input, fn's value when it
+ * stopped, or -DL_E* (reading; -DL_EIO when the input cannot be opened or
+ * has no HEAD). */
+enum { DL_HOLD = 1, DL_HOLD_DATA_ONLY = 2, DL_HOLD_NO_EPOCH = 4 };
+typedef int dl_hold_fn(void *arg, const struct dl_record *rec, const char *src);
+struct dl_record_list;
+int dl_stream_hold(const char *path, const struct dl_reader_opts *o, int keep,
+                   struct dl_record_list *list, dl_hold_fn *fn, void *arg);
+
+/* The DATA records of several inputs, numbered in the order added, for
+ * reading in any order: a regular file that is not zstd through its
+ * record index (fn sees its HEAD), anything else held by dl_stream_hold()
+ * (fn sees every record).  add returns 0, or fn's -DL_E*, or -DL_E*.
+ * shuffle puts the records in the order dl_rng_permutation(seed, k)
+ * gives; get points *rec at the i-th record in the order: a held one, or
+ * scratch read through the index.  0 or -DL_E*. */
+struct dl_sample_table;
+struct dl_sample_table *dl_sample_table_new(void);
+int dl_sample_table_add(struct dl_sample_table *t, const char *path, int regular,
+                        const struct dl_reader_opts *o, dl_hold_fn *fn, void *arg);
+uint64_t dl_sample_table_count(const struct dl_sample_table *t);
+int dl_sample_table_shuffle(struct dl_sample_table *t, uint64_t seed, uint64_t k);
+int dl_sample_table_get(struct dl_sample_table *t, uint64_t j, struct dl_record *scratch,
+                        const struct dl_record **rec);
+void dl_sample_table_free(struct dl_sample_table *t);
 
 /* Random access over a regular file: index every DATA record (headers
  * only: payloads are checked when read).  Markers, ENDS and HEAD are not
@@ -256,6 +304,8 @@ struct dl_writer *dl_writer_fdopen(int fd, const char *name, const struct dl_wri
 /* Write a record.  The first record must be HEAD; seq numbers are the
  * writer's.  ENDS is written by close; an input ENDS/ABRT is refused. */
 int dl_writer_put(struct dl_writer *w, const struct dl_record *rec);
+/* Write an end-of-epoch marker (DL_MARK_EPOCH) with KV epoch and samples. */
+int dl_writer_put_epoch(struct dl_writer *w, uint64_t epoch, uint64_t samples);
 /* Write a record read from a stream byte-for-byte (only the header's seq
  * and CRC are redone); falls back to dl_writer_put() when it cannot. */
 int dl_writer_put_raw(struct dl_writer *w, const struct dl_record *rec);

@@ -53,6 +53,10 @@ long dl_batcher_held(const struct dl_batcher *b);	/* samples held */
 long dl_record_samples(const struct dl_record *rec, int batched);
 /* 1 if a stream HEAD says kind=batches. */
 int dl_head_batched(const struct dl_record *head);
+/* Check the HEAD h of a later stream (named src) against first, the
+ * first stream's: the same kind and classes where both say; classes
+ * first lacks are taken from h.  0 or -DL_E*. */
+int dl_head_merge(struct dl_record *first, const struct dl_record *h, const char *src);
 
 /* ---- scoring (lib/eval.c) -----------------------------------------------------
  * Sums over every sample seen: loss, accuracy and (for class targets) a
