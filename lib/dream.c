@@ -294,3 +294,13 @@ out:
 	free(g);
 	return rc < 0 ? rc : 0;
 }
+
+void
+dl_dream_noise(float *img, long n, uint64_t seed, uint64_t index)
+{
+	struct dl_rng r;
+
+	dl_rng_fork(&r, seed ^ 0x6e6f697365ULL, index);	/* "noise" */
+	for (long i = 0; i < n; i++)
+		img[i] = (float)dl_rng_uniform(&r);
+}

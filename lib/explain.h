@@ -156,5 +156,8 @@ struct dl_dream *dl_dream_new(struct dl_net *net, const struct dl_dream_opts *o,
 int dl_dream_run(struct dl_dream *d, float *img, int h, int w, uint64_t index,
     struct dl_dream_result *res);
 void dl_dream_free(struct dl_dream *d);
+/* A starting image of n values uniform in [0, 1) (fooling images from
+ * noise): image index of seed, a stream of its own apart from the jitter's. */
+void dl_dream_noise(float *img, long n, uint64_t seed, uint64_t index);
 
 #endif
