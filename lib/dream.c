@@ -205,22 +205,13 @@ ascend(struct dl_dream *d, struct dl_net *net, float *img, int h, int w, int c,
 	return 0;
 }
 
-int
-dl_dream_run(struct dl_dream *d, float *img, int h, int w, uint64_t index,
-    struct dl_dream_result *res)
+/* Octave sizes oh[], ow[] (at most 32) for an h x w image: shrunk by
+ * octave_scale, not below the model's input (layer mode only); the count. */
+static int
+octave_sizes(const struct dl_dream *d, int h, int w, int *oh, int *ow)
 {
-	int c = d->in[2], oh[32], ow[32], no = 1, rc = 0;
-	float *base[32] = { 0 }, *detail = NULL, *cur = NULL, *buf = NULL, *g = NULL;
-	struct dl_net *net;
-	struct dl_rng r;
-	struct dl_dream_result rr = { 0 };
-	long n = (long)h * w * c;
+	int no = 1;
 
-	if (!d->o.layer && (h != d->in[0] || w != d->in[1]))
-		return dl_seterr(DL_ESHAPE, "dream: image %dx%d: class mode needs the model's "
-		    "input size %dx%d", h, w, d->in[0], d->in[1]);
-	dl_rng_fork(&r, d->o.seed, index);
-	/* octave sizes: shrink by octave_scale, not below the model's input */
 	oh[0] = h;
 	ow[0] = w;
 	while (d->o.layer && no < d->o.octaves && no < 32) {
@@ -232,7 +223,42 @@ dl_dream_run(struct dl_dream *d, float *img, int h, int w, uint64_t index,
 		ow[no] = nw;
 		no++;
 	}
-	rr.octaves = no;
+	return no;
+}
+
+/* base[1..no) (malloc'd, NULL where not made) resized from base[0], each
+ * from the one before. */
+static int
+pyramid(float **base, int no, const int *oh, const int *ow, int c)
+{
+	int rc;
+
+	for (int i = 1; i < no; i++) {
+		if (!(base[i] = malloc((size_t)oh[i] * ow[i] * c * sizeof *base[i])))
+			return dl_seterr(DL_ENOMEM, "dream: out of memory");
+		if ((rc = dl_resize_f32(base[i - 1], oh[i - 1], ow[i - 1], c, base[i], oh[i],
+		    ow[i])) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+dl_dream_run(struct dl_dream *d, float *img, int h, int w, uint64_t index,
+    struct dl_dream_result *res)
+{
+	int c = d->in[2], oh[32], ow[32], no, rc = 0;
+	float *base[32] = { 0 }, *detail = NULL, *cur = NULL, *buf = NULL, *g = NULL;
+	struct dl_net *net;
+	struct dl_rng r;
+	struct dl_dream_result rr = { 0 };
+	long n = (long)h * w * c;
+
+	if (!d->o.layer && (h != d->in[0] || w != d->in[1]))
+		return dl_seterr(DL_ESHAPE, "dream: image %dx%d: class mode needs the model's "
+		    "input size %dx%d", h, w, d->in[0], d->in[1]);
+	dl_rng_fork(&r, d->o.seed, index);
+	rr.octaves = no = octave_sizes(d, h, w, oh, ow);
 	buf = malloc((size_t)n * sizeof *buf);
 	g = malloc((size_t)n * sizeof *g);
 	cur = malloc((size_t)n * sizeof *cur);
@@ -242,15 +268,8 @@ dl_dream_run(struct dl_dream *d, float *img, int h, int w, uint64_t index,
 		goto out;
 	}
 	base[0] = img;
-	for (int i = 1; i < no; i++) {
-		if (!(base[i] = malloc((size_t)oh[i] * ow[i] * c * sizeof *base[i]))) {
-			rc = dl_seterr(DL_ENOMEM, "dream: out of memory");
-			goto out;
-		}
-		if ((rc = dl_resize_f32(base[i - 1], oh[i - 1], ow[i - 1], c, base[i], oh[i],
-		    ow[i])) < 0)
-			goto out;
-	}
+	if ((rc = pyramid(base, no, oh, ow, c)) < 0)
+		goto out;
 	if (!(net = dream_net(d, h, w))) {
 		rc = -DL_ESHAPE;
 		goto out;

@@ -125,6 +125,20 @@ grad_rows(struct dl_net *net, const float *x, int rows, const int *c, int score,
 	return 0;
 }
 
+/* A copy of x[n] plus Gaussian noise of sd noise * (max - min) (1 for a
+ * flat image) drawn from r, into dst. */
+static void
+noisy_copy(const float *x, long n, float noise, struct dl_rng *r, float *dst)
+{
+	float lo = x[0], hi = x[0], sd;
+
+	for (long j = 1; j < n; j++)
+		lo = fminf(lo, x[j]), hi = fmaxf(hi, x[j]);
+	sd = noise * (hi > lo ? hi - lo : 1);
+	for (long j = 0; j < n; j++)
+		dst[j] = x[j] + sd * (float)dl_rng_normal(r);
+}
+
 #define SAL_ROWS 128		/* noisy copies per forward */
 
 int
@@ -185,15 +199,9 @@ dl_saliency_grad(struct dl_net *net, const float *x, int n, int *cls,
 		int nr = total - t0 < rows ? (int)(total - t0) : rows;
 		for (int b = 0; b < nr; b++) {
 			long t = t0 + b, i = t / copies;
-			const float *xi = x + i * hwc;
-			float *bi = buf + (long)b * hwc, lo = xi[0], hi = xi[0], sd;
 			if (t % copies == 0)
 				dl_rng_fork(&r, o->seed, o->first + (uint64_t)i);
-			for (long j = 1; j < hwc; j++)
-				lo = fminf(lo, xi[j]), hi = fmaxf(hi, xi[j]);
-			sd = o->noise * (hi > lo ? hi - lo : 1);
-			for (long j = 0; j < hwc; j++)
-				bi[j] = xi[j] + sd * (float)dl_rng_normal(&r);
+			noisy_copy(x + i * hwc, hwc, o->noise, &r, buf + (long)b * hwc);
 			dst[b] = i;
 			rowcls[b] = cls[i];
 		}
@@ -230,6 +238,39 @@ origins(int len, int win, int stride, int *o)
 	return n;
 }
 
+/* im = x[h, w, c] with the wh x ww window at (y0, x0) filled with mean[c]. */
+static void
+occlude(const float *x, int h, int w, int c, int y0, int x0, int wh, int ww, const float *mean,
+    float *im)
+{
+	memcpy(im, x, (size_t)h * w * c * sizeof *im);
+	for (int yy = y0; yy < y0 + wh; yy++)
+		for (int xx = x0; xx < x0 + ww; xx++)
+			memcpy(im + ((long)yy * w + xx) * c, mean, (size_t)c * sizeof *im);
+}
+
+/* p(*cls | x) of one image into *p0; *cls < 0 becomes the predicted class. */
+static int
+clean_prob(struct dl_net *net, const float *x, int *cls, double *p0)
+{
+	float *p;
+	int k, rc;
+
+	if ((rc = dl_net_forward_f32(net, x, 1, 0)) < 0)
+		return rc;
+	if (!(p = probs_of(net, 1, &k)))
+		return -DL_ENOMEM;
+	if (*cls < 0)
+		*cls = dl_argmax(p, k);
+	else if (*cls >= k) {
+		free(p);
+		return dl_seterr(DL_EUSAGE, "occlusion: class %d outside [0,%d)", *cls, k);
+	}
+	*p0 = p[*cls];
+	free(p);
+	return 0;
+}
+
 int
 dl_saliency_occlusion(struct dl_net *net, const float *x, int *cls, int window,
     int stride, int batch, float *sal)
@@ -237,7 +278,7 @@ dl_saliency_occlusion(struct dl_net *net, const float *x, int *cls, int window,
 	int h, w, c, k, rc = 0, ny, nx, *oy = NULL, *ox = NULL, wh, ww;
 	long hwc = in_size(net, &h, &w, &c), npos;
 	float *buf = NULL, *p = NULL, *cnt = NULL, mean[64];
-	double p0;
+	double p0 = 0;
 
 	if (window < 1 || stride < 1)
 		return dl_seterr(DL_EUSAGE, "occlusion: window %d and stride %d must be >= 1",
@@ -254,19 +295,8 @@ dl_saliency_occlusion(struct dl_net *net, const float *x, int *cls, int window,
 			s += x[i * c + j];
 		mean[j] = (float)(s / ((double)h * w));
 	}
-	if ((rc = dl_net_forward_f32(net, x, 1, 0)) < 0)
+	if ((rc = clean_prob(net, x, cls, &p0)) < 0)
 		return rc;
-	if (!(p = probs_of(net, 1, &k)))
-		return -DL_ENOMEM;
-	if (*cls < 0)
-		*cls = dl_argmax(p, k);
-	else if (*cls >= k) {
-		free(p);
-		return dl_seterr(DL_EUSAGE, "occlusion: class %d outside [0,%d)", *cls, k);
-	}
-	p0 = p[*cls];
-	free(p);
-	p = NULL;
 
 	oy = malloc(((size_t)h / stride + 2) * sizeof *oy);
 	ox = malloc(((size_t)w / stride + 2) * sizeof *ox);
@@ -283,14 +313,9 @@ dl_saliency_occlusion(struct dl_net *net, const float *x, int *cls, int window,
 	for (long b0 = 0; b0 < npos; b0 += batch) {
 		int nb = npos - b0 < batch ? (int)(npos - b0) : batch;
 		for (int b = 0; b < nb; b++) {
-			float *im = buf + (long)b * hwc;
 			long pos = b0 + b;
-			int y0 = oy[pos / nx], x0 = ox[pos % nx];
-			memcpy(im, x, (size_t)hwc * sizeof *im);
-			for (int yy = y0; yy < y0 + wh; yy++)
-				for (int xx = x0; xx < x0 + ww; xx++)
-					memcpy(im + ((long)yy * w + xx) * c, mean,
-					    (size_t)c * sizeof *im);
+			occlude(x, h, w, c, oy[pos / nx], ox[pos % nx], wh, ww, mean,
+			    buf + (long)b * hwc);
 		}
 		if ((rc = dl_net_forward_f32(net, buf, nb, 0)) < 0)
 			goto out;
