@@ -180,36 +180,25 @@ dream_noise(struct dl_dream *d, struct dl_net *net, const struct opts *o, struct
 	return rc;
 }
 
-/* Dream on the x of every sample of the stream; other records pass. */
+/* What dreaming on a stream needs. */
+struct dreamer {
+	struct dl_dream *d;
+	struct dl_net *net;
+	const struct opts *o;
+};
+
+/* Dream on sample n's x (n from 1). */
 static int
-dream_stream(struct dl_dream *d, struct dl_net *net, const struct opts *o, struct dl_reader *in,
-    struct dl_writer *out, struct dl_record *rec)
+dream_rec(void *arg, struct dl_record *rec, uint64_t n)
 {
-	uint64_t n = 0;
+	struct dreamer *dr = arg;
+	struct dl_tensor *x;
 	int rc;
 
-	while ((rc = dl_reader_next(in, rec)) > 0) {
-		struct dl_tensor *x;
-		if (dl_record_is(rec, DL_TAG_HEAD))
-			continue;
-		if (!dl_record_is(rec, DL_TAG_DATA)) {
-			if ((rc = dl_writer_put_raw(out, rec)) < 0)
-				break;
-			continue;
-		}
-		if (!(x = dl_record_find(rec, "x"))) {
-			rc = dl_seterr(DL_EFORMAT, "record %llu: no tensor x",
-			    (unsigned long long)n + 1);
-			break;
-		}
-		if ((rc = dream_one(d, net, o, x, rec, n)) < 0) {
-			dl_errprefix("image %llu", (unsigned long long)n + 1);
-			break;
-		}
-		n++;
-		if ((rc = dl_writer_put(out, rec)) < 0)
-			break;
-	}
+	if (!(x = dl_record_find(rec, "x")))
+		return dl_seterr(DL_EFORMAT, "record %llu: no tensor x", (unsigned long long)n);
+	if ((rc = dream_one(dr->d, dr->net, dr->o, x, rec, n - 1)) < 0)
+		dl_errprefix("image %llu", (unsigned long long)n);
 	return rc;
 }
 
@@ -245,7 +234,8 @@ main(int argc, char *argv[])
 	if (!(out = dl_writer_open(o.io.out, NULL)) || dl_writer_head(out, head) < 0)
 		dl_die("%s", dl_errmsg());
 	rec = dl_record_new(NULL);
-	rc = o.noise ? dream_noise(d, net, &o, out, rec) : dream_stream(d, net, &o, in, out, rec);
+	rc = o.noise ? dream_noise(d, net, &o, out, rec) :
+	    dl_filter_data(in, out, rec, dream_rec, &(struct dreamer){ d, net, &o });
 	if (rc < 0)
 		dl_writer_die(out, rc);
 	if ((rc = dl_writer_close(out)) < 0)

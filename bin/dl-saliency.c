@@ -176,13 +176,7 @@ one_record(const struct opts *o, struct dl_net *net, const struct dl_net_opts *n
 	if (!x)
 		return dl_seterr(DL_EFORMAT, "no tensor x");
 	dl_net_input_shape(net, in);
-	n = batched ? (int)x->shape[0] : 1;
-	if (x->ndim - batched == 2)
-		h = (int)x->shape[batched], w = (int)x->shape[batched + 1], c = 1;
-	else if (x->ndim - batched == 3)
-		h = (int)x->shape[batched], w = (int)x->shape[batched + 1],
-		c = (int)x->shape[batched + 2];
-	else
+	if (dl_image_dims(x, batched, &n, &h, &w, &c) < 0)
 		return dl_seterr(DL_ESHAPE, "x: expected an image [H,W] or [H,W,C]");
 	if (c != in[2] || (o->method != M_DENSE && (h != in[0] || w != in[1])))
 		return dl_seterr(DL_ESHAPE, "x is %dx%dx%d, the model takes %dx%dx%d%s", h, w, c,
@@ -234,6 +228,26 @@ out:
 	return rc;
 }
 
+/* What one record needs. */
+struct job {
+	const struct opts *o;
+	struct dl_net *net;
+	const struct dl_net_opts *no;
+	int batched;
+	uint64_t samples;	/* so far */
+};
+
+static int
+saliency_rec(void *arg, struct dl_record *rec, uint64_t n)
+{
+	struct job *j = arg;
+	int rc = one_record(j->o, j->net, j->no, rec, j->batched, &j->samples);
+
+	if (rc < 0)
+		dl_errprefix("record %llu", (unsigned long long)n);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -245,7 +259,6 @@ main(int argc, char *argv[])
 	struct dl_writer *out;
 	struct dl_record *rec, *head;
 	int rc, batched;
-	uint64_t n = 0, nsamples = 0;
 
 	dl_setprogname(argv[0]);
 	dl_omp_init();
@@ -266,22 +279,7 @@ main(int argc, char *argv[])
 	    dl_record_set(head, "saliency", names[o.method]) < 0 || dl_writer_head(out, head) < 0)
 		dl_die("%s", dl_errmsg());
 	rec = dl_record_new(NULL);
-	while ((rc = dl_reader_next(in, rec)) > 0) {
-		if (dl_record_is(rec, DL_TAG_HEAD))
-			continue;
-		if (!dl_record_is(rec, DL_TAG_DATA)) {
-			if ((rc = dl_writer_put_raw(out, rec)) < 0)
-				break;
-			continue;
-		}
-		n++;
-		if ((rc = one_record(&o, net, &no, rec, batched, &nsamples)) < 0) {
-			dl_errprefix("record %llu", (unsigned long long)n);
-			break;
-		}
-		if ((rc = dl_writer_put(out, rec)) < 0)
-			break;
-	}
+	rc = dl_filter_data(in, out, rec, saliency_rec, &(struct job){ &o, net, &no, batched, 0 });
 	if (rc < 0)
 		dl_writer_die(out, rc);
 	if ((rc = dl_writer_close(out)) < 0)

@@ -41,17 +41,13 @@ dl_augment_batch_init(struct dl_augment_batch *b, const struct dl_tensor *t, int
 	int lead = batched ? 1 : 0;
 	char desc[128];
 
-	if ((t->dtype != DL_U8 && t->dtype != DL_F32) || t->ndim - lead < 2 || t->ndim - lead > 3 ||
-	    (lead && t->ndim < 1))
+	if ((t->dtype != DL_U8 && t->dtype != DL_F32) ||
+	    dl_image_dims(t, batched, &b->n, &b->h, &b->w, &b->c) < 0)
 		return dl_seterr(DL_EFORMAT, "tensor '%s' is %s, not an image (H x W [x C], u8 or "
 		                 "f32)%s", t->name, dl_tensor_desc(t, desc, sizeof desc),
 		                 lead ? " in a batch" : "");
 	b->src = t->data;
 	b->dtype = t->dtype;
-	b->n = lead ? (int)t->shape[0] : 1;
-	b->h = (int)t->shape[lead];
-	b->w = (int)t->shape[lead + 1];
-	b->c = t->ndim - lead == 3 ? (int)t->shape[lead + 2] : 1;
 	if (t->shape[lead] > 1 << 16 || t->shape[lead + 1] > 1 << 16 || b->c > 1 << 16 ||
 	    t->shape[0] > 1 << 30)
 		return dl_seterr(DL_EFORMAT, "image too large");

@@ -319,6 +319,15 @@ int dl_writer_close(struct dl_writer *w);
 void dl_writer_abort(struct dl_writer *w, const char *message);
 uint64_t dl_writer_records(const struct dl_writer *w);
 
+/* The record loop of a filter: every record of r after its first HEAD
+ * into rec: later HEADs dropped, DATA records handed to fn(arg, rec, n),
+ * n counting them from 1, then written with dl_writer_put(), any other
+ * record written as read (dl_writer_put_raw()).  0 at the end of the
+ * input, or the first -DL_E* of fn, reading or writing. */
+typedef int dl_data_fn(void *arg, struct dl_record *rec, uint64_t n);
+int dl_filter_data(struct dl_reader *r, struct dl_writer *w, struct dl_record *rec,
+                   dl_data_fn *fn, void *arg);
+
 /* ---- what programs share (lib/prog.c) -------------------------------------
  * The stream flags: put DL_IO_LONGOPTS in a program's longopts table and
  * DL_IO_SHORTOPTS at the start of its short options (with opterr = 0), then

@@ -3,7 +3,8 @@
  * replays later (dl-cat's epochs over a pipe, dl-split's second pass over
  * piped input); the DATA records of several inputs for reading in any
  * order (dl-cat --shuffle): through the record index of a regular file,
- * else held.  Reading is formats/stream.c; the list formats/record.c.
+ * else held; the record loop of a filter program.  Reading is
+ * formats/stream.c; the list formats/record.c.
  */
 #include <stdlib.h>
 
@@ -162,4 +163,26 @@ dl_sample_table_free(struct dl_sample_table *t)
 	free(t->p);
 	free(t->order);
 	free(t);
+}
+
+/* ---- the loop of a filter ---- */
+int
+dl_filter_data(struct dl_reader *r, struct dl_writer *w, struct dl_record *rec, dl_data_fn *fn,
+               void *arg)
+{
+	uint64_t n = 0;
+	int rc;
+
+	while ((rc = dl_reader_next(r, rec)) > 0) {
+		if (dl_record_is(rec, DL_TAG_HEAD))
+			continue;
+		if (!dl_record_is(rec, DL_TAG_DATA)) {
+			if ((rc = dl_writer_put_raw(w, rec)) < 0)
+				break;
+			continue;
+		}
+		if ((rc = fn(arg, rec, ++n)) < 0 || (rc = dl_writer_put(w, rec)) < 0)
+			break;
+	}
+	return rc < 0 ? rc : 0;
 }

@@ -372,6 +372,20 @@ dl_augment_image(const struct dl_augment *a, struct dl_rng *r, const void *src,
 /* ---- f32 images for the nets ------------------------------------------------ */
 
 int
+dl_image_dims(const struct dl_tensor *t, int batched, int *n, int *h, int *w, int *c)
+{
+	int lead = batched ? 1 : 0;
+
+	if (t->ndim - lead < 2 || t->ndim - lead > 3)
+		return -1;
+	*n = lead ? (int)t->shape[0] : 1;
+	*h = (int)t->shape[lead];
+	*w = (int)t->shape[lead + 1];
+	*c = t->ndim - lead == 3 ? (int)t->shape[lead + 2] : 1;
+	return 0;
+}
+
+int
 dl_explain_image(const struct dl_tensor *x, int c, float **out, int *h, int *w)
 {
 	int ic, ih, iw;

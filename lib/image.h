@@ -115,6 +115,11 @@ int dl_augment_load_pca(struct dl_augment *a, const char *path);
 
 /* ---- f32 images for the nets (lib/explain.h) ------------------------------ */
 
+/* The images of t, [H, W] or [H, W, C] after a leading sample dimension
+ * when batched: *n of them (1 when not batched) of *h x *w x *c (1 for
+ * [H, W]).  0, or -1 (no message) when t has another number of dims. */
+int dl_image_dims(const struct dl_tensor *t, int batched, int *n, int *h, int *w, int *c);
+
 /* An image tensor x[H, W], x[H, W, C] (C = 1..4; u8 read as v/255, or
  * any number type) as f32 HWC with c channels (0: keep): grey from RGB by
  * BT.601 luma, RGB from grey by copying, alpha dropped.  *out from
