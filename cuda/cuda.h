@@ -140,6 +140,10 @@ int cuda_conv2d_bwd_filter(struct dl_backend_ctx *ctx, struct dl_conv *cv,
     const float *x, const float *dy, float *dw);
 int cuda_bias_add(struct dl_backend_ctx *ctx, long rows, int c, const float *b, float *y);
 int cuda_bias_bwd(struct dl_backend_ctx *ctx, long rows, int c, const float *dy, float *db);
+int cuda_upsample_fwd(struct dl_backend_ctx *ctx, int n, int h, int w, int c, int f,
+    const float *x, float *y);
+int cuda_upsample_bwd(struct dl_backend_ctx *ctx, int n, int h, int w, int c, int f,
+    const float *dy, float *dx);
 int cuda_pool_fwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x, float *y);
 int cuda_pool_bwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x,
     const float *y, const float *dy, float *dx);

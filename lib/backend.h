@@ -174,6 +174,15 @@ struct dl_backend {
 	int (*pool_bwd)(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x,
 	    const float *y, const float *dy, float *dx);
 
+	/* ---- nearest-neighbour upsampling by f, NHWC --------------------------
+	 * fwd: y[n, h f + i, w f + j, c] = x[n,h,w,c] for 0 <= i,j < f, so y is
+	 * [n, h f, w f, c].  bwd: dx[n,h,w,c] = the sum of dy over its f x f
+	 * block (rows i, then columns j, in order). */
+	int (*upsample_fwd)(struct dl_backend_ctx *ctx, int n, int h, int w, int c, int f,
+	    const float *x, float *y);
+	int (*upsample_bwd)(struct dl_backend_ctx *ctx, int n, int h, int w, int c, int f,
+	    const float *dy, float *dx);
+
 	/* ---- activations, elementwise on n floats ----------------------------
 	 * fwd: y = f(x); y may alias x.  bwd: dx = dy * f'(x) computed from
 	 * the OUTPUT y alone (relu/lrelu: y > 0, tanh: 1 - y^2, sigmoid:
@@ -273,7 +282,7 @@ struct dl_backend {
 
 /* Bumped when the table changes incompatibly; a CUDA library built against
  * another ABI is refused by dl_backend_find(). */
-#define DL_BACKEND_ABI 2
+#define DL_BACKEND_ABI 3
 
 extern const struct dl_backend dl_backend_cpu;	/* lib/cpu/, always there */
 

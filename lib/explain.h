@@ -81,16 +81,8 @@ int dl_argmax(const float *v, int n);
 
 /* ---- nets derived from a trained one ---------------------------------------- */
 
-/* The description of net cut after layer name (inclusive), keeping that
- * layer's non-linearity (so its activation is the one dl_net_activation()
- * reports in net).  Malloc'd; NULL with dl_errmsg(). */
-char *dl_net_desc_cut(struct dl_net *net, const char *layer);
-
-/* The description of net with every fully connected layer a convolution:
- * FCn over an h x h x c map becomes nCh (valid, stride 1), so FCn after
- * another FC (or GAP) becomes nC1; FLAT tokens go.  Non-square maps are
- * -DL_ESHAPE (the notation has square kernels only).  Malloc'd. */
-char *dl_net_desc_dense(struct dl_net *net);
+/* The descriptions of cut and dense nets are lib/net.h's dl_net_desc_cut
+ * and dl_net_desc_dense. */
 
 /* A net with description desc (NULL: net's own) for the per-sample input
  * shape h x w (0: net's; channels stay), its parameters copied from net:
@@ -115,11 +107,8 @@ struct dl_net *dl_net_dense(struct dl_net *net, int h, int w, const struct dl_ne
 long dl_dense_probs(struct dl_net *net, const float *x, int n, float *out, long nmax,
     int *p, int *q, int *k);
 
-/* The input window of output position (i, j) of a dense net whose
- * original input was oh x ow: its top-left corner is (i * stride, j *
- * stride) with stride the product of the strides of the layers (4 for
- * LeNet).  Returns the stride, or -DL_E*. */
-int dl_net_total_stride(struct dl_net *net);
+/* The input window of output position (i, j) of a dense net: see
+ * dl_net_total_stride (lib/net.h). */
 
 /* ---- Deep Dream and class visualisation ----------------------------------- */
 

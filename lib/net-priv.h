@@ -1,36 +1,13 @@
 /*
- * net-priv.h - what lib/net.c shares with lib/opt.c and lib/model.c and
- * nobody else: the layer list and parameter table of struct dl_net.
+ * net-priv.h - what lib/net.c shares with the layer files (lib/layer.h),
+ * the notation (lib/notation.c), lib/opt.c and lib/model.c, and nobody
+ * else: the layer list and parameter table of struct dl_net.
  */
 #ifndef DL_NET_PRIV_H
 #define DL_NET_PRIV_H
 
 #include "dlpipe.h"
-
-enum lkind { L_CONV, L_POOL, L_FC, L_BN, L_DROP, L_FLAT };
-
-struct layer {
-	int kind;		/* enum lkind */
-	char name[32];		/* "conv1" */
-	char token[64];		/* "20C5" as written */
-	int in[3], out[3];	/* per-sample [H,W,C] */
-	long in_n, out_n;	/* per-sample floats */
-	int act;		/* enum dl_act applied to the output */
-	float alpha;		/* LRELU slope */
-	int act_explicit;	/* named in the description */
-	/* kind-specific */
-	int k, r, stride, pad;	/* conv: filters, window, stride, pad; pool: window r, stride */
-	int pool_mode, global;	/* pool */
-	float p;		/* dropout fraction */
-	struct dl_conv cv;
-	struct dl_pool pl;
-	int pw, pb, pm, pv;	/* param indices: weight/gamma, bias/beta, mean, var; -1 */
-	/* device buffers, [cap, out_n] */
-	float *y;		/* output, after the non-linearity */
-	float *dy;		/* gradient w.r.t. y */
-	float *mask;		/* dropout mask */
-	float *save_mean, *save_invstd, *zeros;	/* bn, [C] */
-};
+#include "layer.h"
 
 struct param {
 	char name[48];		/* "conv1.weight" */
@@ -44,6 +21,7 @@ struct param {
 
 struct dl_net {
 	char *desc;			/* canonical */
+	struct dl_net_opts opts;	/* as given to dl_net_plan (device: until started) */
 	const struct dl_backend *be;
 	struct dl_backend_ctx *ctx;
 	uint64_t seed;
@@ -71,6 +49,15 @@ struct dl_net {
 	float *host;			/* host scratch */
 	size_t host_n;
 };
+
+/* Parse desc into net->L, net->n_layers (lib/notation.c): kinds, their
+ * hyper-parameters, names, tokens and non-linearities; no shapes.  0 or
+ * -DL_EUSAGE naming the token. */
+int notation_parse(struct dl_net *net, const char *desc);
+/* Set an error naming token i (1-based) of the description: "net: token 3
+ * 'C5x': ..."; returns -DL_EUSAGE. */
+int notation_tokerr(int i, const char *tok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Called by dl_opt_step() after an update: the next dropout masks differ. */
 void dl_net_advance(struct dl_net *net);

@@ -1,9 +1,10 @@
 /*
- * net.c - networks: the description parser, shape inference, parameters
- * and their initialisation, forward and backward through the backend
- * table (lib/backend.h), activations and gradients by layer name.
- * Losses are applied in dl_net_loss (here); optimizers live in opt.c,
- * saving and loading in model.c.
+ * net.c - networks, the generic walk: shape inference, the parameter table
+ * and initialisation, buffers, forward and backward layer by layer through
+ * each kind's entries (lib/layer.h, lib/layer-*.c) and the backend table
+ * (lib/backend.h), activations and gradients by layer name.  The notation
+ * is lib/notation.c; losses are applied in dl_net_loss (here); optimizers
+ * live in opt.c, saving and loading in model.c.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -16,9 +17,6 @@
 
 #include "dlpipe.h"
 #include "net-priv.h"
-
-#define BN_EPS 1e-5f
-#define BN_MOMENTUM 0.1f
 
 /* ---- descriptions ---------------------------------------------------------- */
 
@@ -74,9 +72,8 @@ dl_net_desc_read(const char *arg)
 	return out;
 }
 
-/* Parse an unsigned decimal at *s; -1 when none. */
-static long
-num(const char **s)
+long
+net_num(const char **s)
 {
 	long v = 0;
 
@@ -91,286 +88,36 @@ num(const char **s)
 	return v;
 }
 
-static int
-tokerr(int i, const char *tok, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return dl_seterr(DL_EUSAGE, "net: token %d '%s': %s", i, tok, msg);
-}
-
-static int
-parse_act(const char *u, int *act, float *alpha)
-{
-	const char *s;
-	long a;
-
-	if (!strcmp(u, "RELU"))
-		return *act = DL_ACT_RELU, 1;
-	if (!strcmp(u, "TANH"))
-		return *act = DL_ACT_TANH, 1;
-	if (!strcmp(u, "SIGM") || !strcmp(u, "SIGMOID"))
-		return *act = DL_ACT_SIGMOID, 1;
-	if (!strcmp(u, "LIN") || !strcmp(u, "LINEAR") || !strcmp(u, "NONE"))
-		return *act = DL_ACT_NONE, 1;
-	if (!strncmp(u, "LRELU", 5)) {
-		s = u + 5;
-		a = *s ? num(&s) : 1;
-		if (a < 1 || a >= 100 || *s)
-			return -1;
-		*act = DL_ACT_LRELU;
-		*alpha = a / 100.0f;
-		return 1;
-	}
-	return 0;
-}
-
-/* Parse the tokens into net->L (kinds and hyper-parameters; no shapes). */
-static int
-parse(struct dl_net *net, const char *desc)
-{
-	char *copy, *tok, *save;
-	int ti = 0, n = 0, cap = 0, rc = 0;
-	int cnt[6] = { 0 };
-	static const char *base[6] = { "conv", "pool", "fc", "bn", "drop", "flat" };
-
-	if (!*desc)
-		return dl_seterr(DL_EUSAGE, "net: empty description");
-	if (!(copy = strdup(desc)))
-		return dl_seterr(DL_ENOMEM, "net: out of memory");
-	for (tok = strtok_r(copy, "-", &save); tok; tok = strtok_r(NULL, "-", &save)) {
-		char u[64];
-		const char *s;
-		struct layer l = { .pw = -1, .pb = -1, .pm = -1, .pv = -1, .act = DL_ACT_NONE };
-		int act;
-		float alpha = 0;
-		long a, b;
-		size_t i;
-
-		ti++;
-		if (strlen(tok) >= sizeof u) {
-			rc = tokerr(ti, tok, "too long");
-			break;
-		}
-		for (i = 0; tok[i]; i++)
-			u[i] = toupper((unsigned char)tok[i]);
-		u[i] = 0;
-		if ((a = parse_act(u, &act, &alpha))) {
-			struct layer *pv = n ? &net->L[n - 1] : NULL;
-
-			if (a < 0) {
-				rc = tokerr(ti, tok, "leaky ReLU slope is a percentage in 1..99 (LRELU10 is 0.1)");
-				break;
-			}
-			if (!pv || (pv->kind != L_CONV && pv->kind != L_FC && pv->kind != L_BN)) {
-				rc = tokerr(ti, tok, "a non-linearity must follow a convolution, "
-				    "fully connected or BN layer");
-				break;
-			}
-			if (pv->act_explicit) {
-				rc = tokerr(ti, tok, "%s already has a non-linearity", pv->name);
-				break;
-			}
-			pv->act = act;
-			pv->alpha = alpha;
-			pv->act_explicit = 1;
-			continue;
-		}
-		s = u;
-		if (!strncmp(u, "FC", 2)) {
-			s = u + 2;
-			if ((a = num(&s)) < 1 || *s) {
-				rc = tokerr(ti, tok, "expected FCn with n >= 1 outputs (as in FC256)");
-				break;
-			}
-			l.kind = L_FC;
-			l.k = (int)a;
-			l.act = DL_ACT_RELU;
-		} else if (!strcmp(u, "GAP")) {
-			l.kind = L_POOL;
-			l.global = 1;
-			l.pool_mode = DL_POOL_AVG;
-		} else if (!strncmp(u, "MP", 2) || !strncmp(u, "AP", 2)) {
-			s = u + 2;
-			l.kind = L_POOL;
-			l.pool_mode = u[0] == 'M' ? DL_POOL_MAX : DL_POOL_AVG;
-			l.r = (int)(a = num(&s));
-			l.stride = l.r;
-			if (a >= 1 && *s == 'S') {
-				s++;
-				l.stride = (int)(b = num(&s));
-				if (b < 1)
-					a = -1;
-			}
-			if (a < 1 || *s) {
-				rc = tokerr(ti, tok, "expected %.2sk or %.2sksS (as in %.2s2, %.2s3s2)",
-				    u, u, u, u);
-				break;
-			}
-		} else if (!strcmp(u, "BN")) {
-			struct layer *pv = n ? &net->L[n - 1] : NULL;
-
-			if (!pv || (pv->kind != L_CONV && pv->kind != L_FC)) {
-				rc = tokerr(ti, tok, "BN must follow a convolution or fully connected layer");
-				break;
-			}
-			l.kind = L_BN;
-			/* the non-linearity moves after the normalisation */
-			l.act = pv->act;
-			l.alpha = pv->alpha;
-			l.act_explicit = pv->act_explicit;
-			pv->act = DL_ACT_NONE;
-			pv->act_explicit = 0;
-		} else if (!strcmp(u, "FLAT")) {
-			l.kind = L_FLAT;
-		} else if (u[0] == 'D' && isdigit((unsigned char)u[1])) {
-			s = u + 1;
-			if ((a = num(&s)) < 1 || a > 99 || *s) {
-				rc = tokerr(ti, tok, "dropout is Dp with p a percentage in 1..99 (as in D50)");
-				break;
-			}
-			l.kind = L_DROP;
-			l.p = a / 100.0f;
-		} else if (isdigit((unsigned char)u[0])) {
-			a = num(&s);
-			if (a < 1 || *s != 'C') {
-				rc = tokerr(ti, tok, "expected NCk, a convolution of N k x k filters (as in 20C5)");
-				break;
-			}
-			s++;
-			if ((b = num(&s)) < 1) {
-				rc = tokerr(ti, tok, "expected a kernel size after 'C' (as in 20C5)");
-				break;
-			}
-			l.kind = L_CONV;
-			l.k = (int)a;
-			l.r = (int)b;
-			l.stride = 1;
-			l.act = DL_ACT_RELU;
-			while (*s) {
-				if (*s == 'P' && !l.pad) {
-					l.pad = 1;
-					s++;
-				} else if (*s == 'S' && isdigit((unsigned char)s[1])) {
-					s++;
-					if ((l.stride = (int)num(&s)) < 1)
-						break;
-				} else
-					break;
-			}
-			if (*s || l.stride < 1) {
-				rc = tokerr(ti, tok, "unexpected '%s' after the kernel size "
-				    "(suffixes: p to pad, sS for stride S)", tok + (s - u));
-				break;
-			}
-		} else if (u[0] == 'C' && isdigit((unsigned char)u[1])) {
-			rc = tokerr(ti, tok, "expected a count before 'C' (as in 20C5)");
-			break;
-		} else {
-			rc = tokerr(ti, tok, "unknown layer (NCk[p][sS], MPk, APk, GAP, FCn, Dp, BN, "
-			    "RELU, LRELU, TANH, SIGM, LIN, FLAT)");
-			break;
-		}
-		snprintf(l.token, sizeof l.token, "%s", tok);
-		snprintf(l.name, sizeof l.name, "%s%d", base[l.kind], ++cnt[l.kind]);
-		if (n == cap) {
-			struct layer *nl = realloc(net->L, (cap = cap ? 2 * cap : 16) * sizeof *nl);
-			if (!nl) {
-				rc = dl_seterr(DL_ENOMEM, "net: out of memory");
-				break;
-			}
-			net->L = nl;
-		}
-		net->L[n++] = l;
-	}
-	free(copy);
-	net->n_layers = n;
-	if (rc == 0 && n == 0)
-		rc = dl_seterr(DL_EUSAGE, "net: empty description");
-	if (rc < 0)
-		return rc;
-	/* The last conv/FC (and its BN) feeds the loss: no default ReLU. */
-	for (int i = n - 1; i >= 0; i--) {
-		struct layer *l = &net->L[i];
-
-		if (l->kind == L_CONV || l->kind == L_FC) {
-			struct layer *c = i + 1 < n && net->L[i + 1].kind == L_BN ? &net->L[i + 1] : l;
-			if (!c->act_explicit)
-				c->act = DL_ACT_NONE;
-			break;
-		}
-	}
-	return 0;
-}
-
 /* Output shapes, layer by layer, from net->in. */
 static int
 infer(struct dl_net *net)
 {
-	int sh[3] = { net->in[0], net->in[1], net->in[2] };
+	const int *sh = net->in;
 
 	for (int i = 0; i < net->n_layers; i++) {
 		struct layer *l = &net->L[i];
-		int H = sh[0], W = sh[1], C = sh[2];
 
-		memcpy(l->in, sh, sizeof sh);
-		switch (l->kind) {
-		case L_CONV: {
-			int pad = l->pad ? (l->r - 1) / 2 : 0;
-			l->pad = pad;
-			if (H + 2 * pad < l->r || W + 2 * pad < l->r)
-				return tokerr(i + 1, l->token, "input %dx%dx%d is smaller than the "
-				    "%dx%d kernel", H, W, C, l->r, l->r);
-			l->cv = (struct dl_conv){ .h = H, .w = W, .c = C, .k = l->k, .r = l->r,
-			    .s = l->r, .stride_h = l->stride, .stride_w = l->stride,
-			    .pad_h = pad, .pad_w = pad };
-			l->cv.p = (H + 2 * pad - l->r) / l->stride + 1;
-			l->cv.q = (W + 2 * pad - l->r) / l->stride + 1;
-			sh[0] = l->cv.p, sh[1] = l->cv.q, sh[2] = l->k;
-			break;
+		memcpy(l->in, sh, sizeof l->in);
+		if (l->kind->infer(l) < 0) {
+			char msg[256];
+
+			snprintf(msg, sizeof msg, "%s", dl_errmsg());
+			return notation_tokerr(l->tok + 1, l->token, "%s", msg);
 		}
-		case L_POOL:
-			if (l->global)
-				l->r = H, l->stride = H;
-			{
-				int r = l->global ? H : l->r, s = l->global ? W : l->r;
-				int st = l->global ? 1 : l->stride;
-				if (H < r || W < s)
-					return tokerr(i + 1, l->token, "input %dx%dx%d is smaller than the "
-					    "%dx%d window", H, W, C, r, s);
-				l->pl = (struct dl_pool){ .h = H, .w = W, .c = C, .r = r, .s = s,
-				    .stride_h = st, .stride_w = st, .mode = l->pool_mode };
-				l->pl.p = (H - r) / st + 1;
-				l->pl.q = (W - s) / st + 1;
-				sh[0] = l->pl.p, sh[1] = l->pl.q;
-			}
-			break;
-		case L_FC:
-			sh[0] = 1, sh[1] = 1, sh[2] = l->k;
-			break;
-		case L_FLAT:
-			sh[0] = 1, sh[1] = 1, sh[2] = H * W * C;
-			break;
-		default:	/* BN, dropout: same shape */
-			break;
-		}
-		memcpy(l->out, sh, sizeof sh);
 		l->in_n = (long)l->in[0] * l->in[1] * l->in[2];
-		l->out_n = (long)sh[0] * sh[1] * sh[2];
+		l->out_n = (long)l->out[0] * l->out[1] * l->out[2];
 		if (l->out_n <= 0 || l->out_n > (1L << 30))
-			return tokerr(i + 1, l->token, "output of %ld floats per sample", l->out_n);
+			return notation_tokerr(l->tok + 1, l->token, "output of %ld floats per sample",
+			    l->out_n);
+		sh = l->out;
 	}
 	return 0;
 }
 
 /* ---- parameters ------------------------------------------------------------ */
 
-static int
-add_param(struct dl_net *net, int layer, const char *what, int trainable, int decay,
+int
+net_add_param(struct dl_net *net, int layer, const char *what, int trainable, int decay,
     int ndim, const uint64_t *shape)
 {
 	struct param *p, *np;
@@ -404,48 +151,48 @@ make_params(struct dl_net *net)
 {
 	for (int i = 0; i < net->n_layers; i++) {
 		struct layer *l = &net->L[i];
-		int C = l->in[2];
+		int rc;
 
-		if (l->kind == L_CONV) {
-			uint64_t ws[4] = { l->k, l->r, l->r, C }, bs[1] = { l->k };
-			if ((l->pw = add_param(net, i, "weight", 1, 1, 4, ws)) < 0 ||
-			    (l->pb = add_param(net, i, "bias", 1, 0, 1, bs)) < 0)
-				return -DL_ENOMEM;
-		} else if (l->kind == L_FC) {
-			uint64_t ws[2] = { l->k, l->in_n }, bs[1] = { l->k };
-			if ((l->pw = add_param(net, i, "weight", 1, 1, 2, ws)) < 0 ||
-			    (l->pb = add_param(net, i, "bias", 1, 0, 1, bs)) < 0)
-				return -DL_ENOMEM;
-		} else if (l->kind == L_BN) {
-			uint64_t cs[1] = { C };
-			if ((l->pw = add_param(net, i, "gamma", 1, 0, 1, cs)) < 0 ||
-			    (l->pb = add_param(net, i, "beta", 1, 0, 1, cs)) < 0 ||
-			    (l->pm = add_param(net, i, "mean", 0, 0, 1, cs)) < 0 ||
-			    (l->pv = add_param(net, i, "var", 0, 0, 1, cs)) < 0)
-				return -DL_ENOMEM;
-		}
+		if (l->kind->params && (rc = l->kind->params(net, l, i)) < 0)
+			return rc;
 	}
 	return 0;
 }
 
-static float *
-pdata(struct dl_net *net, int i)
+float *
+net_pdata(struct dl_net *net, int i)
 {
 	struct param *p = &net->P[i];
+	float *base = p->trainable ? net->params : net->stats;
 
-	return (p->trainable ? net->params : net->stats) + p->off;
+	return base ? base + p->off : NULL;	/* NULL: a planned net, not started */
 }
 
-static float *
-pgrad(struct dl_net *net, int i)
+float *
+net_pgrad(struct dl_net *net, int i)
 {
-	return net->P[i].trainable ? net->grads + net->P[i].off : NULL;
+	return net->P[i].trainable && net->grads ? net->grads + net->P[i].off : NULL;
 }
 
 float *
 dl_net_param_ptr(struct dl_net *net, int i)
 {
-	return pdata(net, i);
+	return net_pdata(net, i);
+}
+
+/* A layer whose weights feed a non-linearity (conv, tconv, FC). */
+static int
+weighted(const struct layer *l)
+{
+	return (l->kind->flags & LK_ACT) && !(l->kind->flags & LK_NORM);
+}
+
+/* Layer i, or the BN after it that took over its non-linearity. */
+static const struct layer *
+normed(const struct dl_net *net, int i)
+{
+	return i + 1 < net->n_layers && (net->L[i + 1].kind->flags & LK_NORM) ?
+	    &net->L[i + 1] : &net->L[i];
 }
 
 /* He (normal, std sqrt(2/fan_in)) for ReLU-family layers, Glorot
@@ -468,10 +215,9 @@ init_params(struct dl_net *net)
 		if ((size_t)net->P[i].n > most)
 			most = net->P[i].n;
 	for (int i = 0; i < net->n_layers; i++)
-		if (net->L[i].kind == L_CONV || net->L[i].kind == L_FC)
+		if (weighted(&net->L[i]))
 			out = i;
-	if (out >= 0 && (net->L[out].act != DL_ACT_NONE ||
-	    (out + 1 < net->n_layers && net->L[out + 1].kind == L_BN)))
+	if (out >= 0 && (net->L[out].act != DL_ACT_NONE || normed(net, out) != &net->L[out]))
 		out = -1;
 	if (!(h = malloc(most * sizeof *h)))
 		return dl_seterr(DL_ENOMEM, "net: out of memory");
@@ -483,10 +229,9 @@ init_params(struct dl_net *net)
 
 		dl_rng_fork(&rng, net->seed, (uint64_t)i);
 		if (!strcmp(what, "weight")) {
-			const struct layer *nx = p->layer + 1 < net->n_layers &&
-			    net->L[p->layer + 1].kind == L_BN ? &net->L[p->layer + 1] : l;
+			const struct layer *nx = normed(net, p->layer);
 			double fan_in = (double)p->n / p->shape[0];
-			double fan_out = l->kind == L_CONV ? (double)l->k * l->r * l->r : l->k;
+			double fan_out = l->kind->fan_out(l);
 			int act = nx->act;
 
 			if (p->layer == out) {
@@ -506,7 +251,7 @@ init_params(struct dl_net *net)
 			for (long j = 0; j < p->n; j++)
 				h[j] = v;
 		}
-		rc = net->be->put(net->ctx, pdata(net, i), h, p->n * sizeof *h);
+		rc = net->be->put(net->ctx, net_pdata(net, i), h, p->n * sizeof *h);
 	}
 	free(h);
 	return rc;
@@ -545,6 +290,8 @@ ensure(struct dl_net *net, int n)
 	struct dl_backend_ctx *c = net->ctx;
 	int outs = dl_net_outputs(net), bad = 0;
 
+	if (!be)
+		return dl_seterr(DL_EUSAGE, "net: planned, not started (dl_net_start)");
 	if (n <= net->cap)
 		return 0;
 	free_buffers(net);
@@ -553,7 +300,7 @@ ensure(struct dl_net *net, int n)
 		size_t sz = (size_t)n * l->out_n * sizeof(float);
 
 		bad |= !(l->y = be->alloc(c, sz)) || !(l->dy = be->alloc(c, sz));
-		if (l->kind == L_DROP)
+		if (l->kind->flags & LK_MASK)
 			bad |= !(l->mask = be->alloc(c, sz));
 	}
 	bad |= !(net->x = be->alloc(c, (size_t)n * net->in_n * sizeof(float)));
@@ -588,16 +335,29 @@ host_scratch(struct dl_net *net, size_t nbytes)
 	return net->host;
 }
 
-struct dl_net *
-dl_net_new(const char *desc, int ndim, const uint64_t *shape, const struct dl_net_opts *o)
+/* Blanks removed; a description is never a path here (dl_net_desc_read
+ * is for --net FILE). */
+static char *
+desc_copy(const char *desc)
 {
-	struct dl_net_opts dflt = { 0 };
-	struct dl_net *net;
-	const char *dev;
-	int rc;
+	char *out, *o;
 
-	if (!o)
-		o = &dflt;
+	if (!desc)
+		return dl_seterr(DL_EUSAGE, "net: no description"), NULL;
+	if (!(out = malloc(strlen(desc) + 1)))
+		return dl_seterr(DL_ENOMEM, "net: out of memory"), NULL;
+	for (o = out; *desc; desc++)
+		if (!isspace((unsigned char)*desc))
+			*o++ = *desc;
+	*o = 0;
+	return out;
+}
+
+struct dl_net *
+dl_net_plan(const char *desc, int ndim, const uint64_t *shape, const struct dl_net_opts *o)
+{
+	struct dl_net *net;
+
 	if (ndim < 1 || ndim > 3)
 		return dl_seterr(DL_ESHAPE, "net: input must have 1 to 3 dimensions, not %d", ndim), NULL;
 	for (int i = 0; i < ndim; i++)
@@ -606,10 +366,12 @@ dl_net_new(const char *desc, int ndim, const uint64_t *shape, const struct dl_ne
 			    (unsigned long long)shape[i]), NULL;
 	if (!(net = calloc(1, sizeof *net)))
 		return dl_seterr(DL_ENOMEM, "net: out of memory"), NULL;
+	if (o)
+		net->opts = *o;
 	net->seeded = -1;
-	net->seed = o->seed;
-	net->loss = o->loss;
-	net->delta = o->huber_delta > 0 ? o->huber_delta : 1.0f;
+	net->seed = net->opts.seed;
+	net->loss = net->opts.loss;
+	net->delta = net->opts.huber_delta > 0 ? net->opts.huber_delta : 1.0f;
 	net->lscale = 1;
 	if (ndim == 1)
 		net->in[0] = 1, net->in[1] = 1, net->in[2] = (int)shape[0];
@@ -617,50 +379,72 @@ dl_net_new(const char *desc, int ndim, const uint64_t *shape, const struct dl_ne
 		net->in[0] = (int)shape[0], net->in[1] = (int)shape[1],
 		net->in[2] = ndim == 3 ? (int)shape[2] : 1;
 	net->in_n = (long)net->in[0] * net->in[1] * net->in[2];
-	if (!(net->desc = dl_net_desc_read(desc)))
-		goto fail;
-	if (parse(net, net->desc) < 0 || infer(net) < 0 || make_params(net) < 0)
-		goto fail;
+	if (!(net->desc = desc_copy(desc)) || notation_parse(net, net->desc) < 0 || infer(net) < 0 ||
+	    make_params(net) < 0) {
+		dl_net_free(net);
+		return NULL;
+	}
+	return net;
+}
+
+long
+dl_net_act_floats(const struct dl_net *net)
+{
+	long n = net->in_n;
+
+	for (int i = 0; i < net->n_layers; i++)
+		n += net->L[i].out_n;
+	return n;
+}
+
+int
+dl_net_start(struct dl_net *net)
+{
+	const struct dl_net_opts *o = &net->opts;
+	const char *dev;
+	int rc;
+
+	if (net->be)
+		return dl_seterr(DL_EUSAGE, "net: started twice");
 	dev = o->device ? o->device : getenv("DL_DEVICE");
 	if (!(net->be = dl_backend_find(dev)))
-		goto fail;
+		return -DL_EDEVICE;
 	if ((rc = net->be->init(&net->ctx, dl_backend_device(dev), o->threads)) < 0) {
 		net->be = NULL;
-		goto fail;
+		return rc;
 	}
-	if (o->precision && dl_backend_set_precision(net->be, net->ctx, o->precision) < 0)
-		goto fail;
-	for (int i = 0; i < net->n_layers; i++) {
-		struct layer *l = &net->L[i];
-		if (l->kind == L_BN) {
-			size_t sz = l->out[2] * sizeof(float);
-			/* zeros: [C] zeros, then two [C] sinks for unwanted dgamma, dbeta */
-			if (!(l->save_mean = net->be->alloc(net->ctx, sz)) ||
-			    !(l->save_invstd = net->be->alloc(net->ctx, sz)) ||
-			    !(l->zeros = net->be->alloc(net->ctx, 3 * sz)))
-				goto fail;
-		}
-	}
+	if (o->precision && (rc = dl_backend_set_precision(net->be, net->ctx, o->precision)) < 0)
+		return rc;
 	if (!(net->params = net->be->alloc(net->ctx, net->n_train * sizeof(float))) ||
 	    !(net->grads = net->be->alloc(net->ctx, net->n_train * sizeof(float))) ||
 	    !(net->stats = net->be->alloc(net->ctx, net->n_stats * sizeof(float))))
-		goto fail;
-	if (init_params(net) < 0)
-		goto fail;
-	if (o->max_batch > 0 && ensure(net, o->max_batch) < 0)
-		goto fail;
+		return -DL_ENOMEM;
+	if ((rc = init_params(net)) < 0)
+		return rc;
+	if (o->max_batch > 0 && (rc = ensure(net, o->max_batch)) < 0)
+		return rc;
 	for (int i = 0; i < net->n_layers; i++) {
 		struct layer *l = &net->L[i];
-		if (l->kind == L_CONV && net->be->conv2d_plan) {
-			l->cv.n = net->cap > 0 ? net->cap : 1;
-			if (net->be->conv2d_plan(net->ctx, &l->cv) < 0)
-				goto fail;
+
+		if (l->kind->setup && (rc = l->kind->setup(net, l)) < 0) {
+			dl_errprefix("%s", l->name);
+			return rc;
 		}
 	}
+	net->opts.device = NULL;	/* the caller's string: not kept past here */
+	return 0;
+}
+
+struct dl_net *
+dl_net_new(const char *desc, int ndim, const uint64_t *shape, const struct dl_net_opts *o)
+{
+	struct dl_net *net = dl_net_plan(desc, ndim, shape, o);
+
+	if (net && dl_net_start(net) < 0) {
+		dl_net_free(net);
+		return NULL;
+	}
 	return net;
-fail:
-	dl_net_free(net);
-	return NULL;
 }
 
 void
@@ -669,14 +453,9 @@ dl_net_free(struct dl_net *net)
 	if (!net)
 		return;
 	if (net->be) {
-		for (int i = 0; i < net->n_layers; i++) {
-			struct layer *l = &net->L[i];
-			if (l->kind == L_CONV && l->cv.plan && net->be->conv2d_unplan)
-				net->be->conv2d_unplan(net->ctx, &l->cv);
-			net->be->free(net->ctx, l->save_mean);
-			net->be->free(net->ctx, l->save_invstd);
-			net->be->free(net->ctx, l->zeros);
-		}
+		for (int i = 0; i < net->n_layers; i++)
+			if (net->L[i].kind->release)
+				net->L[i].kind->release(net, &net->L[i]);
 		free_buffers(net);
 		net->be->free(net->ctx, net->params);
 		net->be->free(net->ctx, net->grads);
@@ -730,13 +509,6 @@ dl_net_outputs(const struct dl_net *net)
 	return (int)net->L[net->n_layers - 1].out_n;
 }
 
-static const char *
-act_name(int act)
-{
-	static const char *n[] = { "none", "relu", "lrelu", "tanh", "sigmoid" };
-	return act >= 0 && act <= DL_ACT_SIGMOID ? n[act] : "?";
-}
-
 static long
 layer_params(const struct dl_net *net, const struct layer *l)
 {
@@ -752,18 +524,17 @@ layer_params(const struct dl_net *net, const struct layer *l)
 int
 dl_net_layer_info(const struct dl_net *net, int i, struct dl_layer_info *li)
 {
-	static const char *kinds[] = { "conv", "pool", "fc", "bn", "drop", "flat" };
 	const struct layer *l;
 
 	if (i < 0 || i >= net->n_layers)
 		return dl_seterr(DL_EUSAGE, "net: no layer %d", i);
 	l = &net->L[i];
 	li->name = l->name;
-	li->kind = kinds[l->kind];
+	li->kind = l->kind->name;
 	li->token = l->token;
 	memcpy(li->shape, l->out, sizeof li->shape);
 	li->params = layer_params(net, l);
-	li->act = act_name(l->act);
+	li->act = dl_act_name(l->act);
 	return 0;
 }
 
@@ -808,7 +579,7 @@ dl_net_summary(const struct dl_net *net, char *buf, size_t n)
 	for (int i = 0; i < net->n_layers; i++) {
 		const struct layer *l = &net->L[i];
 		snprintf(sh, sizeof sh, "%dx%dx%d", l->out[0], l->out[1], l->out[2]);
-		OUT("%-10s %-10s %-14s %-8s %10ld\n", l->name, l->token, sh, act_name(l->act),
+		OUT("%-10s %-10s %-14s %-8s %10ld\n", l->name, l->token, sh, dl_act_name(l->act),
 		    layer_params(net, l));
 	}
 	OUT("total %ld trainable parameters\n", dl_net_param_count(net));
@@ -831,8 +602,8 @@ dl_net_param_info(const struct dl_net *net, int i, struct dl_param_info *pi)
 	pi->n = p->n;
 	pi->trainable = p->trainable;
 	pi->decay = p->decay;
-	pi->data = pdata((struct dl_net *)net, i);
-	pi->grad = pgrad((struct dl_net *)net, i);
+	pi->data = net_pdata((struct dl_net *)net, i);
+	pi->grad = net_pgrad((struct dl_net *)net, i);
 	return 0;
 }
 
@@ -850,7 +621,9 @@ dl_net_param_get(struct dl_net *net, int i, float *host)
 {
 	if (i < 0 || i >= net->n_params)
 		return dl_seterr(DL_EUSAGE, "net: no parameter %d", i);
-	return net->be->get(net->ctx, host, pdata(net, i), net->P[i].n * sizeof *host);
+	if (!net->be)
+		return dl_seterr(DL_EUSAGE, "net: planned, not started (dl_net_start)");
+	return net->be->get(net->ctx, host, net_pdata(net, i), net->P[i].n * sizeof *host);
 }
 
 int
@@ -858,7 +631,9 @@ dl_net_param_set(struct dl_net *net, int i, const float *host)
 {
 	if (i < 0 || i >= net->n_params)
 		return dl_seterr(DL_EUSAGE, "net: no parameter %d", i);
-	return net->be->put(net->ctx, pdata(net, i), host, net->P[i].n * sizeof *host);
+	if (!net->be)
+		return dl_seterr(DL_EUSAGE, "net: planned, not started (dl_net_start)");
+	return net->be->put(net->ctx, net_pdata(net, i), host, net->P[i].n * sizeof *host);
 }
 
 int
@@ -866,7 +641,9 @@ dl_net_grad_get(struct dl_net *net, int i, float *host)
 {
 	if (i < 0 || i >= net->n_params || !net->P[i].trainable)
 		return dl_seterr(DL_EUSAGE, "net: no gradient for parameter %d", i);
-	return net->be->get(net->ctx, host, pgrad(net, i), net->P[i].n * sizeof *host);
+	if (!net->be)
+		return dl_seterr(DL_EUSAGE, "net: planned, not started (dl_net_start)");
+	return net->be->get(net->ctx, host, net_pgrad(net, i), net->P[i].n * sizeof *host);
 }
 
 int
@@ -900,67 +677,19 @@ dl_net_copy_params(struct dl_net *net, struct dl_net *src, const char *cut)
 
 /* ---- forward ------------------------------------------------------------------ */
 
-static uint64_t
-mix(uint64_t a, uint64_t b)
-{
-	uint64_t z = a ^ (b + 0x9E3779B97F4A7C15ULL + (a << 6) + (a >> 2));
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
 static int
 forward_layers(struct dl_net *net, int train)
 {
 	const struct dl_backend *be = net->be;
-	struct dl_backend_ctx *c = net->ctx;
 	int N = net->batch, rc = 0;
 
 	for (int i = 0; i < net->n_layers && rc == 0; i++) {
 		struct layer *l = &net->L[i];
 		const float *x = i ? net->L[i - 1].y : net->x;
-		long rows = (long)N * l->out[0] * l->out[1];
-		long n = (long)N * l->out_n;
 
-		switch (l->kind) {
-		case L_CONV:
-			l->cv.n = N;
-			if ((rc = be->conv2d_fwd(c, &l->cv, x, pdata(net, l->pw), l->y)) == 0)
-				rc = be->bias_add(c, rows, l->k, pdata(net, l->pb), l->y);
-			break;
-		case L_FC:
-			if ((rc = be->gemm(c, 0, 1, N, l->k, (int)l->in_n, 1.0f, x,
-			    pdata(net, l->pw), 0.0f, l->y)) == 0)
-				rc = be->bias_add(c, N, l->k, pdata(net, l->pb), l->y);
-			break;
-		case L_POOL:
-			l->pl.n = N;
-			rc = be->pool_fwd(c, &l->pl, x, l->y);
-			break;
-		case L_BN:
-			if (train)
-				rc = be->bn_fwd_train(c, rows, l->out[2], x, pdata(net, l->pw),
-				    pdata(net, l->pb), BN_EPS, BN_MOMENTUM, pdata(net, l->pm),
-				    pdata(net, l->pv), l->save_mean, l->save_invstd, l->y);
-			else
-				rc = be->bn_fwd_infer(c, rows, l->out[2], x, pdata(net, l->pw),
-				    pdata(net, l->pb), pdata(net, l->pm), pdata(net, l->pv),
-				    BN_EPS, l->y);
-			break;
-		case L_DROP:
-			if (train)
-				rc = be->dropout_fwd(c, n, l->p, mix(mix(net->seed, (uint64_t)i),
-				    net->step), x, l->mask, l->y);
-			else
-				rc = be->copy(c, l->y, x, n * sizeof(float));
-			break;
-		case L_FLAT:
-			rc = be->copy(c, l->y, x, n * sizeof(float));
-			break;
-		}
+		rc = l->kind->forward(net, l, x, train);
 		if (rc == 0 && l->act != DL_ACT_NONE)
-			rc = be->act_fwd(c, l->act, l->alpha, n, l->y, l->y);
+			rc = be->act_fwd(net->ctx, l->act, l->alpha, (long)N * l->out_n, l->y, l->y);
 		if (rc < 0)
 			dl_errprefix("%s", l->name);
 	}
@@ -1120,67 +849,11 @@ dl_net_backward(struct dl_net *net, int flags)
 		struct layer *l = &net->L[i];
 		const float *x = i ? net->L[i - 1].y : net->x;
 		float *dx = i ? net->L[i - 1].dy : (flags & DL_BACK_INPUT) ? net->dx : NULL;
-		long rows = (long)N * l->out[0] * l->out[1];
-		long n = (long)N * l->out_n, nx = (long)N * l->in_n;
-		float *g = l->dy;
 
 		if (l->act != DL_ACT_NONE)
-			rc = be->act_bwd(c, l->act, l->alpha, n, l->y, g, g);
-		if (rc < 0)
-			break;
-		switch (l->kind) {
-		case L_CONV:
-			l->cv.n = N;
-			if (params && ((rc = be->conv2d_bwd_filter(c, &l->cv, x, g, pgrad(net, l->pw))) < 0 ||
-			    (rc = be->bias_bwd(c, rows, l->k, g, pgrad(net, l->pb))) < 0))
-				break;
-			if (dx)
-				rc = be->conv2d_bwd_data(c, &l->cv, g, pdata(net, l->pw), dx);
-			break;
-		case L_FC:
-			/* dw[out,in] = g^T x;  db = sum g;  dx[N,in] = g w */
-			if (params && ((rc = be->gemm(c, 1, 0, l->k, (int)l->in_n, N, 1.0f, g, x,
-			    0.0f, pgrad(net, l->pw))) < 0 ||
-			    (rc = be->bias_bwd(c, N, l->k, g, pgrad(net, l->pb))) < 0))
-				break;
-			if (dx)
-				rc = be->gemm(c, 0, 0, N, (int)l->in_n, l->k, 1.0f, g,
-				    pdata(net, l->pw), 0.0f, dx);
-			break;
-		case L_POOL:
-			l->pl.n = N;
-			if (dx)
-				rc = be->pool_bwd(c, &l->pl, x, l->y, g, dx);
-			break;
-		case L_BN:
-			if (net->train) {
-				int C = l->out[2];
-				float *dg = params ? pgrad(net, l->pw) : l->zeros + C;
-				float *db = params ? pgrad(net, l->pb) : l->zeros + 2 * C;
-
-				rc = be->bn_bwd(c, rows, C, x, g, pdata(net, l->pw),
-				    l->save_mean, l->save_invstd, dx ? dx : g, dg, db);
-			} else {
-				/* evaluation mode: a per-channel affine map,
-				 * dx = dy gamma / sqrt(run_var + eps) */
-				if (params && ((rc = be->fill(c, l->out[2], 0, pgrad(net, l->pw))) < 0 ||
-				    (rc = be->fill(c, l->out[2], 0, pgrad(net, l->pb))) < 0))
-					break;
-				if (dx)
-					rc = be->bn_fwd_infer(c, rows, l->out[2], g, pdata(net, l->pw),
-					    l->zeros, l->zeros, pdata(net, l->pv), BN_EPS, dx);
-			}
-			break;
-		case L_DROP:
-			if (dx)
-				rc = net->train ? be->dropout_bwd(c, n, l->mask, g, dx) :
-				    be->copy(c, dx, g, n * sizeof(float));
-			break;
-		case L_FLAT:
-			if (dx)
-				rc = be->copy(c, dx, g, nx * sizeof(float));
-			break;
-		}
+			rc = be->act_bwd(c, l->act, l->alpha, (long)N * l->out_n, l->y, l->dy, l->dy);
+		if (rc == 0)
+			rc = l->kind->backward(net, l, x, l->dy, dx, params);
 		if (rc < 0)
 			dl_errprefix("%s", l->name);
 	}
@@ -1215,6 +888,25 @@ dl_net_activation(struct dl_net *net, const char *layer, float *out, long nmax)
 	return n;
 }
 
+void
+dl_softmax_rows(long n, int k, const float *z, float *p)
+{
+	for (long i = 0; i < n; i++) {
+		const float *zi = z + (size_t)i * k;
+		float *pi = p + (size_t)i * k, m = zi[0];
+		double s = 0;
+
+		for (int j = 1; j < k; j++)
+			m = zi[j] > m ? zi[j] : m;
+		for (int j = 0; j < k; j++) {
+			pi[j] = expf(zi[j] - m);
+			s += pi[j];
+		}
+		for (int j = 0; j < k; j++)
+			pi[j] = (float)(pi[j] / s);
+	}
+}
+
 long
 dl_net_probs(struct dl_net *net, float *out, long nmax)
 {
@@ -1224,7 +916,7 @@ dl_net_probs(struct dl_net *net, float *out, long nmax)
 	if (n < 0)
 		return n;
 	if (net->loss == DL_LOSS_NLL)
-		dl_backend_cpu.softmax(NULL, net->batch, k, out, out);
+		dl_softmax_rows(net->batch, k, out, out);
 	else if (net->loss == DL_LOSS_BCE)
 		for (long i = 0; i < n; i++)
 			out[i] = 1.0f / (1.0f + expf(-out[i]));

@@ -2,8 +2,9 @@
  * net.h - networks that learn: descriptions (SPEC "Network descriptions"),
  * construction with shape inference, forward/backward on a backend
  * (lib/backend.h), losses, optimizers with schedules, and models saved as
- * DLS streams.  Implemented in lib/net.c, lib/layer-*.c, lib/loss.c,
- * lib/opt.c, lib/model.c.  Included by lib/dlpipe.h.
+ * DLS streams.  Implemented in lib/net.c (the walk and the loss),
+ * lib/notation.c, lib/layer-*.c, lib/opt.c, lib/model.c.  Included by
+ * lib/dlpipe.h.
  *
  * A typical training step (bin/dl-train.c):
  *	net = dl_net_new(desc, 3, (uint64_t[]){28, 28, 1}, &(struct dl_net_opts){ .seed = 1 });
@@ -39,25 +40,54 @@ struct dl_record;
  *                each side ("same" at stride 1), else valid
  *   MPk[sS]      max pooling k x k, stride S (default k); APk[sS] average
  *   GAP          global average pooling: [H,W,C] -> [1,1,C]
+ *   NTk[p][sS]   transposed convolution, N filters k x k, stride S: an
+ *                output S times finer, (in-1) S + k, or exactly S in with
+ *                'p' (lib/layer-tconv.c); weights [C,k,k,N]
+ *   UPf          nearest-neighbour upsampling: [H,W,C] -> [fH,fW,C]
  *   FCn          fully connected, n outputs (flattens its input, HWC order)
  *   Dp           dropout of p percent (inverted; off in evaluation)
  *   BN           batch normalisation after the conv or FC before it, which
  *                then has no non-linearity; the BN layer takes it
  *   RELU, LRELU[a] (a in percent, default 1: LRELU10 is alpha 0.1), TANH,
  *   SIGM, LIN    the non-linearity of the conv/FC/BN layer before (default
- *                RELU; LIN for none)
+ *                RELU; LIN for none; also SIGMOID, LINEAR, NONE)
  *   FLAT         flatten to [1,1,H*W*C] (implicit before FC; explicit is
  *                allowed)
- * The last conv/FC (with its BN) has no non-linearity unless one is named:
- * it feeds the loss.  Layers are named by kind and index: conv1, pool1, fc1,
- * bn1, drop1, flat1 (pool counts MP, AP and GAP together).
- * A description can be a file: one token (or several joined by '-') a
- * line, '#' starts a comment. */
+ * The last conv/FC/transposed conv (with its BN) has no non-linearity
+ * unless one is named: it feeds the loss.  Layers are named by kind and
+ * index: conv1, pool1, fc1, bn1, drop1, flat1, tconv1, up1 (pool counts MP,
+ * AP and GAP together).  The grammar is lib/notation.c; each kind's token
+ * is parsed by its file lib/layer-*.c (lib/layer.h).
+ * A description can be a file (dl-train --net FILE, read by
+ * dl_net_desc_read): one token (or several joined by '-') a line, '#'
+ * starts a comment. */
 
 /* The canonical one-line description from arg: if arg names a readable
  * file, its tokens joined by '-', else arg with blanks removed.  Malloc'd
- * (free()); NULL with dl_errmsg() on failure.  Does not validate tokens. */
+ * (free()); NULL with dl_errmsg() on failure.  Does not validate tokens.
+ * For --net FILE only: a description stored in a model is never a path. */
 char *dl_net_desc_read(const char *arg);
+
+struct dl_net;
+/* Descriptions written back from a net's tokens as the user wrote them
+ * (lib/notation.c); malloc'd, NULL with dl_errmsg().
+ * _cut: the layers up to and including layer (by name), keeping that
+ * layer's non-linearity (a default ReLU written out), so the cut net's
+ * output is the activation dl_net_activation() reports for it in net.
+ * _transfer: the layers up to and including cut (NULL: all), then more
+ * (NULL or "": nothing) - dl-train --init --cut.
+ * _dense: every fully connected layer a convolution: FCn over an h x h x c
+ * map becomes nCh (valid, stride 1), so FCn after another FC (or GAP)
+ * becomes nC1; FLAT tokens go.  Non-square maps are -DL_ESHAPE (the
+ * notation has square kernels only). */
+char *dl_net_desc_cut(const struct dl_net *net, const char *layer);
+char *dl_net_desc_transfer(const struct dl_net *net, const char *cut, const char *more);
+char *dl_net_desc_dense(const struct dl_net *net);
+/* The product of the strides of a net's layers: output position (i, j) of
+ * its dense version looks at the input window whose top-left corner is
+ * (i * stride, j * stride) (4 for LeNet).  -DL_EUSAGE for a net with a
+ * layer that makes the map finer (transposed convolution, upsampling). */
+int dl_net_total_stride(const struct dl_net *net);
 
 /* ---- networks ---------------------------------------------------------------- */
 struct dl_net;
@@ -73,15 +103,32 @@ struct dl_net_opts {
 				 * backend with set_precision (cuda), else dl_net_new fails */
 };
 
-/* Parse desc, infer shapes from the per-sample input shape (ndim 1..3:
- * [D] -> [1,1,D], [H,W] -> [H,W,1], [H,W,C]), create the backend context
- * and initialise weights.  NULL with dl_errmsg() on a bad description, e.g.
- * "net: token 3 'C5x': expected a count before 'C' (as in 20C5)" or
- * "net: token 5 'MP2': input 1x1x50 is smaller than the 2x2 window";
- * o may be NULL (defaults). */
+/* Parse desc (a description, never a file name: see dl_net_desc_read),
+ * infer shapes from the per-sample input shape (ndim 1..3: [D] -> [1,1,D],
+ * [H,W] -> [H,W,1], [H,W,C]), create the backend context and initialise
+ * weights: dl_net_plan() then dl_net_start().  NULL with dl_errmsg() on a
+ * bad description, e.g. "net: token 3 'C5x': expected a count before 'C'
+ * (as in 20C5)" or "net: token 5 'MP2': input 1x1x50 is smaller than the
+ * 2x2 window"; o may be NULL (defaults). */
 struct dl_net *dl_net_new(const char *desc, int ndim, const uint64_t *shape,
     const struct dl_net_opts *o);
-void dl_net_free(struct dl_net *net);
+/* The first half of dl_net_new: the description parsed, shapes inferred
+ * and the parameter table made, with no backend and no memory for data
+ * (host structures only, their size bounded by the description's length).
+ * dl_net_layers, dl_net_layer_info, dl_net_params, dl_net_param_info (data
+ * and grad NULL), dl_net_find_*, dl_net_param_count, dl_net_summary and
+ * dl_net_act_floats work on it; running it does not.  For loaders that
+ * check a description against the bytes that hold it before allocating.
+ * o is copied; o->device must stay valid until dl_net_start(). */
+struct dl_net *dl_net_plan(const char *desc, int ndim, const uint64_t *shape,
+    const struct dl_net_opts *o);
+/* The second half: the backend context, memory and initial weights of a
+ * planned net.  0 or -DL_E* (the net is then only fit for dl_net_free). */
+int dl_net_start(struct dl_net *net);
+/* Floats per sample of the input and every layer's output (the activation
+ * memory of one sample in evaluation; training doubles it). */
+long dl_net_act_floats(const struct dl_net *net);
+void dl_net_free(struct dl_net *net);	/* planned or started */
 
 const char *dl_net_desc(const struct dl_net *net);	/* canonical description */
 const struct dl_backend *dl_net_backend(const struct dl_net *net);
@@ -95,7 +142,7 @@ int dl_net_outputs(const struct dl_net *net);		/* elements per sample at the las
 /* ---- layers -------------------------------------------------------------- */
 struct dl_layer_info {
 	const char *name;	/* "conv1" */
-	const char *kind;	/* "conv", "pool", "fc", "bn", "drop", "flat" */
+	const char *kind;	/* "conv", "pool", "fc", "bn", "drop", "flat", "tconv", "up" */
 	const char *token;	/* the description token, "20C5" */
 	int shape[3];		/* output [H,W,C] per sample */
 	long params;		/* trainable floats (BN running stats not counted) */
@@ -135,8 +182,8 @@ int dl_net_loss(struct dl_net *net, const struct dl_tensor *y, int backward,
     struct dl_loss_stats *st);
 
 /* Multiply the gradient that dl_net_loss seeds by s (> 0; 1 at first):
- * loss scaling for fp16 training (lib/train.c), which divides the
- * parameter gradients by s again before the optimizer step. */
+ * loss scaling for fp16 training (dl_opt_loss_scaling), which divides the
+ * parameter gradients by s again in the optimizer step. */
 int dl_net_set_loss_scale(struct dl_net *net, float s);
 
 enum {
@@ -159,6 +206,9 @@ long dl_net_activation(struct dl_net *net, const char *layer, float *out, long n
 /* Output probabilities of the last forward into out[N*outputs]: softmax
  * (nll), sigmoid (bce) or the identity (mse, huber). */
 long dl_net_probs(struct dl_net *net, float *out, long nmax);
+/* p[n,k] = softmax of each row of host z[n,k] (max subtracted, sum in
+ * double); p may alias z. */
+void dl_softmax_rows(long n, int k, const float *z, float *p);
 /* Seed the gradient at a layer's output with host g[N*H*W*C]
  * (layer NULL: the output). */
 int dl_net_seed(struct dl_net *net, const char *layer, const float *g);
@@ -234,8 +284,43 @@ int dl_opt_freeze(struct dl_opt *o, const char *layers);
 void dl_opt_set_progress(struct dl_opt *o, double epochs);
 double dl_opt_lr(const struct dl_opt *o);	/* current scheduled lr */
 long dl_opt_steps(const struct dl_opt *o);	/* steps taken */
-/* One update of every trainable, unfrozen parameter from its gradient. */
+/* One update of every trainable, unfrozen parameter from its gradient
+ * (with loss scaling on: unless a gradient overflowed, see below). */
 int dl_opt_step(struct dl_opt *o);
+/* ---- dynamic loss scaling (fp16 training) -------------------------------------
+ * fp16 keeps 11 bits down to 6e-5 only, so small gradients vanish: the
+ * loss gradient is multiplied by scale before backward (dl_net_loss), and
+ * dl_opt_step first checks every parameter gradient.  One that is infinite or NaN (an
+ * overflow) skips the step and halves the scale; otherwise the gradients
+ * are divided by the scale and the step taken, and after interval such
+ * steps in a row the scale doubles (to at most DL_LOSS_SCALE_MAX).
+ * PyTorch's GradScaler rules and defaults.  A skipped step is not an
+ * error; an overflow at scale 1 is: fp16 cannot hold those gradients. */
+#define DL_LOSS_SCALE_INIT 65536.0
+#define DL_LOSS_SCALE_INTERVAL 2000
+#define DL_LOSS_SCALE_MAX 16777216.0
+struct dl_loss_scaler {
+	double scale;		/* the loss gradient's multiplier for the next step */
+	long interval;		/* clean steps before it doubles */
+	long good;		/* clean steps since it last changed */
+	long skipped;		/* steps skipped so far */
+};
+/* scale <= 0: DL_LOSS_SCALE_INIT; interval <= 0: DL_LOSS_SCALE_INTERVAL. */
+void dl_loss_scaler_init(struct dl_loss_scaler *s, double scale, long interval);
+/* Account a backward (run at s->scale) whose gradients overflowed or not:
+ * 1: take the step (divide the gradients by the scale the backward used,
+ * read before this call); 0: skip it; -1: an overflow at scale 1, give up. */
+int dl_loss_scaler_update(struct dl_loss_scaler *s, int overflow);
+
+/* Turn dynamic loss scaling on in o, from scale (<= 0: DL_LOSS_SCALE_INIT):
+ * dl_opt_step then checks, skips or unscales as above and sets the net's
+ * loss scale (dl_net_set_loss_scale) for the next backward.  0 or -DL_E*. */
+int dl_opt_loss_scaling(struct dl_opt *o, double scale);
+/* Its state (NULL when off), and setting it (--resume): 0 or -DL_EUSAGE
+ * for a scale that is not positive and finite, or good < 0. */
+const struct dl_loss_scaler *dl_opt_scaler(const struct dl_opt *o);
+int dl_opt_set_scaler(struct dl_opt *o, double scale, long good);
+
 /* Optimizer state as a record (tensors "<param>.m", "<param>.v", KV opt,
  * step, lr) and back (shapes checked). */
 int dl_opt_state_put(struct dl_opt *o, struct dl_record *rec);

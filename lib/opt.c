@@ -19,6 +19,12 @@ struct dl_opt {
 	double *scale;		/* per parameter; 0: frozen */
 	long t;			/* steps taken */
 	double lr;		/* current scheduled lr */
+	/* dynamic loss scaling (dl_opt_loss_scaling), when on */
+	int scaling;
+	struct dl_loss_scaler ls;
+	float *ss;		/* device: a sum of squares per trainable parameter */
+	float *ss_host;
+	int n_ss;
 };
 
 static const char *const kind_names[] = { "sgd", "momentum", "nesterov", "adam" };
@@ -78,6 +84,8 @@ dl_opt_free(struct dl_opt *o)
 		return;
 	o->net->be->free(o->net->ctx, o->m);
 	o->net->be->free(o->net->ctx, o->v);
+	o->net->be->free(o->net->ctx, o->ss);
+	free(o->ss_host);
 	free(o->scale);
 	free(o);
 }
@@ -150,6 +158,104 @@ dl_opt_set_progress(struct dl_opt *o, double e)
 double dl_opt_lr(const struct dl_opt *o) { return o->lr; }
 long dl_opt_steps(const struct dl_opt *o) { return o->t; }
 
+/* ---- dynamic loss scaling ---- */
+
+void
+dl_loss_scaler_init(struct dl_loss_scaler *s, double scale, long interval)
+{
+	s->scale = scale > 0 ? scale : DL_LOSS_SCALE_INIT;
+	s->interval = interval > 0 ? interval : DL_LOSS_SCALE_INTERVAL;
+	s->good = 0;
+	s->skipped = 0;
+}
+
+int
+dl_loss_scaler_update(struct dl_loss_scaler *s, int overflow)
+{
+	if (overflow) {
+		s->good = 0;
+		s->skipped++;
+		if (s->scale <= 1)
+			return -1;
+		s->scale = s->scale / 2 < 1 ? 1 : s->scale / 2;
+		return 0;
+	}
+	if (++s->good >= s->interval) {
+		s->good = 0;
+		if (s->scale * 2 <= DL_LOSS_SCALE_MAX)
+			s->scale *= 2;
+	}
+	return 1;
+}
+
+int
+dl_opt_loss_scaling(struct dl_opt *o, double scale)
+{
+	struct dl_net *net = o->net;
+
+	if (o->scaling)
+		return dl_seterr(DL_EUSAGE, "opt: loss scaling is on already");
+	for (int i = 0; i < net->n_params; i++)
+		o->n_ss += net->P[i].trainable;
+	if (!(o->ss_host = malloc((o->n_ss + 1) * sizeof *o->ss_host)))
+		return dl_seterr(DL_ENOMEM, "opt: out of memory");
+	if (!(o->ss = net->be->alloc(net->ctx, (o->n_ss + 1) * sizeof *o->ss)))
+		return -DL_ENOMEM;
+	o->scaling = 1;
+	dl_loss_scaler_init(&o->ls, scale, DL_LOSS_SCALE_INTERVAL);
+	return dl_net_set_loss_scale(net, (float)o->ls.scale);
+}
+
+const struct dl_loss_scaler *
+dl_opt_scaler(const struct dl_opt *o)
+{
+	return o->scaling ? &o->ls : NULL;
+}
+
+int
+dl_opt_set_scaler(struct dl_opt *o, double scale, long good)
+{
+	if (!o->scaling)
+		return dl_seterr(DL_EUSAGE, "opt: no loss scaling");
+	if (!(scale > 0) || isinf(scale) || good < 0)
+		return dl_seterr(DL_EUSAGE, "opt: loss scale %g (good steps %ld)", scale, good);
+	o->ls.scale = scale;
+	o->ls.good = good;
+	return dl_net_set_loss_scale(o->net, (float)scale);
+}
+
+/* After a loss-scaled backward: 1 when the gradients are finite (then
+ * divided by the scale the backward ran at), 0 when one overflowed (the
+ * step is skipped), -DL_ENUM at scale 1.  The scale for the next backward
+ * is set either way. */
+static int
+unscale(struct dl_opt *o)
+{
+	struct dl_net *net = o->net;
+	const struct dl_backend *be = net->be;
+	double used = o->ls.scale;
+	int overflow = 0, j = 0, go, rc;
+
+	for (int i = 0; i < net->n_params; i++)
+		if (net->P[i].trainable && (rc = be->sumsq(net->ctx, net->P[i].n,
+		    net->grads + net->P[i].off, o->ss + j++)) < 0)
+			return rc;
+	if ((rc = be->get(net->ctx, o->ss_host, o->ss, (size_t)j * sizeof *o->ss)) < 0)
+		return rc;
+	for (int i = 0; i < j; i++)
+		overflow |= !isfinite(o->ss_host[i]);
+	if ((go = dl_loss_scaler_update(&o->ls, overflow)) < 0)
+		return dl_seterr(DL_ENUM, "the gradients are not finite even at loss scale 1");
+	if (go && used != 1)
+		for (int i = 0; i < net->n_params; i++)
+			if (net->P[i].trainable && (rc = be->scale(net->ctx, net->P[i].n,
+			    (float)(1 / used), net->grads + net->P[i].off)) < 0)
+				return rc;
+	if ((rc = dl_net_set_loss_scale(net, (float)o->ls.scale)) < 0)
+		return rc;
+	return go;
+}
+
 int
 dl_opt_step(struct dl_opt *o)
 {
@@ -157,6 +263,9 @@ dl_opt_step(struct dl_opt *o)
 	const struct dl_backend *be = net->be;
 	int rc = 0;
 
+	if (o->scaling && (rc = unscale(o)) <= 0)
+		return rc;		/* skipped, or failed */
+	rc = 0;
 	o->t++;
 	for (int i = 0; i < net->n_params && rc == 0; i++) {
 		struct param *p = &net->P[i];

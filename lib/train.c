@@ -10,9 +10,9 @@
  * so far; the resumed run skips the input's first epochs, so a re-run of
  * the same seeded pipeline feeds it exactly the batches that follow.
  *
- * Mixed precision is the backend's (net_opts.precision); the trainer adds
- * dynamic loss scaling for fp16 (dl_loss_scaler, lib/train.h), whose state
- * the checkpoint keeps too (loss_scale, loss_scale_good).
+ * Mixed precision is the backend's (net_opts.precision); for fp16 the
+ * optimizer scales the loss dynamically (dl_opt_loss_scaling, lib/net.h),
+ * and the checkpoint keeps its state too (loss_scale, loss_scale_good).
  */
 #include <ctype.h>
 #include <math.h>
@@ -39,16 +39,11 @@ struct trainer {
 	long best_epoch;
 	double best_loss, best_acc;
 	int done;			/* stop reading */
-	int scaling;			/* dynamic loss scaling on */
-	struct dl_loss_scaler ls;
-	float *ss;			/* device: a sum of squares per trainable parameter */
-	float *ss_host;
-	int n_ss;
 	/* the epoch under way */
 	double loss, t0, t_train;
 	long n, correct, batches;
-	long skipped;			/* steps skipped (loss scaling) */
 	long prev_samples;		/* of the last epoch, for the progress bar */
+	long skipped_before;		/* steps the loss scaler skipped before this epoch */
 	struct dl_progress prog;
 	char what[32];
 };
@@ -64,111 +59,22 @@ dl_patience_stop(long best_epoch, double f, long n, long m)
 }
 
 static int
-is_act(const char *tok)
-{
-	static const char *acts[] = { "RELU", "LRELU", "TANH", "SIGM", "LIN", "NONE" };
-	char u[16];
-	size_t i;
-
-	for (i = 0; tok[i] && i < sizeof u - 1; i++)
-		u[i] = (char)toupper((unsigned char)tok[i]);
-	u[i] = 0;
-	for (i = 0; i < sizeof acts / sizeof *acts; i++)
-		if (!strncmp(u, acts[i], strlen(acts[i])))
-			return 1;
-	return 0;
-}
-
-/* The description of src's layers up to and including layer cut (NULL:
- * all), with their non-linearity tokens, then more (may be NULL/""). */
-static char *
-transfer_desc(const struct dl_net *src, const char *cut, const char *more)
-{
-	const char *desc = dl_net_desc(src);
-	char *copy = strdup(desc), *out = malloc(strlen(desc) + (more ? strlen(more) : 0) + 2);
-	char *tok, *save = NULL;
-	int last = dl_net_layers(src) - 1, layer = -1;
-	size_t len = 0;
-
-	if (!copy || !out) {
-		free(copy);
-		free(out);
-		return dl_seterr(DL_ENOMEM, "out of memory"), NULL;
-	}
-	if (cut && (last = dl_net_find_layer(src, cut)) < 0) {
-		free(copy);
-		free(out);
-		return NULL;
-	}
-	for (tok = strtok_r(copy, "-", &save); tok; tok = strtok_r(NULL, "-", &save)) {
-		if (!is_act(tok) && ++layer > last)
-			break;
-		len += (size_t)sprintf(out + len, "%s%s", len ? "-" : "", tok);
-	}
-	if (more && *more)
-		sprintf(out + len, "%s%s", len ? "-" : "", more);
-	free(copy);
-	return out;
-}
-
-static int
 setf(struct dl_record *m, const char *key, const char *fmt, double v)
 {
 	return dl_record_setf(m, key, fmt, v);
 }
 
-void
-dl_loss_scaler_init(struct dl_loss_scaler *s, double scale, long interval)
-{
-	s->scale = scale > 0 ? scale : DL_LOSS_SCALE_INIT;
-	s->interval = interval > 0 ? interval : DL_LOSS_SCALE_INTERVAL;
-	s->good = 0;
-	s->skipped = 0;
-}
-
-int
-dl_loss_scaler_update(struct dl_loss_scaler *s, int overflow)
-{
-	if (overflow) {
-		s->good = 0;
-		s->skipped++;
-		if (s->scale <= 1)
-			return -1;
-		s->scale = s->scale / 2 < 1 ? 1 : s->scale / 2;
-		return 0;
-	}
-	if (++s->good >= s->interval) {
-		s->good = 0;
-		if (s->scale * 2 <= DL_LOSS_SCALE_MAX)
-			s->scale *= 2;
-	}
-	return 1;
-}
-
-/* Loss scaling, when on: the scaler and a device float per trainable
- * parameter for the overflow check. */
+/* Dynamic loss scaling in the optimizer: from --loss-scale, or by
+ * default for fp16. */
 static int
 make_scaler(struct trainer *t)
 {
 	const struct dl_train_conf *c = t->c;
-	const struct dl_backend *be = dl_net_backend(t->net);
-	struct dl_param_info pi;
 	double s0 = c->loss_scale;
 
 	if (s0 == 0)
 		s0 = c->net_opts.precision == DL_PREC_FP16 ? DL_LOSS_SCALE_INIT : -1;
-	if (!(s0 > 0))
-		return 0;
-	t->scaling = 1;
-	dl_loss_scaler_init(&t->ls, s0, DL_LOSS_SCALE_INTERVAL);
-	for (int i = 0; i < dl_net_params(t->net); i++)
-		if (dl_net_param_info(t->net, i, &pi) == 0 && pi.trainable)
-			t->n_ss++;
-	if (!(t->ss_host = malloc((t->n_ss + 1) * sizeof *t->ss_host)))
-		return dl_seterr(DL_ENOMEM, "out of memory");
-	if (!(t->ss = be->alloc(dl_net_ctx(t->net), (t->n_ss + 1) * sizeof *t->ss)))
-		return -DL_ENOMEM;
-	return 0;
+	return s0 > 0 ? dl_opt_loss_scaling(t->opt, s0) : 0;
 }
 
 /* The optimizer, with --lr-scale and --freeze; the loss scaler. */
@@ -223,7 +129,7 @@ build(struct trainer *t, const struct dl_record *rec)
 
 		if (!(src = dl_model_load(c->init, &o, NULL)))
 			return -DL_EFORMAT;
-		if (!(desc = transfer_desc(src, c->cut, c->net))) {
+		if (!(desc = dl_net_desc_transfer(src, c->cut, c->net))) {
 			dl_net_free(src);
 			return -DL_EUSAGE;
 		}
@@ -292,10 +198,11 @@ resume(struct trainer *t)
 		t->best_loss = strtod(v, NULL);
 	if ((v = dl_record_get(h, "best_val_acc")))
 		t->best_acc = strtod(v, NULL);
-	if (t->scaling && (v = dl_record_get(h, "loss_scale")) && strtod(v, NULL) > 0) {
-		t->ls.scale = strtod(v, NULL);
-		if ((v = dl_record_get(h, "loss_scale_good")))
-			t->ls.good = atol(v);
+	if (dl_opt_scaler(t->opt) && (v = dl_record_get(h, "loss_scale")) && strtod(v, NULL) > 0) {
+		const char *g = dl_record_get(h, "loss_scale_good");
+
+		if ((rc = dl_opt_set_scaler(t->opt, strtod(v, NULL), g ? atol(g) : 0)) < 0)
+			goto out;
 	}
 	for (int i = 0; i < h->n_kv; i++)
 		if (!dl_record_get(t->meta, h->kv[i].key) && (rc = dl_record_set(t->meta,
@@ -326,43 +233,6 @@ nonfinite(const struct dl_tensor *x, long *at)
 	return 0;
 }
 
-/* After a loss-scaled backward: skip the step if a gradient overflowed,
- * else unscale the gradients and take it. */
-static int
-scaled_step(struct trainer *t)
-{
-	const struct dl_backend *be = dl_net_backend(t->net);
-	struct dl_backend_ctx *ctx = dl_net_ctx(t->net);
-	struct dl_param_info pi;
-	double used = t->ls.scale;
-	int overflow = 0, j = 0, go, rc;
-
-	for (int i = 0; i < dl_net_params(t->net) && j < t->n_ss; i++) {
-		if ((rc = dl_net_param_info(t->net, i, &pi)) < 0)
-			return rc;
-		if (pi.trainable && (rc = be->sumsq(ctx, pi.n, pi.grad, t->ss + j++)) < 0)
-			return rc;
-	}
-	if ((rc = be->get(ctx, t->ss_host, t->ss, (size_t)j * sizeof *t->ss)) < 0)
-		return rc;
-	for (int i = 0; i < j; i++)
-		overflow |= !isfinite(t->ss_host[i]);
-	if ((go = dl_loss_scaler_update(&t->ls, overflow)) < 0)
-		return dl_seterr(DL_ENUM, "the gradients are not finite even at loss scale 1");
-	if (go == 0) {
-		t->skipped++;
-		return 0;
-	}
-	if (used != 1)
-		for (int i = 0; i < dl_net_params(t->net); i++) {
-			if ((rc = dl_net_param_info(t->net, i, &pi)) < 0)
-				return rc;
-			if (pi.trainable && (rc = be->scale(ctx, pi.n, (float)(1 / used), pi.grad)) < 0)
-				return rc;
-		}
-	return dl_opt_step(t->opt);
-}
-
 static int
 step(struct trainer *t, const struct dl_record *rec)
 {
@@ -386,15 +256,13 @@ step(struct trainer *t, const struct dl_record *rec)
 	if (nonfinite(x, &bad))
 		return dl_seterr(DL_ENUM, "epoch %ld, batch %ld: x of sample %ld is not finite",
 		    t->epoch + 1, t->batches, bad + 1);
-	if (t->scaling && (rc = dl_net_set_loss_scale(t->net, (float)t->ls.scale)) < 0)
-		return rc;
 	if ((rc = dl_net_forward(t->net, x, 1)) < 0 || (rc = dl_net_loss(t->net, y, 1, &st)) < 0)
 		return dl_errprefix("epoch %ld, batch %ld", t->epoch + 1, t->batches), rc;
 	if (!isfinite(st.loss))
 		return dl_seterr(DL_ENUM, "epoch %ld, batch %ld: the loss is %s", t->epoch + 1,
 		    t->batches, isnan(st.loss) ? "nan" : "infinite");
 	if ((rc = dl_net_backward(t->net, DL_BACK_PARAMS)) < 0 ||
-	    (rc = t->scaling ? scaled_step(t) : dl_opt_step(t->opt)) < 0)
+	    (rc = dl_opt_step(t->opt)) < 0)
 		return dl_errprefix("epoch %ld, batch %ld", t->epoch + 1, t->batches), rc;
 	t->loss += st.loss;
 	t->n += st.n;
@@ -410,6 +278,7 @@ step(struct trainer *t, const struct dl_record *rec)
 static int
 save_meta(struct trainer *t, const struct dl_epoch_stats *s)
 {
+	const struct dl_loss_scaler *ls = dl_opt_scaler(t->opt);
 	struct dl_record *m = t->meta;
 	int rc;
 
@@ -418,8 +287,8 @@ save_meta(struct trainer *t, const struct dl_epoch_stats *s)
 	    (rc = setf(m, "train_loss", "%.9g", s->train_loss)) < 0 ||
 	    (rc = setf(m, "train_acc", "%.9g", s->train_acc)) < 0)
 		return rc;
-	if (t->scaling && ((rc = setf(m, "loss_scale", "%.17g", t->ls.scale)) < 0 ||
-	    (rc = dl_record_setf(m, "loss_scale_good", "%ld", t->ls.good)) < 0))
+	if (ls && ((rc = setf(m, "loss_scale", "%.17g", ls->scale)) < 0 ||
+	    (rc = dl_record_setf(m, "loss_scale_good", "%ld", ls->good)) < 0))
 		return rc;
 	if (!s->has_val)
 		return 0;
@@ -454,8 +323,8 @@ end_epoch(struct trainer *t)
 	s.lr = dl_opt_lr(t->opt);
 	s.samples_per_s = t->n / (t1 - t->t0 > 1e-9 ? t1 - t->t0 : 1e-9);
 	s.best = 1;
-	s.loss_scale = t->scaling ? t->ls.scale : 0;
-	s.skipped = t->skipped;
+	s.loss_scale = dl_opt_scaler(t->opt) ? dl_opt_scaler(t->opt)->scale : 0;
+	s.skipped = dl_opt_scaler(t->opt) ? dl_opt_scaler(t->opt)->skipped - t->skipped_before : 0;
 	if (c->val) {
 		int k = dl_net_loss_kind(t->net) == DL_LOSS_NLL ? dl_net_outputs(t->net) : 0;
 
@@ -500,7 +369,8 @@ end_epoch(struct trainer *t)
 		c->on_epoch(&s, c->arg);
 	t->prev_samples = t->n;
 	t->loss = 0;
-	t->n = t->correct = t->batches = t->skipped = 0;
+	t->n = t->correct = t->batches = 0;
+	t->skipped_before = dl_opt_scaler(t->opt) ? dl_opt_scaler(t->opt)->skipped : 0;
 	return 0;
 }
 
@@ -625,9 +495,6 @@ out:
 	dl_record_free(t.batch);
 	dl_record_free(t.meta);
 	dl_batcher_free(t.b);
-	if (t.net && t.ss)
-		dl_net_backend(t.net)->free(dl_net_ctx(t.net), t.ss);
-	free(t.ss_host);
 	dl_opt_free(t.opt);
 	dl_net_free(t.net);
 	free(t.last);

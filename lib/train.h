@@ -163,31 +163,6 @@ struct dl_train_conf {
  * set to 1 when it stopped before the end of the input. */
 int dl_train(const struct dl_train_conf *conf, struct dl_reader *r, int *stopped);
 
-/* ---- dynamic loss scaling (fp16 training) -------------------------------------
- * fp16 keeps 11 bits down to 6e-5 only, so small gradients vanish: the
- * trainer multiplies the loss gradient by scale before backward, and after
- * it checks every parameter gradient.  One that is infinite or NaN (an
- * overflow) skips the step and halves the scale; otherwise the gradients
- * are divided by the scale and the step taken, and after interval such
- * steps in a row the scale doubles (to at most DL_LOSS_SCALE_MAX).
- * PyTorch's GradScaler rules and defaults.  A skipped step is not an
- * error; an overflow at scale 1 is: fp16 cannot hold those gradients. */
-#define DL_LOSS_SCALE_INIT 65536.0
-#define DL_LOSS_SCALE_INTERVAL 2000
-#define DL_LOSS_SCALE_MAX 16777216.0
-struct dl_loss_scaler {
-	double scale;		/* the loss gradient's multiplier for the next step */
-	long interval;		/* clean steps before it doubles */
-	long good;		/* clean steps since it last changed */
-	long skipped;		/* steps skipped so far */
-};
-/* scale <= 0: DL_LOSS_SCALE_INIT; interval <= 0: DL_LOSS_SCALE_INTERVAL. */
-void dl_loss_scaler_init(struct dl_loss_scaler *s, double scale, long interval);
-/* Account a backward (run at s->scale) whose gradients overflowed or not:
- * 1: take the step (divide the gradients by the scale the backward used,
- * read before this call); 0: skip it; -1: an overflow at scale 1, give up. */
-int dl_loss_scaler_update(struct dl_loss_scaler *s, int overflow);
-
 /* The --log file: a TSV with the header "epoch train_loss train_acc
  * val_loss val_acc lr seconds samples_per_s", or (append, and it exists)
  * the old one to add lines to.  NULL with dl_errmsg() on failure. */

@@ -151,6 +151,10 @@ test_conv(void)
 		{ 1, 13, 13, 17, 3, 5, 5, 3, 3, 2, 2 },
 		{ 2, 8, 12, 4, 6, 3, 5, 2, 1, 1, 2 },
 		{ 8, 14, 14, 32, 64, 3, 3, 1, 1, 1, 1 },
+		/* the convolutions that transposed ones (NTk[p][sS]) run backwards:
+		 * 3T3s2p on 3x3 (an output row no window starts in), 4T4s2p on 4x4 */
+		{ 2, 6, 6, 4, 3, 3, 3, 2, 2, 1, 1 },
+		{ 3, 8, 8, 5, 2, 4, 4, 2, 2, 1, 1 },
 	};
 	char name[128];
 
@@ -229,6 +233,32 @@ test_pool(void)
 			cmp(name, &dx, tol);
 			rm(&x), rm(&y), rm(&dy), rm(&dx);
 		}
+}
+
+/* nearest-neighbour upsampling: a copy forward, block sums backward in
+ * the same order on both, so the bits agree */
+static void
+test_upsample(void)
+{
+	/* n h w c f */
+	static const int sh[][5] = { { 2, 3, 4, 5, 2 }, { 1, 7, 7, 64, 3 }, { 3, 1, 2, 1, 4 } };
+	char name[96];
+
+	for (size_t i = 0; i < sizeof sh / sizeof sh[0]; i++) {
+		const int *v = sh[i];
+		size_t nx = (size_t)v[0] * v[1] * v[2] * v[3], ny = nx * v[4] * v[4];
+		struct t x = mk(nx, -1, 1), y = mk(ny, 0, 0), dy = mk(ny, -1, 1), dx = mk(nx, 0, 0);
+
+		snprintf(name, sizeof name, "upsample %dx%dx%dx%d by %d fwd", v[0], v[1], v[2], v[3],
+		    v[4]);
+		BOTH(name, E->upsample_fwd(C, v[0], v[1], v[2], v[3], v[4], D(x), D(y)));
+		same(name, &y);
+		snprintf(name, sizeof name, "upsample %dx%dx%dx%d by %d bwd", v[0], v[1], v[2], v[3],
+		    v[4]);
+		BOTH(name, E->upsample_bwd(C, v[0], v[1], v[2], v[3], v[4], D(dy), D(dx)));
+		same(name, &dx);
+		rm(&x), rm(&y), rm(&dy), rm(&dx);
+	}
 }
 
 static void
@@ -636,6 +666,7 @@ main(void)
 	test_gemm();
 	test_conv();
 	test_pool();
+	test_upsample();
 	test_act();
 	test_bn();
 	test_dropout();

@@ -35,6 +35,12 @@ static const struct tcase cases[] = {
 	{ "3C2s2-MP3s2-FC2", 9, 9, 1, DL_LOSS_HUBER, 1, 1, NULL },		/* overlapping pool windows */
 	{ "4C3-AP2s1-FC3-SIGM", 6, 6, 1, DL_LOSS_MSE, 1, 1, NULL },		/* sigmoid output, avg stride 1 */
 	{ "4C3p-MP2-FC5", 6, 6, 2, DL_LOSS_NLL, 0, 0, "conv1" },		/* seed at a layer (Deep Dream) */
+	{ "3T3s2p-TANH-FC3", 3, 3, 2, DL_LOSS_MSE, 1, 1, NULL },		/* transposed conv, odd k-S: an extra row */
+	{ "2T4s2p-TANH-4C3-FC3", 3, 3, 2, DL_LOSS_NLL, 0, 1, NULL },	/* DCGAN's k4 s2 p1 */
+	{ "3T2-BN-LRELU20-FC3", 3, 4, 2, DL_LOSS_HUBER, 1, 1, NULL },		/* valid, non-square, BN */
+	{ "2T2s3p-SIGM-FC3", 2, 2, 3, DL_LOSS_BCE, 1, 1, NULL },		/* k < S: gaps between patches */
+	{ "UP2-3C3-FC3", 3, 3, 2, DL_LOSS_NLL, 0, 1, NULL },			/* nearest upsampling */
+	{ "2C3p-UP3-FC3", 2, 3, 2, DL_LOSS_MSE, 1, 1, NULL },			/* upsampling by 3, non-square */
 };
 
 static unsigned long long rs = 42;

@@ -158,11 +158,86 @@ test_net_scale(void)
 	}
 }
 
+/* Every trainable parameter of net into w (BN's running statistics move
+ * in every training forward, stepped or not). */
+static void
+params_get(struct dl_net *net, float *w)
+{
+	struct dl_param_info pi;
+	long off = 0;
+
+	for (int i = 0; i < dl_net_params(net); i++) {
+		CHECK(dl_net_param_info(net, i, &pi) == 0);
+		if (!pi.trainable)
+			continue;
+		CHECK(dl_net_param_get(net, i, w + off) == 0);
+		off += pi.n;
+	}
+}
+
+/* One Adam step of a small net on (x, y) with loss scaling from scale
+ * (0: off); the parameters before and after it into w0, w. */
+static void
+opt_step(double scale, const float *x, const int32_t *y, int n, float *w0, float *w,
+    long *steps)
+{
+	struct dl_net_opts o = { .device = "cpu", .threads = 1, .seed = 3 };
+	uint64_t shape[3] = { 6, 6, 2 };
+	struct dl_net *net = dl_net_new("4C3-BN-MP2-FC5", 3, shape, &o);
+	struct dl_opt *opt = dl_opt_new(net, &(struct dl_opt_conf){ .kind = DL_OPT_ADAM });
+
+	CHECK(net && opt);
+	t_net_unzero(net, &(unsigned long long){ 3 });
+	params_get(net, w0);
+	if (scale > 0)
+		CHECK(dl_opt_loss_scaling(opt, scale) == 0 && dl_opt_scaler(opt)->scale == scale);
+	else
+		CHECK(dl_opt_scaler(opt) == NULL);
+	CHECK(dl_net_forward_f32(net, x, n, 1) == n);
+	CHECK(dl_net_loss(net, &(struct dl_tensor){ .dtype = DL_I32, .ndim = 1, .shape = { n },
+	    .data = (void *)y, .nbytes = n * sizeof *y }, 1, NULL) == 0);
+	CHECK(dl_net_backward(net, DL_BACK_PARAMS) == 0);
+	CHECK(dl_opt_step(opt) == 0);
+	*steps = dl_opt_steps(opt);
+	params_get(net, w);
+	if (scale > 1e30)
+		CHECK(dl_opt_scaler(opt)->scale == scale / 2 && dl_opt_scaler(opt)->skipped == 1);
+	dl_opt_free(opt);
+	dl_net_free(net);
+}
+
+/* Loss scaling in the optimizer: a power-of-two scale takes exactly the
+ * unscaled step; an overflow skips it (weights untouched, no step counted)
+ * and halves the scale. */
+static void
+test_opt_scaling(void)
+{
+	enum { N = 5, W = 4096 };
+	static float x[N * 72] __attribute__((aligned(64)));
+	static int32_t y[N] __attribute__((aligned(64)));
+	static float w0[W], w1[W], w2[W], i0[W], i1[W], i2[W];
+	unsigned long long seed = 9;
+	long s0, s1, s2;
+
+	for (int i = 0; i < N * 72; i++)
+		x[i] = (float)t_rand(&seed);
+	for (int i = 0; i < N; i++)
+		y[i] = i % 5;
+	opt_step(0, x, y, N, i0, w0, &s0);
+	opt_step(1024, x, y, N, i1, w1, &s1);
+	opt_step(1e38, x, y, N, i2, w2, &s2);		/* the scaled gradients overflow */
+	CHECK(s0 == 1 && s1 == 1 && s2 == 0);
+	CHECK(memcmp(i0, w0, sizeof w0) != 0);		/* a step moved the weights */
+	CHECK(memcmp(w0, w1, sizeof w0) == 0);		/* scaled by 1024: the same step */
+	CHECK(memcmp(i2, w2, sizeof w0) == 0);		/* skipped: untouched */
+}
+
 int
 main(void)
 {
 	test_scaler();
 	test_names();
 	test_net_scale();
+	test_opt_scaling();
 	T_DONE();
 }

@@ -114,6 +114,42 @@ main(void)
 		free(d);
 	}
 
+	/* dl_net_new takes a description, never a path: a file named FC10 in
+	 * the working directory (a model's net=FC10) changes nothing */
+	{
+		char dir[] = "/tmp/dlnet-cwd.XXXXXX", old[4096];
+		FILE *f;
+		struct dl_net *fn;
+
+		CHECK(getcwd(old, sizeof old) && mkdtemp(dir) && chdir(dir) == 0);
+		CHECK((f = fopen("FC10", "w")) != NULL);
+		fputs("FC3\n", f);
+		fclose(f);
+		fn = mk("FC10", 28, 28, 1);
+		CHECK(fn && dl_net_outputs(fn) == 10);
+		dl_net_free(fn);
+		CHECK(mk("/etc/passwd", 28, 28, 1) == NULL && !strstr(dl_errmsg(), "root"));
+		unlink("FC10");
+		CHECK(chdir(old) == 0 && rmdir(dir) == 0);
+	}
+
+	/* a plan: shapes and parameters without a backend or weights */
+	{
+		uint64_t sh[3] = { 28, 28, 1 };
+		struct dl_net *p = dl_net_plan("FC1000000-FC10", 3, sh, NULL);
+		struct dl_param_info pi;
+
+		CHECK(p && dl_net_param_count(p) == 1000000L * 784 + 1000000 + 10 * 1000000 + 10);
+		CHECK(p && dl_net_act_floats(p) == 784 + 1000000 + 10);
+		CHECK(p && dl_net_param_info(p, 0, &pi) == 0 && pi.data == NULL && pi.grad == NULL);
+		CHECK(p && dl_net_forward_f32(p, (float[784]){ 0 }, 1, 0) < 0);
+		CHECK(p && dl_net_param_get(p, 0, (float[1]){ 0 }) < 0);
+		dl_net_free(p);
+		p = dl_net_plan("20C5-MP2-FC10", 3, sh, &(struct dl_net_opts){ .device = "cpu" });
+		CHECK(p && dl_net_start(p) == 0 && dl_net_forward_f32(p, (float[784]){ 0 }, 1, 0) == 1);
+		dl_net_free(p);
+	}
+
 	bad("FC64-C5x", "token 2 'C5x'");
 	bad("20C5-MP2-FCx", "token 3 'FCx'");
 	bad("20C5-XX-FC10", "token 2 'XX'");

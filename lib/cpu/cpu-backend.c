@@ -1,6 +1,6 @@
 /*
  * cpu-backend.c - the CPU backend's table (dl_backend_cpu), its context,
- * memory and gemm.  Kernels: cpu-conv.c, cpu-pool.c, cpu-bn.c, cpu-elem.c,
+ * memory and gemm.  Kernels: cpu-conv.c, cpu-pool.c, cpu-up.c, cpu-bn.c, cpu-elem.c,
  * cpu-loss.c.  OpenBLAS runs single-threaded; we thread around it with
  * OpenMP over fixed-size blocks so results never depend on thread count.
  */
@@ -145,6 +145,8 @@ const struct dl_backend dl_backend_cpu = {
 	.bias_bwd = cpu_bias_bwd,
 	.pool_fwd = cpu_pool_fwd,
 	.pool_bwd = cpu_pool_bwd,
+	.upsample_fwd = cpu_upsample_fwd,
+	.upsample_bwd = cpu_upsample_bwd,
 	.act_fwd = cpu_act_fwd,
 	.act_bwd = cpu_act_bwd,
 	.bn_fwd_train = cpu_bn_fwd_train,

@@ -1,6 +1,6 @@
 /*
  * cpu-pool.c - max and average pooling on the CPU, NHWC, vectorised over
- * channels.  CUDA twin: cuda/dnn.cu.
+ * channels.  CUDA twin: cuda/dnn.cu (cuDNN pooling).
  *   fwd: y[n,p,q,c] = max / mean over the window of x[n,.,.,c]
  *   bwd: dx = gradient of sum(dy * y): to the first maximum, or spread
  *        evenly over the window's in-bounds elements.

@@ -54,6 +54,10 @@ int cpu_bias_bwd(struct dl_backend_ctx *ctx, long rows, int c, const float *dy, 
 int cpu_pool_fwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x, float *y);
 int cpu_pool_bwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x,
     const float *y, const float *dy, float *dx);
+int cpu_upsample_fwd(struct dl_backend_ctx *ctx, int n, int h, int w, int c, int f,
+    const float *x, float *y);
+int cpu_upsample_bwd(struct dl_backend_ctx *ctx, int n, int h, int w, int c, int f,
+    const float *dy, float *dx);
 int cpu_act_fwd(struct dl_backend_ctx *ctx, int act, float alpha, long n,
     const float *x, float *y);
 int cpu_act_bwd(struct dl_backend_ctx *ctx, int act, float alpha, long n,
