@@ -1,6 +1,6 @@
 /*
  * dense.c - nets derived from a trained one: the same layers for another
- * input size, a cut description (lib/desc-old.c) or the "dense" version
+ * input size, a cut description (lib/notation.c) or the "dense" version
  * whose fully connected layers became convolutions, parameters copied by
  * name or layer by layer; and per-position class probabilities of a dense
  * net.  Built on the public net API (lib/net.h).
@@ -180,23 +180,11 @@ dl_dense_probs(struct dl_net *net, const float *x, int n, float *out, long nmax,
 		return rc;
 	if ((rc = dl_net_activation(net, NULL, out, nmax)) < 0)
 		return rc;
-	for (long r = 0; r < (long)n * p * q; r++) {
-		float *z = out + r * k, m = z[0];
-		double s = 0;
-		if (loss == DL_LOSS_BCE) {
-			for (int j = 0; j < k; j++)
-				z[j] = 1 / (1 + expf(-z[j]));
-			continue;
-		}
-		if (loss != DL_LOSS_NLL)
-			continue;
-		for (int j = 1; j < k; j++)
-			m = fmaxf(m, z[j]);
-		for (int j = 0; j < k; j++)
-			s += (z[j] = expf(z[j] - m));
-		for (int j = 0; j < k; j++)
-			z[j] = (float)(z[j] / s);
-	}
+	if (loss == DL_LOSS_NLL)
+		dl_softmax_rows((long)n * p * q, k, out, out);
+	else if (loss == DL_LOSS_BCE)
+		for (long i = 0; i < total; i++)
+			out[i] = 1 / (1 + expf(-out[i]));
 	if (pp)
 		*pp = p;
 	if (qq)

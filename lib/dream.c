@@ -2,7 +2,7 @@
  * dream.c - Deep Dream (gradient ascent on ||a||^2 of a layer, over
  * octaves, with jitter) and class visualisation (ascent on a logit), on
  * top of the public net API (lib/net.h).  Layer mode runs nets cut after
- * the layer (lib/dense.c, lib/desc-old.c); images resize by lib/image.c.
+ * the layer (lib/dense.c, lib/notation.c); images resize by lib/image.c.
  */
 #include <math.h>
 #include <stdlib.h>

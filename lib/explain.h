@@ -4,7 +4,7 @@
  * gradient ascent on the input (lib/dream.c), and "dense" networks whose
  * fully connected layers became convolutions so that they run over images
  * larger than the ones they were trained on (lib/dense.c; descriptions:
- * lib/desc-old.c).  Built on the public net API (lib/net.h) only.
+ * lib/notation.c).  Built on the public net API (lib/net.h) only.
  * Programs: bin/dl-saliency.c, bin/dl-dream.c, bin/dl-convert.c.
  * Turning an image tensor into f32 and resizing it: lib/image.h.
  *
