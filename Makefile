@@ -1,5 +1,6 @@
 # dlpipe - one Makefile for everything (GNU make).
-#   make                 lib/libdlpipe.{a,so} and bin/dl-*  (CUDA part when nvcc is found)
+#   make                 lib/libdlpipe.{a,so}, lib/libdlpipe-kit.a and bin/dl-*
+#                        (CUDA part when nvcc is found)
 #   make CUDA=0          without the CUDA part
 #   make deps            install the Debian packages the project needs (as root)
 #   make test            unit tests, program tests, pipelines     (tests/run.sh)
@@ -14,7 +15,10 @@ CC       ?= cc
 PREFIX   ?= /usr/local
 CUDA_HOME ?= /usr/local/cuda
 NVCC     ?= $(CUDA_HOME)/bin/nvcc
-CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+# machine code for sm_80 and sm_90, and compute_90 PTX that the driver
+# compiles for any later GPU (init accepts every compute capability >= 8.0)
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+	-gencode arch=compute_90,code=compute_90
 CUDA     ?= $(if $(wildcard $(NVCC)),1,0)
 # A prefix holding unpacked -dev packages (for machines without them installed).
 DEPS_PREFIX ?=
@@ -26,21 +30,27 @@ B        ?= .
 O        := $(if $(filter .,$(B)),build/obj,$(B)/obj)
 
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+# (the comma variable first: DEPS_LIB is expanded at once, with :=)
+,        := ,
 DEPS_INC := $(if $(DEPS_PREFIX),-I$(DEPS_PREFIX)/usr/include -I$(DEPS_PREFIX)/usr/include/x86_64-linux-gnu)
 DEPS_LIB := $(if $(DEPS_PREFIX),-L$(DEPS_PREFIX)/usr/lib/x86_64-linux-gnu -Wl$(,)-rpath$(,)$(DEPS_PREFIX)/usr/lib/x86_64-linux-gnu)
-,        := ,
 # CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS are the user's (make CFLAGS=...);
 # what the build needs whatever they say is added in the ALL_ variables.
 CFLAGS   ?= $(OPT) -g -march=x86-64-v2 -mtune=native
-ALL_CPPFLAGS = -Ilib -Iformats -Ilib/cpu $(DEPS_INC) -D_GNU_SOURCE \
+ALL_CPPFLAGS = -Ilib -Ilib/base -Ilib/kit -Iformats -Ilib/cpu $(DEPS_INC) -D_GNU_SOURCE \
 	-DDL_CUDA_LIBDIR='"$(abspath $(B))/lib"' $(CPPFLAGS)
 ALL_CFLAGS = -std=c11 -fPIC -fopenmp -fno-math-errno $(WARN) -MMD -MP $(CFLAGS)
 # libdlpipe-cuda.so (dlopen()ed) reports errors through the program's dl_seterr
 ALL_LDLIBS = $(DEPS_LIB) -ldnnl -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl \
 	-fopenmp -Wl,--export-dynamic-symbol=dl_seterr $(LDLIBS)
 
-LIB_SRC  := $(wildcard lib/*.c lib/cpu/*.c formats/*.c)
+# The library: the base layer, formats/, the CPU backend and the rest of
+# lib/.  The program kit (lib/kit/: what exits, prints or re-execs) is a
+# library of its own that only programs and tests link.
+LIB_SRC  := $(wildcard lib/base/*.c lib/*.c lib/cpu/*.c formats/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
+KIT_SRC  := $(wildcard lib/kit/*.c)
+KIT_OBJ  := $(KIT_SRC:%.c=$(O)/%.o)
 BIN_SRC  := $(wildcard bin/dl-*.c)
 BINS     := $(BIN_SRC:bin/%.c=$(B)/bin/%)
 TEST_SRC := $(filter-out tests/t.h,$(wildcard tests/*.c))
@@ -49,9 +59,10 @@ CU_SRC   := $(wildcard cuda/*.cu)
 CU_OBJ   := $(CU_SRC:%.cu=$(O)/%.o)
 STATIC   := $(B)/lib/libdlpipe.a
 SHARED   := $(B)/lib/libdlpipe.so
+KIT      := $(B)/lib/libdlpipe-kit.a
 CUDALIB  := $(B)/lib/libdlpipe-cuda.so
 
-ALL := $(STATIC) $(SHARED) $(BINS) $(TESTS)
+ALL := $(STATIC) $(SHARED) $(KIT) $(BINS) $(TESTS)
 ifeq ($(CUDA),1)
 ifneq ($(CU_SRC),)
 ALL += $(CUDALIB)
@@ -68,31 +79,37 @@ $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
+$(KIT): $(KIT_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
 $(SHARED): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	$(CC) -shared $(LDFLAGS) -Wl,-soname,libdlpipe.so -o $@ $^ $(ALL_LDLIBS)
 
-$(B)/bin/%: $(O)/bin/%.o $(STATIC)
+$(B)/bin/%: $(O)/bin/%.o $(KIT) $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(ALL_LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(KIT) $(STATIC) $(ALL_LDLIBS)
 
-$(B)/tests/bin/%: $(O)/tests/%.o $(STATIC)
+# the kit is an archive: a test takes from it only what it calls
+$(B)/tests/bin/%: $(O)/tests/%.o $(KIT) $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(ALL_LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(KIT) $(STATIC) $(ALL_LDLIBS)
 
 # The CUDA part is its own shared object, loaded at run time by
 # lib/backend.c, so one build runs on machines with no GPU or driver.
 NVCCFLAGS ?= -O2 $(CUDA_ARCH) -Xcompiler -fPIC,-Wall,-Werror -Werror all-warnings -std=c++17
-$(O)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h) lib/backend.h
+$(O)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h) lib/backend.h lib/kernels.h lib/dlpipe.h
 	@mkdir -p $(@D)
-	$(NVCC) $(NVCCFLAGS) -Ilib -Iformats -Icuda $(DEPS_INC) -c -o $@ $<
+	$(NVCC) $(NVCCFLAGS) -Ilib -Ilib/base -Ilib/kit -Iformats -Icuda $(DEPS_INC) -MMD -MF $(@:.o=.d) -c -o $@ $<
 
 $(CUDALIB): $(CU_OBJ)
 	@mkdir -p $(@D)
 	$(CXX) -shared -o $@ $^ -L$(CUDA_HOME)/lib64 $(DEPS_LIB) -Wl,-rpath,$(CUDA_HOME)/lib64 \
 	    -lcudnn -lcublas -lcudart
 
--include $(LIB_OBJ:.o=.d) $(BIN_SRC:bin/%.c=$(O)/bin/%.d) $(TEST_SRC:tests/%.c=$(O)/tests/%.d)
+-include $(LIB_OBJ:.o=.d) $(KIT_OBJ:.o=.d) $(BIN_SRC:bin/%.c=$(O)/bin/%.d) \
+    $(TEST_SRC:tests/%.c=$(O)/tests/%.d) $(CU_OBJ:.o=.d)
 
 # ---- tests -----------------------------------------------------------------
 # test and demo are the README's set-up commands: they install what is
@@ -108,14 +125,17 @@ sanitize:
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 DL_SANITIZE=1 \
 	DL_BIN=$(abspath build/san)/bin DL_TESTBIN=$(abspath build/san)/tests/bin tests/run.sh
 
+# On a GPU machine: a skip is a failure (make test-cuda DL_REQUIRE_CUDA=0
+# lets the tests skip, as a dry run without a device does).
+DL_REQUIRE_CUDA ?= 1
 test-cuda: all
-	DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin tests/run.sh --cuda
+	DL_REQUIRE_CUDA=$(DL_REQUIRE_CUDA) DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin tests/run.sh --cuda
 
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -DDLS_FUZZING
 fuzz:
 	@mkdir -p build/fuzz
 	clang $(ALL_CPPFLAGS) -std=c11 $(FUZZ_FLAGS) -o build/fuzz/fuzz-stream tests/fuzz/fuzz-stream.c \
-	    formats/stream.c formats/record.c formats/crc32c.c lib/err.c lib/util.c -lzstd -lm
+	    formats/stream.c formats/record.c formats/crc32c.c lib/base/*.c -lzstd -lm
 	tests/fuzz/run.sh build/fuzz/fuzz-stream $(FUZZ_SECONDS)
 
 bench: all
@@ -133,9 +153,10 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/dlpipe \
 	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
-	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib
+	install -m 644 $(STATIC) $(KIT) $(DESTDIR)$(PREFIX)/lib
 	install -m 755 $(SHARED) $(wildcard $(CUDALIB)) $(DESTDIR)$(PREFIX)/lib
-	install -m 644 $(filter-out %-priv.h,$(wildcard lib/*.h)) formats/formats.h $(DESTDIR)$(PREFIX)/include/dlpipe
+	install -m 644 $(filter-out %-priv.h,$(wildcard lib/*.h)) lib/base/base.h lib/kit/kit.h \
+	    formats/dls.h formats/formats.h $(DESTDIR)$(PREFIX)/include/dlpipe
 	install -m 644 $(wildcard man/man1/*.1) $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 $(wildcard man/man3/*.3) $(DESTDIR)$(PREFIX)/share/man/man3
 	install -m 644 $(wildcard man/man5/*.5) $(DESTDIR)$(PREFIX)/share/man/man5

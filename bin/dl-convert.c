@@ -30,7 +30,7 @@ main(int argc, char *argv[])
 		{ "dense", no_argument, NULL, 'D' },
 		{ "input", required_argument, NULL, 'i' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "device", required_argument, NULL, 'd' },
+		DL_DEVICE_LONGOPTS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -57,8 +57,9 @@ main(int argc, char *argv[])
 				dl_usage_die("--input: expected HxW such as 280x280, not '%s'", optarg);
 			break;
 		case 'o': output = optarg; break;
-		case 'd': no.device = optarg; break;
-		default: dl_opt_common(c, argv, NULL, usage_text);	/* -o is ours: a model */
+		default:
+			if (!dl_opt_device(c, &no))	/* -o is ours: a model */
+				dl_opt_common(c, argv, NULL, usage_text);
 		}
 	}
 	if (optind != argc - 1)

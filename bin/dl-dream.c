@@ -36,7 +36,8 @@ struct opts {
 	struct dl_dream_opts d;
 	int has_class;
 	long noise;
-	const char *device, *model, *input;
+	const char *model, *input;
+	struct dl_net_opts no;	/* -d */
 	struct dl_io_opts io;	/* -o */
 };
 
@@ -55,7 +56,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "clip", no_argument, NULL, O_CLIP },
 		{ "noise", required_argument, NULL, O_NOISE },
 		{ "seed", required_argument, NULL, O_SEED },
-		{ "device", required_argument, NULL, 'd' },
+		DL_DEVICE_LONGOPTS,
 		{ "output", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -85,8 +86,9 @@ parse_args(int argc, char *argv[], struct opts *o)
 		case O_CLIP: o->d.lo = 0, o->d.hi = 1; break;
 		case O_NOISE: o->noise = dl_arg_long(optarg, "--noise", 1, 1L << 30); break;
 		case O_SEED: o->d.seed = dl_arg_seed(optarg, "--seed"); break;
-		case 'd': o->device = optarg; break;
-		default: dl_opt_common(c, argv, &o->io, usage_text);
+		default:
+			if (!dl_opt_device(c, &o->no))
+				dl_opt_common(c, argv, &o->io, usage_text);
 		}
 	}
 	dl_args_model_input(argc, argv, &o->model, &o->input);
@@ -217,7 +219,7 @@ main(int argc, char *argv[])
 	dl_setprogname(argv[0]);
 	dl_omp_init();
 	parse_args(argc, argv, &o);
-	no.device = o.device;
+	no.device = o.no.device;
 	head = dl_record_new(DL_TAG_HEAD);
 	if (!(net = dl_model_load(o.model, &no, head)))
 		dl_die("%s: %s", o.model, dl_errmsg());

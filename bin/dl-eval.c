@@ -49,15 +49,12 @@ struct ev {
 static void
 parse_args(int argc, char *argv[], struct ev *e)
 {
-	enum { JSON = 256, THREADS, PREC };
+	enum { JSON = 256 };
 	static const struct option longopts[] = {
 		{ "batch-size", required_argument, NULL, 'b' }, { "json", no_argument, NULL, JSON },
-		{ "predict", no_argument, NULL, 'p' }, { "device", required_argument, NULL, 'd' },
-		{ "threads", required_argument, NULL, THREADS },
-		{ "precision", required_argument, NULL, PREC }, DL_OUT_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
+		{ "predict", no_argument, NULL, 'p' }, DL_DEVICE_LONGOPTS, DL_PRECISION_LONGOPTS,
+		DL_OUT_LONGOPTS, { NULL, 0, NULL, 0 }
 	};
-	const char *dev;
 	int c;
 
 	e->batch_size = 256;
@@ -67,19 +64,12 @@ parse_args(int argc, char *argv[], struct ev *e)
 		case 'b': e->batch_size = (int)dl_arg_long(optarg, "-b", 1, 1L << 20); break;
 		case JSON: e->json = 1; break;
 		case 'p': e->predict = 1; break;
-		case 'd': e->no.device = optarg; break;
-		case THREADS: e->no.threads = (int)dl_arg_long(optarg, "--threads", 1, 1024); break;
-		case PREC:
-			if ((e->no.precision = dl_precision_parse(optarg)) < 0)
-				dl_usage_die("--precision '%s': expected fp32, bf16 or fp16", optarg);
-			break;
-		default: dl_opt_common(c, argv, &e->io, usage_text);
+		default:
+			if (!dl_opt_device(c, &e->no))
+				dl_opt_common(c, argv, &e->io, usage_text);
 		}
 	}
-	dev = e->no.device ? e->no.device : getenv("DL_DEVICE");
-	if (e->no.precision && dev && !strncmp(dev, "cpu", 3))
-		dl_usage_die("--precision %s: the cpu device computes in fp32 only; use --device cuda",
-		    dl_precision_name(e->no.precision));
+	dl_device_check(&e->no);
 	if (optind == argc)
 		dl_usage_die("no MODEL");
 	e->model = argv[optind++];

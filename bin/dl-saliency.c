@@ -39,7 +39,8 @@ struct opts {
 	struct dl_saliency_opts sal;
 	int cls;		/* >= 0, or -1 predicted, -2 label */
 	int window, stride;
-	const char *device, *model, *input;
+	const char *model, *input;
+	struct dl_net_opts no;	/* -d */
 	struct dl_io_opts io;	/* -o */
 };
 
@@ -55,7 +56,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "smooth", required_argument, NULL, 'N' },
 		{ "noise", required_argument, NULL, 'Z' },
 		{ "seed", required_argument, NULL, 'R' },
-		{ "device", required_argument, NULL, 'd' },
+		DL_DEVICE_LONGOPTS,
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -103,8 +104,9 @@ parse_args(int argc, char *argv[], struct opts *o)
 		case 'R': o->sal.seed = (uint64_t)dl_arg_long(optarg, "--seed", 0, LONG_MAX); break;
 		case 'w': o->window = (int)dl_arg_long(optarg, "--window", 1, 1 << 16); break;
 		case 's': o->stride = (int)dl_arg_long(optarg, "--stride", 1, 1 << 16); break;
-		case 'd': o->device = optarg; break;
-		default: dl_opt_common(c, argv, &o->io, usage_text);
+		default:
+			if (!dl_opt_device(c, &o->no))
+				dl_opt_common(c, argv, &o->io, usage_text);
 		}
 	}
 	dl_args_model_input(argc, argv, &o->model, &o->input);
@@ -189,7 +191,7 @@ one_record(const struct opts *o, struct dl_net *net, const struct dl_net_opts *n
 		rc = dl_seterr(DL_ENOMEM, "out of memory");
 		goto out;
 	}
-	dl_tensor_f32(x, xf);
+	dl_to_f32(x->data, x->dtype, (uint64_t)n * hwc, xf);
 	for (int i = 0; i < n; i++) {
 		cls[i] = o->cls;
 		if (o->cls == -2) {
@@ -263,7 +265,7 @@ main(int argc, char *argv[])
 	dl_setprogname(argv[0]);
 	dl_omp_init();
 	parse_args(argc, argv, &o);
-	no.device = o.device;
+	no.device = o.no.device;
 	if (!(net = dl_model_load(o.model, &no, NULL)))
 		dl_die("%s: %s", o.model, dl_errmsg());
 	dl_msg_device(net);

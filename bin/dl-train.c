@@ -84,31 +84,11 @@ lr_scale(char *s, struct dl_train_conf *c)
 	c->lr_scale[c->n_lr_scale++].f = dl_arg_double(eq + 1, "--lr-scale", 0, 1e6);
 }
 
-/* bf16 and fp16 need a device that has them: on the cpu (asked for, or
- * what --device auto finds without a GPU) fail before reading any input. */
-static void
-check_precision(const struct dl_train_conf *c)
-{
-	const char *dev = c->net_opts.device ? c->net_opts.device : getenv("DL_DEVICE");
-	const char *p = dl_precision_name(c->net_opts.precision);
-
-	if (dev && !strncmp(dev, "cpu", 3) && (!dev[3] || dev[3] == ':'))
-		dl_usage_die("--precision %s: the cpu device computes in fp32 only; use --device cuda",
-		    p);
-	if (!dev || !*dev || !strncmp(dev, "auto", 4)) {
-		const struct dl_backend *be = dl_backend_find(dev);
-
-		if (be == &dl_backend_cpu)
-			dl_die("--precision %s: no usable cuda device, and the cpu computes in fp32 "
-			    "only", p);
-	}
-}
-
 static void
 parse_args(int argc, char *argv[], struct opts *o)
 {
 	enum { LOSS = 256, HUBER, OPT, LR, MOM, WD, SCHED, WARM, VAL, PAT, PATMIN, MINEP, INIT,
-	    CUT, LRS, FREEZE, RESUME, CKPT, LOG, PREC, LSCALE, THREADS, SEED };
+	    CUT, LRS, FREEZE, RESUME, CKPT, LOG, LSCALE, SEED };
 	static const struct option longopts[] = {
 		{ "net", required_argument, NULL, 'n' }, { "output", required_argument, NULL, 'o' },
 		{ "batch-size", required_argument, NULL, 'b' },
@@ -126,10 +106,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "freeze", required_argument, NULL, FREEZE },
 		{ "resume", required_argument, NULL, RESUME },
 		{ "checkpoint", required_argument, NULL, CKPT },
-		{ "log", required_argument, NULL, LOG }, { "device", required_argument, NULL, 'd' },
-		{ "precision", required_argument, NULL, PREC },
+		{ "log", required_argument, NULL, LOG }, DL_DEVICE_LONGOPTS, DL_PRECISION_LONGOPTS,
 		{ "loss-scale", required_argument, NULL, LSCALE },
-		{ "threads", required_argument, NULL, THREADS },
 		{ "seed", required_argument, NULL, SEED }, { "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 }
@@ -172,11 +150,6 @@ parse_args(int argc, char *argv[], struct opts *o)
 		case RESUME: c->resume = optarg; break;
 		case CKPT: c->last = optarg; break;
 		case LOG: o->log = optarg; break;
-		case 'd': c->net_opts.device = optarg; break;
-		case PREC:
-			if ((c->net_opts.precision = dl_precision_parse(optarg)) < 0)
-				dl_usage_die("--precision '%s': expected fp32, bf16 or fp16", optarg);
-			break;
 		case LSCALE:
 			/* 0 (none) is -1 to the library, whose 0 is the default */
 			if ((c->loss_scale = dl_arg_double(optarg, "--loss-scale", 0, 1e30)) == 0)
@@ -184,9 +157,10 @@ parse_args(int argc, char *argv[], struct opts *o)
 			else if (c->loss_scale < 1)
 				dl_usage_die("--loss-scale %s: 0 (none) or at least 1", optarg);
 			break;
-		case THREADS: c->net_opts.threads = (int)dl_arg_long(optarg, "--threads", 1, 1024); break;
 		case SEED: c->net_opts.seed = dl_arg_seed(optarg, "--seed"); break;
-		default: dl_opt_common(ch, argv, NULL, usage_text);	/* -o is ours: a model */
+		default:
+			if (!dl_opt_device(ch, &c->net_opts))	/* -o is ours: a model */
+				dl_opt_common(ch, argv, NULL, usage_text);
 		}
 	}
 	if (optind < argc)
@@ -199,8 +173,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		dl_usage_die("--cut needs --init MODEL");
 	if (c->patience > 0 && !c->val)
 		dl_usage_die("--patience needs --val FILE");
-	if (c->net_opts.precision != DL_PREC_FP32)
-		check_precision(c);
+	dl_device_check(&c->net_opts);
 	if (net && !(c->net = dl_net_desc_read(net)))
 		dl_usage_die("--net: %s", dl_errmsg());
 	if (c->net && !*c->net && !c->init)
@@ -249,7 +222,8 @@ main(int argc, char *argv[])
 	in = o.in ? dl_reader_open_many(o.in, o.n_in, NULL) : dl_reader_open(NULL, NULL);
 	if (!in)
 		dl_die("%s", dl_errmsg());
-	o.c.progress = !dl_quiet && isatty(2);
+	if (!dl_quiet && isatty(2))
+		o.c.on_batch = dl_train_progress;
 	o.c.on_net = dl_msg_device;
 	o.c.on_epoch = log_epoch;
 	o.c.arg = log;

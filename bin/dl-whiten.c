@@ -177,7 +177,7 @@ flush_chunk(struct chunk *c, const struct dl_whiten *w, const struct opts *o,
 		uint64_t cnt;
 		t = target(c->in[i], o, n0 + i);
 		cnt = dl_tensor_count(t);
-		dl_tensor_f32(t, c->buf + at);	/* u8 as value/255 */
+		dl_to_f32(t->data, t->dtype, cnt, c->buf + at);	/* u8 as value/255 */
 		if ((rc = dl_record_replace(c->out[i], c->in[i], t->name, DL_F32, t->ndim, t->shape,
 		                            c->buf + at)) < 0)
 			return rc;

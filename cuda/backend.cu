@@ -54,10 +54,13 @@ cuda_err_rt(cudaError_t e, const char *call, const char *file, int line)
 {
 	char f[96];
 
-	if (e == cudaErrorMemoryAllocation)
-		return cuda_err(CU_ENOMEM, file, line, "%s: out of device memory; try a smaller batch",
-		    fname(call, f, sizeof f));
-	return cuda_err(CU_EDEVICE, file, line, "%s: %s (%s)", fname(call, f, sizeof f),
+	if (e == cudaErrorMemoryAllocation) {
+		const char *where = cuda_rt_nomem_where(call);
+
+		return cuda_err(DL_ENOMEM, file, line, "%s: out of %s memory%s", fname(call, f, sizeof f),
+		    where, strcmp(where, "device") ? "" : "; try a smaller batch");
+	}
+	return cuda_err(DL_EDEVICE, file, line, "%s: %s (%s)", fname(call, f, sizeof f),
 	    cudaGetErrorString(e), cudaGetErrorName(e));
 }
 
@@ -66,10 +69,11 @@ cuda_err_blas(cublasStatus_t s, const char *call, const char *file, int line)
 {
 	char f[96];
 
+	/* cuBLAS: "usually caused by a cudaMalloc() failure" */
 	if (s == CUBLAS_STATUS_ALLOC_FAILED)
-		return cuda_err(CU_ENOMEM, file, line, "%s: out of device memory; try a smaller batch",
-		    fname(call, f, sizeof f));
-	return cuda_err(CU_EDEVICE, file, line, "%s: %s (%s)", fname(call, f, sizeof f),
+		return cuda_err(DL_ENOMEM, file, line, "%s: out of device memory (cuBLAS's own "
+		    "allocation); try a smaller batch", fname(call, f, sizeof f));
+	return cuda_err(DL_EDEVICE, file, line, "%s: %s (%s)", fname(call, f, sizeof f),
 	    cublasGetStatusString(s), cublasGetStatusName(s));
 }
 
@@ -79,10 +83,14 @@ cuda_err_dnn(cudnnStatus_t s, const char *call, const char *file, int line)
 	char f[96], detail[256] = "";
 
 	cudnnGetLastErrorString(detail, sizeof detail);
-	if (s == CUDNN_STATUS_ALLOC_FAILED)
-		return cuda_err(CU_ENOMEM, file, line, "%s: out of device memory; try a smaller batch",
+	/* cuDNN 9: 4003 is its host allocation (the old ALLOC_FAILED), 4004 device */
+	if (cuda_dnn_status_class(s) == CUDA_ST_HOST_NOMEM)
+		return cuda_err(DL_ENOMEM, file, line, "%s: out of host memory (cuDNN's own allocation)",
 		    fname(call, f, sizeof f));
-	return cuda_err(CU_EDEVICE, file, line, "%s: %s%s%s", fname(call, f, sizeof f),
+	if (cuda_dnn_status_class(s) == CUDA_ST_DEVICE_NOMEM)
+		return cuda_err(DL_ENOMEM, file, line, "%s: out of device memory (cuDNN's own "
+		    "allocation); try a smaller batch", fname(call, f, sizeof f));
+	return cuda_err(DL_EDEVICE, file, line, "%s: %s%s%s", fname(call, f, sizeof f),
 	    cudnnGetErrorString(s), *detail ? ": " : "", detail);
 }
 
@@ -92,25 +100,35 @@ gib(size_t n)
 	return (double)n / (1u << 30);
 }
 
+/* Bytes the stream-ordered pool holds but no allocation uses (free for
+ * our own allocations, not for cuBLAS's, cuDNN's or other processes'). */
+static size_t
+pool_cached(struct dl_backend_ctx *ctx)
+{
+	uint64_t res = 0, used = 0;
+
+	if (!ctx || !ctx->pools ||
+	    cudaMemPoolGetAttribute(ctx->pool, cudaMemPoolAttrReservedMemCurrent, &res) != cudaSuccess ||
+	    cudaMemPoolGetAttribute(ctx->pool, cudaMemPoolAttrUsedMemCurrent, &used) != cudaSuccess) {
+		cudaGetLastError();
+		return 0;
+	}
+	return res > used ? (size_t)(res - used) : 0;
+}
+
 int
 cuda_oom(struct dl_backend_ctx *ctx, const char *what, size_t nbytes, const char *file, int line)
 {
-	size_t fr = 0, tot = 0;
+	size_t fr = 0, tot = 0, cached;
 
-	(void)ctx;
 	cudaGetLastError();	/* clear the non-sticky allocation error */
 	cudaMemGetInfo(&fr, &tot);
-	return cuda_err(CU_ENOMEM, file, line,
-	    "%s: out of device memory: asked for %.3g GiB, %.3g GiB free of %.3g GiB; "
-	    "try a smaller batch", what, gib(nbytes), gib(fr), gib(tot));
-}
-
-static int
-envflag(const char *name, int dflt)
-{
-	const char *s = getenv(name);
-
-	return s && *s ? atoi(s) != 0 : dflt;
+	cudaGetLastError();
+	cached = pool_cached(ctx);
+	return cuda_err(DL_ENOMEM, file, line,
+	    "%s: out of device memory: asked for %.3g GiB, %.3g GiB free of %.3g GiB "
+	    "(and %.3g GiB cached unused in the pool); try a smaller batch", what, gib(nbytes),
+	    gib(fr), gib(tot), gib(cached));
 }
 
 /* ---- lifetime ---------------------------------------------------------------- */
@@ -136,19 +154,19 @@ cuda_init(struct dl_backend_ctx **pctx, int device, int threads)
 		cudaDriverGetVersion(&dv);
 		cudaRuntimeGetVersion(&rv);
 		if (e == cudaErrorInsufficientDriver && dv == 0)
-			return CUDA_ERR(CU_EDEVICE, "no usable device: no NVIDIA driver (libcuda.so.1) found");
+			return CUDA_ERR(DL_EDEVICE, "no usable device: no NVIDIA driver (libcuda.so.1) found");
 		if (e == cudaErrorInsufficientDriver)
-			return CUDA_ERR(CU_EDEVICE, "no usable device: the driver supports CUDA %d.%d, "
+			return CUDA_ERR(DL_EDEVICE, "no usable device: the driver supports CUDA %d.%d, "
 			    "this build needs %d.%d", dv / 1000, dv % 1000 / 10, rv / 1000, rv % 1000 / 10);
-		return CUDA_ERR(CU_EDEVICE, "no usable device: %s", cudaGetErrorString(e));
+		return CUDA_ERR(DL_EDEVICE, "no usable device: %s", cudaGetErrorString(e));
 	}
 	if (ndev < 1)
-		return CUDA_ERR(CU_EDEVICE, "no usable device: none visible");
+		return CUDA_ERR(DL_EDEVICE, "no usable device: none visible");
 	if (device < 0 || device >= ndev)
-		return CUDA_ERR(CU_EUSAGE, "device %d: there %s %d (cuda:0..cuda:%d)", device,
+		return CUDA_ERR(DL_EUSAGE, "device %d: there %s %d (cuda:0..cuda:%d)", device,
 		    ndev == 1 ? "is" : "are", ndev, ndev - 1);
 	if (!(ctx = (struct dl_backend_ctx *)calloc(1, sizeof *ctx)))
-		return CUDA_ERR(CU_ENOMEM, "out of host memory");
+		return CUDA_ERR(DL_ENOMEM, "init: out of host memory");
 	ctx->device = device;
 	*pctx = ctx;
 #define INIT(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
@@ -156,7 +174,7 @@ cuda_init(struct dl_backend_ctx **pctx, int device, int threads)
 	INIT(cudaSetDevice(device));
 	INIT(cudaGetDeviceProperties(&prop, device));
 	if (prop.major < 8) {
-		rc = CUDA_ERR(CU_EDEVICE, "device %d (%s): compute capability %d.%d; this build "
+		rc = CUDA_ERR(DL_EDEVICE, "device %d (%s): compute capability %d.%d; this build "
 		    "needs 8.0 or later (sm_80, sm_90)", device, prop.name, prop.major, prop.minor);
 		goto fail;
 	}
@@ -175,26 +193,28 @@ cuda_init(struct dl_backend_ctx **pctx, int device, int threads)
 	/* a caching, stream-ordered allocator: freed blocks stay in the pool */
 	{
 		int ok = 0;
-		cudaMemPool_t pool;
 		uint64_t keep = UINT64_MAX;
 
 		if (cudaDeviceGetAttribute(&ok, cudaDevAttrMemoryPoolsSupported, device) == cudaSuccess &&
-		    ok && cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess &&
-		    cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep) == cudaSuccess)
+		    ok && cudaDeviceGetDefaultMemPool(&ctx->pool, device) == cudaSuccess &&
+		    cudaMemPoolSetAttribute(ctx->pool, cudaMemPoolAttrReleaseThreshold, &keep) ==
+		    cudaSuccess)
 			ctx->pools = 1;
 		cudaGetLastError();
 	}
 	INIT(cudaMalloc((void **)&ctx->part, CUDA_PART * sizeof(double)));
 
-	ctx->tf32 = envflag("DL_CUDA_TF32", 0);
-	ctx->search = envflag("DL_CUDA_CONV_SEARCH", 0);
-	ctx->nondet = envflag("DL_CUDA_NONDET", 0);
+	ctx->tf32 = cuda_envflag(getenv("DL_CUDA_TF32"), 0);
+	ctx->set = cuda_settings_of(getenv("DL_CUDA_DETERMINISTIC"), getenv("DL_CUDA_NONDET"),
+	    getenv("DL_CUDA_CONV_SEARCH"));
 	INIT(cudaMemGetInfo(&fr, &tot));
 	ctx->ws_limit = tot / 8 < (size_t)2 << 30 ? tot / 8 : (size_t)2 << 30;
 	if ((s = getenv("DL_CUDA_WORKSPACE_MB")) && *s)
 		ctx->ws_limit = (size_t)strtoull(s, NULL, 10) << 20;
-	snprintf(ctx->name, sizeof ctx->name, "cuda:%d (%.160s, %.0f GiB, sm_%d%d%s", device,
-	    prop.name, gib(tot), prop.major, prop.minor, ctx->tf32 ? ", tf32" : "");
+	snprintf(ctx->name, sizeof ctx->name, "cuda:%d (%.120s, %.0f GiB, sm_%d%d%s%s%s", device,
+	    prop.name, gib(tot), prop.major, prop.minor, ctx->tf32 ? ", tf32" : "",
+	    ctx->set.nondet ? ", non-deterministic" : "", ctx->set.search ? ", timed conv search" :
+	    ctx->set.search_ignored ? ", conv search off (deterministic)" : "");
 #undef INIT
 	return 0;
 fail:
@@ -224,9 +244,10 @@ cuda_fini(struct dl_backend_ctx *ctx)
 		cudnnDestroy(ctx->dnn);
 	if (ctx->blas)
 		cublasDestroy(ctx->blas);
-	cudaFree(ctx->ws);
-	cudaFree(ctx->lp);
-	cudaFree(ctx->ones);
+	/* the buffers of the stream-ordered pool too: the stream is idle */
+	cudaFree(ctx->ws.p);
+	cudaFree(ctx->lp.p);
+	cudaFree(ctx->ones.p);
 	cudaFree(ctx->part);
 	if (ctx->flags)
 		cudaFreeHost(ctx->flags);
@@ -287,6 +308,40 @@ total_mem(struct dl_backend_ctx *ctx)
 	return tot;
 }
 
+/* The context's allocator (policy.h's cuda_buf_ops): stream-ordered from
+ * the pool where there is one.  Out of memory with a pool, the pool's
+ * cached blocks are released to the device and the allocation tried once
+ * more (cuBLAS and cuDNN allocate outside the pool). */
+static int
+dev_alloc(void *arg, void **p, size_t n)
+{
+	struct dl_backend_ctx *ctx = (struct dl_backend_ctx *)arg;
+	cudaError_t e;
+
+	*p = NULL;
+	e = ctx->pools ? cudaMallocAsync(p, n, ctx->stream) : cudaMalloc(p, n);
+	if (e == cudaErrorMemoryAllocation && ctx->pools) {
+		cudaGetLastError();
+		if (cudaStreamSynchronize(ctx->stream) == cudaSuccess &&
+		    cudaMemPoolTrimTo(ctx->pool, 0) == cudaSuccess)
+			e = cudaMallocAsync(p, n, ctx->stream);
+	}
+	if (e != cudaSuccess)
+		*p = NULL;
+	return (int)e;
+}
+
+static int
+dev_free(void *arg, void *p)
+{
+	struct dl_backend_ctx *ctx = (struct dl_backend_ctx *)arg;
+
+	if (!p)
+		return 0;
+	/* stream-ordered: queued work that still reads p finishes first */
+	return (int)(ctx->pools ? cudaFreeAsync(p, ctx->stream) : cudaFree(p));
+}
+
 static void *
 cuda_alloc(struct dl_backend_ctx *ctx, size_t nbytes)
 {
@@ -295,10 +350,7 @@ cuda_alloc(struct dl_backend_ctx *ctx, size_t nbytes)
 
 	if (nbytes == 0)
 		nbytes = 256;
-	if (ctx->pools)
-		e = cudaMallocAsync(&p, nbytes, ctx->stream);
-	else
-		e = cudaMalloc(&p, nbytes);
+	e = (cudaError_t)dev_alloc(ctx, &p, nbytes);
 	if (e == cudaErrorMemoryAllocation || (e != cudaSuccess && nbytes > total_mem(ctx))) {
 		cuda_oom(ctx, "alloc", nbytes, __FILE__, __LINE__);
 		return NULL;
@@ -309,10 +361,7 @@ cuda_alloc(struct dl_backend_ctx *ctx, size_t nbytes)
 	}
 	if ((e = cudaMemsetAsync(p, 0, nbytes, ctx->stream)) != cudaSuccess) {
 		cuda_err_rt(e, "cudaMemsetAsync", __FILE__, __LINE__);
-		if (ctx->pools)
-			cudaFreeAsync(p, ctx->stream);
-		else
-			cudaFree(p);
+		dev_free(ctx, p);
 		return NULL;
 	}
 	return p;
@@ -321,39 +370,47 @@ cuda_alloc(struct dl_backend_ctx *ctx, size_t nbytes)
 static void
 cuda_free(struct dl_backend_ctx *ctx, void *p)
 {
-	if (!p)
-		return;
-	/* stream-ordered: queued work that still reads p finishes first */
-	if (ctx->pools)
-		cudaFreeAsync(p, ctx->stream);
-	else
-		cudaFree(p);
+	dev_free(ctx, p);
 }
 
-void *
-cuda_ws(struct dl_backend_ctx *ctx, size_t nbytes)
+int
+cuda_grow(struct dl_backend_ctx *ctx, struct cuda_buf *b, size_t need, const char *what)
 {
-	cudaError_t e;
+	const struct cuda_buf_ops ops = { ctx, dev_alloc, dev_free };
+	int err = 0;
+	size_t asked = 0;
 
-	if (nbytes <= ctx->ws_n)
-		return ctx->ws;
-	if (ctx->ws)
-		cuda_free(ctx, ctx->ws);
-	ctx->ws = NULL;
-	ctx->ws_n = 0;
-	nbytes += nbytes / 4;
-	nbytes = (nbytes + 255) & ~(size_t)255;
-	e = ctx->pools ? cudaMallocAsync(&ctx->ws, nbytes, ctx->stream) : cudaMalloc(&ctx->ws, nbytes);
-	if (e != cudaSuccess) {
-		ctx->ws = NULL;
-		if (e == cudaErrorMemoryAllocation)
-			cuda_oom(ctx, "workspace", nbytes, __FILE__, __LINE__);
-		else
-			cuda_err_rt(e, "cudaMallocAsync", __FILE__, __LINE__);
-		return NULL;
+	switch (cuda_buf_grow(b, need, &ops, &err, &asked)) {
+	case CUDA_BUF_OK:
+		return 0;
+	case CUDA_BUF_FREE_FAILED:
+		return cuda_err_rt((cudaError_t)err, ctx->pools ? "cudaFreeAsync" : "cudaFree",
+		    __FILE__, __LINE__);
+	default:
+		if (err == cudaErrorMemoryAllocation)
+			return cuda_oom(ctx, what, asked, __FILE__, __LINE__);
+		return cuda_err_rt((cudaError_t)err, ctx->pools ? "cudaMallocAsync" : "cudaMalloc",
+		    __FILE__, __LINE__);
 	}
-	ctx->ws_n = nbytes;
-	return ctx->ws;
+}
+
+int
+cuda_trim(struct dl_backend_ctx *ctx, struct cuda_buf *b, size_t keep)
+{
+	const struct cuda_buf_ops ops = { ctx, dev_alloc, dev_free };
+	int e = cuda_buf_trim(b, keep, &ops);
+
+	return e ? cuda_err_rt((cudaError_t)e, ctx->pools ? "cudaFreeAsync" : "cudaFree", __FILE__,
+	    __LINE__) : 0;
+}
+
+int
+cuda_ws(struct dl_backend_ctx *ctx, size_t nbytes, void **p)
+{
+	*p = NULL;
+	TRY(cuda_grow(ctx, &ctx->ws, nbytes, "convolution workspace"));
+	*p = nbytes ? ctx->ws.p : NULL;
+	return 0;
 }
 
 /* A loss kernel that met a class target outside [0,k) leaves it in the
@@ -367,7 +424,7 @@ check_flags(struct dl_backend_ctx *ctx)
 		return 0;
 	int t = f[1], k = f[2];
 	f[0] = 0;
-	return CUDA_ERR(CU_EUSAGE, "loss: target %d outside [0,%d)", t, k);
+	return CUDA_ERR(DL_EUSAGE, "loss: target %d outside [0,%d)", t, k);
 }
 
 /* host -> device through the pinned buffers on the upload stream: the
@@ -473,7 +530,7 @@ static int
 cuda_set_precision(struct dl_backend_ctx *ctx, int prec)
 {
 	if (prec != DL_PREC_FP32 && prec != DL_PREC_BF16 && prec != DL_PREC_FP16)
-		return CUDA_ERR(CU_EUSAGE, "unknown precision %d", prec);
+		return CUDA_ERR(DL_EUSAGE, "unknown precision %d", prec);
 	ctx->prec = prec;
 	return 0;
 }

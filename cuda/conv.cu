@@ -95,7 +95,7 @@ describe(struct dl_backend_ctx *ctx, const struct dl_conv *cv, struct cuda_conv 
 	}
 	CUDNN(cudnnGetConvolution2dForwardOutputDim(pl->cd[0], pl->xd, pl->wd, &on, &ok, &op, &oq));
 	if (on != cv->n || ok != cv->k || op != cv->p || oq != cv->q)
-		return CUDA_ERR(CU_ESHAPE, "conv2d: output %dx%dx%dx%d, cuDNN computes %dx%dx%dx%d",
+		return CUDA_ERR(DL_ESHAPE, "conv2d: output %dx%dx%dx%d, cuDNN computes %dx%dx%dx%d",
 		    cv->n, cv->p, cv->q, cv->k, on, op, oq, ok);
 	CUDNN(cudnnSetTensor4dDescriptor(pl->yd, CUDNN_TENSOR_NHWC, dt, cv->n, cv->k, cv->p, cv->q));
 	return 0;
@@ -116,11 +116,11 @@ find_plan(struct dl_backend_ctx *ctx, const struct dl_conv *cv, int prec, struct
 	if (cv->n < 1 || cv->h < 1 || cv->w < 1 || cv->c < 1 || cv->k < 1 || cv->r < 1 ||
 	    cv->s < 1 || cv->stride_h < 1 || cv->stride_w < 1 || cv->pad_h < 0 || cv->pad_w < 0 ||
 	    cv->p < 1 || cv->q < 1)
-		return CUDA_ERR(CU_ESHAPE, "conv2d: bad shape n %d h %d w %d c %d k %d r %d s %d",
+		return CUDA_ERR(DL_ESHAPE, "conv2d: bad shape n %d h %d w %d c %d k %d r %d s %d",
 		    cv->n, cv->h, cv->w, cv->c, cv->k, cv->r, cv->s);
 	TRY(cuda_dnn(ctx));
 	if (!(pl = (struct cuda_conv *)calloc(1, sizeof *pl)))
-		return CUDA_ERR(CU_ENOMEM, "conv2d: out of host memory");
+		return CUDA_ERR(DL_ENOMEM, "conv2d: out of host memory");
 	memcpy(pl->key, key, sizeof key);
 	pl->prec = prec;
 	if ((rc = describe(ctx, cv, pl)) < 0) {
@@ -133,27 +133,21 @@ find_plan(struct dl_backend_ctx *ctx, const struct dl_conv *cv, int prec, struct
 	return 0;
 }
 
-/* The first usable entry of perf (sorted best first by cuDNN): it ran,
- * fits the workspace bound, keeps fp32 arithmetic unless TF32 is on (or
- * the data are 16-bit: tensor_ok), and is deterministic unless none such
- * exists or $DL_CUDA_NONDET is set. */
+/* cuDNN's answer (best first) as policy.h's table; math[i] its math type. */
 template <typename Perf>
-static int
-pick(struct dl_backend_ctx *ctx, const Perf *perf, int n, size_t limit, int tensor_ok)
+static void
+table(const Perf *perf, int n, struct cuda_algo *al, cudnnMathType_t *math)
 {
-	for (int pass = ctx->nondet ? 1 : 0; pass < 2; pass++)
-		for (int i = 0; i < n; i++) {
-			if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > limit)
-				continue;
-			if (perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
-				continue;
-			if (!tensor_ok && perf[i].mathType == CUDNN_TENSOR_OP_MATH)
-				continue;
-			if (pass == 0 && perf[i].determinism != CUDNN_DETERMINISTIC)
-				continue;
-			return i;
-		}
-	return -1;
+	for (int i = 0; i < n; i++) {
+		al[i].algo = (int)perf[i].algo;
+		al[i].ok = perf[i].status == CUDNN_STATUS_SUCCESS;
+		al[i].memory = perf[i].memory;
+		al[i].deterministic = perf[i].determinism == CUDNN_DETERMINISTIC;
+		al[i].math = perf[i].mathType == CUDNN_TENSOR_OP_MATH ? CUDA_MATH_TENSOR :
+		    perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION ? CUDA_MATH_CONVERT :
+		    CUDA_MATH_FMA;
+		math[i] = perf[i].mathType;
+	}
 }
 
 /* Room for a search: the bound, or half the free memory if less. */
@@ -167,65 +161,109 @@ search_room(struct dl_backend_ctx *ctx)
 	return lim;
 }
 
-/* Choose the algorithm of direction d (a, b, c: the operands of that
- * direction's call, used only by a search, which overwrites the output). */
+/* cuDNN's table for direction d: timed (search: a, b, c the operands of
+ * that direction's call, whose output it overwrites; ws of room bytes) or
+ * from its heuristics.  The query's status; *what its name. */
+static cudnnStatus_t
+query(struct dl_backend_ctx *ctx, struct cuda_conv *pl, int d, int search, const void *a,
+    const void *b, void *c, void *ws, size_t room, struct cuda_algo *al, cudnnMathType_t *math,
+    int na, int *n, const char **what)
+{
+	cudnnHandle_t h = ctx->dnn;
+	cudnnStatus_t st;
+
+	*n = 0;
+	if (d == FWD) {
+		cudnnConvolutionFwdAlgoPerf_t perf[16];
+		*what = search ? "cudnnFindConvolutionForwardAlgorithmEx" :
+		    "cudnnGetConvolutionForwardAlgorithm_v7";
+		st = search ? cudnnFindConvolutionForwardAlgorithmEx(h, pl->xd, a, pl->wd, b, pl->cd[d],
+		    pl->yd, c, na, n, perf, ws, room) : cudnnGetConvolutionForwardAlgorithm_v7(h, pl->xd,
+		    pl->wd, pl->cd[d], pl->yd, na, n, perf);
+		table(perf, st == CUDNN_STATUS_SUCCESS ? *n : 0, al, math);
+	} else if (d == BWD_DATA) {
+		cudnnConvolutionBwdDataAlgoPerf_t perf[16];
+		*what = search ? "cudnnFindConvolutionBackwardDataAlgorithmEx" :
+		    "cudnnGetConvolutionBackwardDataAlgorithm_v7";
+		st = search ? cudnnFindConvolutionBackwardDataAlgorithmEx(h, pl->wd, b, pl->yd, a,
+		    pl->cd[d], pl->xd, c, na, n, perf, ws, room) :
+		    cudnnGetConvolutionBackwardDataAlgorithm_v7(h, pl->wd, pl->yd, pl->cd[d], pl->xd, na,
+		    n, perf);
+		table(perf, st == CUDNN_STATUS_SUCCESS ? *n : 0, al, math);
+	} else {
+		cudnnConvolutionBwdFilterAlgoPerf_t perf[16];
+		*what = search ? "cudnnFindConvolutionBackwardFilterAlgorithmEx" :
+		    "cudnnGetConvolutionBackwardFilterAlgorithm_v7";
+		st = search ? cudnnFindConvolutionBackwardFilterAlgorithmEx(h, pl->xd, a, pl->yd, b,
+		    pl->cd[d], pl->wd, c, na, n, perf, ws, room) :
+		    cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, pl->xd, pl->yd, pl->cd[d], pl->wd,
+		    na, n, perf);
+		table(perf, st == CUDNN_STATUS_SUCCESS ? *n : 0, al, math);
+	}
+	if (st != CUDNN_STATUS_SUCCESS)
+		*n = 0;
+	return st;
+}
+
+/* A 16-bit direction that cuDNN cannot serve runs on the fp32 plan. */
+static void
+to_fp32(struct dl_backend_ctx *ctx, struct cuda_conv *pl, int d)
+{
+	pl->fp32[d] = 1;
+	pl->chosen[d] = 1;
+	ctx->lp_fp32++;
+}
+
+/* Choose the algorithm of direction d (policy.h decides; a, b, c: the
+ * operands of that direction's call, used only by a search). */
 static int
 choose(struct dl_backend_ctx *ctx, struct cuda_conv *pl, int d, const void *a, const void *b,
     void *c)
 {
 	enum { NA = 16 };
-	int n = 0, i;
+	struct cuda_algo al[NA];
+	cudnnMathType_t math[NA];
+	int n = 0, i, cls, search = ctx->set.search && a;
 	size_t room = ctx->ws_limit;
 	void *ws = NULL;
 	cudnnHandle_t h = ctx->dnn;
-	cudnnMathType_t math;
+	cudnnStatus_t st;
+	const char *what;
 	int tensor_ok = ctx->tf32 || pl->prec != DL_PREC_FP32;
 
-	if (ctx->search && a) {
+	if (search) {		/* room 0 ($DL_CUDA_WORKSPACE_MB=0): a search with none */
 		room = search_room(ctx);
-		if (!(ws = cuda_ws(ctx, room)))
-			return -CU_ENOMEM;
+		TRY(cuda_ws(ctx, room, &ws));
 	}
-	if (d == FWD) {
-		cudnnConvolutionFwdAlgoPerf_t perf[NA];
-		if (ws)
-			CUDNN(cudnnFindConvolutionForwardAlgorithmEx(h, pl->xd, a, pl->wd, b, pl->cd[d],
-			    pl->yd, c, NA, &n, perf, ws, room));
-		else
-			CUDNN(cudnnGetConvolutionForwardAlgorithm_v7(h, pl->xd, pl->wd, pl->cd[d],
-			    pl->yd, NA, &n, perf));
-		if ((i = pick(ctx, perf, n, room, tensor_ok)) < 0)
-			goto none;
-		pl->algo[d] = perf[i].algo;
-		math = perf[i].mathType;
-	} else if (d == BWD_DATA) {
-		cudnnConvolutionBwdDataAlgoPerf_t perf[NA];
-		if (ws)
-			CUDNN(cudnnFindConvolutionBackwardDataAlgorithmEx(h, pl->wd, b, pl->yd, a,
-			    pl->cd[d], pl->xd, c, NA, &n, perf, ws, room));
-		else
-			CUDNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, pl->wd, pl->yd, pl->cd[d],
-			    pl->xd, NA, &n, perf));
-		if ((i = pick(ctx, perf, n, room, tensor_ok)) < 0)
-			goto none;
-		pl->algo[d] = perf[i].algo;
-		math = perf[i].mathType;
-	} else {
-		cudnnConvolutionBwdFilterAlgoPerf_t perf[NA];
-		if (ws)
-			CUDNN(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, pl->xd, a, pl->yd, b,
-			    pl->cd[d], pl->wd, c, NA, &n, perf, ws, room));
-		else
-			CUDNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, pl->xd, pl->yd, pl->cd[d],
-			    pl->wd, NA, &n, perf));
-		if ((i = pick(ctx, perf, n, room, tensor_ok)) < 0)
-			goto none;
-		pl->algo[d] = perf[i].algo;
-		math = perf[i].mathType;
+	st = query(ctx, pl, d, search, a, b, c, ws, room, al, math, NA, &n, &what);
+	cls = cuda_dnn_status_class(st);
+	i = cls == CUDA_ST_OK ? cuda_algo_pick(al, n, room, tensor_ok, ctx->set.nondet) : -1;
+	if (search)		/* the search's room back to the pool: keep what the choice needs */
+		TRY(cuda_trim(ctx, &ctx->ws, i >= 0 ? al[i].memory : 0));
+	switch (cuda_algo_outcome(cls, i, pl->prec != DL_PREC_FP32)) {
+	case CUDA_FP32:
+		to_fp32(ctx, pl, d);
+		return 0;
+	case CUDA_FAIL:
+		if (cls != CUDA_ST_OK)
+			return cuda_err_dnn(st, what, __FILE__, __LINE__);
+		{
+			const char *why = cuda_algo_why_none(al, n, room, tensor_ok, ctx->set.nondet);
+
+			return CUDA_ERR(DL_EDEVICE, "conv2d %s: no %scuDNN algorithm for "
+			    "%dx%dx%dx%d * %dx%dx%dx%d (stride %d,%d pad %d,%d) within %zu MiB of "
+			    "workspace (%d offered; %s)", dirname[d],
+			    !strcmp(why, "deterministic") ? "deterministic " : "", pl->key[0], pl->key[1],
+			    pl->key[2], pl->key[3], pl->key[4], pl->key[5], pl->key[6], pl->key[3],
+			    pl->key[7], pl->key[8], pl->key[9], pl->key[10], room >> 20, n,
+			    !strcmp(why, "deterministic") ? "DL_CUDA_DETERMINISTIC=0 allows the others" :
+			    "DL_CUDA_WORKSPACE_MB raises the bound");
+		}
 	}
+	pl->algo[d] = al[i].algo;
 	/* fp32: keep FMA math whatever the entry says; tf32, bf16, fp16: the entry's */
 	if (tensor_ok)
-		CUDNN(cudnnSetConvolutionMathType(pl->cd[d], math));
+		CUDNN(cudnnSetConvolutionMathType(pl->cd[d], math[i]));
 	if (d == FWD)
 		CUDNN(cudnnGetConvolutionForwardWorkspaceSize(h, pl->xd, pl->wd, pl->cd[d], pl->yd,
 		    (cudnnConvolutionFwdAlgo_t)pl->algo[d], &pl->wsz[d]));
@@ -237,18 +275,6 @@ choose(struct dl_backend_ctx *ctx, struct cuda_conv *pl, int d, const void *a, c
 		    pl->wd, (cudnnConvolutionBwdFilterAlgo_t)pl->algo[d], &pl->wsz[d]));
 	pl->chosen[d] = 1;
 	return 0;
-none:
-	if (pl->prec != DL_PREC_FP32) {		/* the caller runs the fp32 plan */
-		pl->fp32[d] = 1;
-		pl->chosen[d] = 1;
-		ctx->lp_fp32++;
-		return 0;
-	}
-	return CUDA_ERR(CU_EDEVICE, "conv2d %s: no cuDNN algorithm for %dx%dx%dx%d * %dx%dx%dx%d "
-	    "(stride %d,%d pad %d,%d) within %zu MiB of workspace (of %d tried; "
-	    "$DL_CUDA_WORKSPACE_MB raises the bound)", dirname[d], pl->key[0], pl->key[1],
-	    pl->key[2], pl->key[3], pl->key[4], pl->key[5], pl->key[6], pl->key[3], pl->key[7],
-	    pl->key[8], pl->key[9], pl->key[10], room >> 20, n);
 }
 
 /* The plan of precision prec for cv with direction d chosen, and its
@@ -266,10 +292,7 @@ ready(struct dl_backend_ctx *ctx, struct dl_conv *cv, int prec, int d, const voi
 	*out = pl;
 	if (pl->fp32[d])
 		return 0;
-	if (pl->wsz[d] && !(*ws = cuda_ws(ctx, pl->wsz[d])))
-		return -CU_ENOMEM;
-	*out = pl;
-	return 0;
+	return cuda_ws(ctx, pl->wsz[d], ws);
 }
 
 int
@@ -279,7 +302,7 @@ cuda_conv2d_plan(struct dl_backend_ctx *ctx, struct dl_conv *cv)
 
 	TRY(find_plan(ctx, cv, ctx->prec, &pl));
 	/* a search needs the operands: it waits for the first call */
-	if (!ctx->search && !pl->chosen[FWD])
+	if (!ctx->set.search && !pl->chosen[FWD])
 		TRY(choose(ctx, pl, FWD, NULL, NULL, NULL));
 	return 0;
 }
@@ -293,25 +316,29 @@ cuda_conv2d_unplan(struct dl_backend_ctx *ctx, struct dl_conv *cv)
 	cv->plan = NULL;
 }
 
-/* Direction d's cuDNN call: a, b the operands, c the result, as in choose(). */
-static int
+/* Direction d's cuDNN call: a, b the operands, c the result, as in
+ * choose(); its status, *what the call's name. */
+static cudnnStatus_t
 run(struct dl_backend_ctx *ctx, struct cuda_conv *pl, int d, const void *a, const void *b,
-    void *c, void *ws)
+    void *c, void *ws, const char **what)
 {
 	const float one = 1, zero = 0;	/* float for every data type but double */
 
-	if (d == FWD)
-		CUDNN(cudnnConvolutionForward(ctx->dnn, &one, pl->xd, a, pl->wd, b, pl->cd[FWD],
-		    (cudnnConvolutionFwdAlgo_t)pl->algo[FWD], ws, pl->wsz[FWD], &zero, pl->yd, c));
-	else if (d == BWD_DATA)
-		CUDNN(cudnnConvolutionBackwardData(ctx->dnn, &one, pl->wd, b, pl->yd, a,
+	if (d == FWD) {
+		*what = "cudnnConvolutionForward";
+		return cudnnConvolutionForward(ctx->dnn, &one, pl->xd, a, pl->wd, b, pl->cd[FWD],
+		    (cudnnConvolutionFwdAlgo_t)pl->algo[FWD], ws, pl->wsz[FWD], &zero, pl->yd, c);
+	}
+	if (d == BWD_DATA) {
+		*what = "cudnnConvolutionBackwardData";
+		return cudnnConvolutionBackwardData(ctx->dnn, &one, pl->wd, b, pl->yd, a,
 		    pl->cd[BWD_DATA], (cudnnConvolutionBwdDataAlgo_t)pl->algo[BWD_DATA], ws,
-		    pl->wsz[BWD_DATA], &zero, pl->xd, c));
-	else
-		CUDNN(cudnnConvolutionBackwardFilter(ctx->dnn, &one, pl->xd, a, pl->yd, b,
-		    pl->cd[BWD_FILTER], (cudnnConvolutionBwdFilterAlgo_t)pl->algo[BWD_FILTER], ws,
-		    pl->wsz[BWD_FILTER], &zero, pl->wd, c));
-	return 0;
+		    pl->wsz[BWD_DATA], &zero, pl->xd, c);
+	}
+	*what = "cudnnConvolutionBackwardFilter";
+	return cudnnConvolutionBackwardFilter(ctx->dnn, &one, pl->xd, a, pl->yd, b,
+	    pl->cd[BWD_FILTER], (cudnnConvolutionBwdFilterAlgo_t)pl->algo[BWD_FILTER], ws,
+	    pl->wsz[BWD_FILTER], &zero, pl->wd, c);
 }
 
 /* Direction d on float32 operands a, b into c (fwd: x, w -> y; bwd data:
@@ -324,6 +351,8 @@ conv(struct dl_backend_ctx *ctx, struct dl_conv *cv, int d, const float *a, cons
 {
 	struct cuda_conv *pl;
 	void *ws;
+	const char *what;
+	cudnnStatus_t st;
 
 	if (ctx->prec != DL_PREC_FP32) {
 		size_t nx = (size_t)cv->n * cv->h * cv->w * cv->c;
@@ -340,13 +369,20 @@ conv(struct dl_backend_ctx *ctx, struct dl_conv *cv, int d, const float *a, cons
 			TRY(cuda_round(ctx, sz[1], b, h[1]));
 			TRY(ready(ctx, cv, ctx->prec, d, h[0], h[1], h[2], &pl, &ws));
 			if (!pl->fp32[d]) {
-				TRY(run(ctx, pl, d, h[0], h[1], h[2], ws));
-				return cuda_widen(ctx, sz[2], h[2], c);
+				st = run(ctx, pl, d, h[0], h[1], h[2], ws, &what);
+				if (st == CUDNN_STATUS_SUCCESS)
+					return cuda_widen(ctx, sz[2], h[2], c);
+				/* "not supported" only when run: the fp32 plan from now on */
+				if (cuda_algo_outcome(cuda_dnn_status_class(st), -1, 1) != CUDA_FP32)
+					return cuda_err_dnn(st, what, __FILE__, __LINE__);
+				to_fp32(ctx, pl, d);
 			}
 		}
 	}
 	TRY(ready(ctx, cv, DL_PREC_FP32, d, a, b, c, &pl, &ws));
-	return run(ctx, pl, d, a, b, c, ws);
+	if ((st = run(ctx, pl, d, a, b, c, ws, &what)) != CUDNN_STATUS_SUCCESS)
+		return cuda_err_dnn(st, what, __FILE__, __LINE__);
+	return 0;
 }
 
 int

@@ -15,33 +15,35 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
+/* lib/dlpipe.h (C, included as such) gives the one definition of the
+ * error codes (enum dl_errcode: DL_ENOMEM, DL_EDEVICE, ...) and
+ * dl_seterr(); lib/backend.h the contract; lib/kernels.h the per-element
+ * arithmetic shared with the CPU backend. */
 extern "C" {
+#include "dlpipe.h"
 #include "backend.h"
 }
+#include "kernels.h"
+#include "policy.h"
 
-/* lib/dlpipe.h is C only (and edited by others), so the few things we need
- * from it are repeated here: the error codes of enum dl_errcode
- * (tests/backend-cuda.c checks them against dlpipe.h) and dl_seterr().
- * dl_seterr is a weak reference: libdlpipe-cuda.so is dlopen()ed by a
- * program that holds the library, and binds to the program's dl_seterr
- * (exported with -Wl,--export-dynamic-symbol, see the Makefile); where
- * none is found the message is kept in cuda_lasterr only. */
-enum {
-	CU_ENOMEM = 1,
-	CU_ESHAPE = 4,
-	CU_EDEVICE = 5,
-	CU_EUSAGE = 6,
-};
+/* dl_seterr, redeclared weak: libdlpipe-cuda.so is dlopen()ed by a program
+ * that holds the library, and binds to the program's dl_seterr (exported
+ * with -Wl,--export-dynamic-symbol, see the Makefile); where none is
+ * found the message is kept in cuda_lasterr only. */
 extern "C" int dl_seterr(int code, const char *fmt, ...)
     __attribute__((weak, format(printf, 2, 3)));
 extern char cuda_lasterr[512];
 
-/* Record "cuda: file:line: msg" and return -code. */
+/* Record "cuda: file:line: msg" and return -code.  A failed allocation
+ * says which memory ran out, host or device (C linkage: tests/gpu-errors.c
+ * calls them in the built library, no GPU needed). */
+extern "C" {
 int cuda_err(int code, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int cuda_err_rt(cudaError_t e, const char *call, const char *file, int line);
 int cuda_err_blas(cublasStatus_t s, const char *call, const char *file, int line);
 int cuda_err_dnn(cudnnStatus_t s, const char *call, const char *file, int line);
+}
 
 #define CUDA_ERR(code, ...) cuda_err((code), __FILE__, __LINE__, __VA_ARGS__)
 #define CU(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) \
@@ -86,14 +88,12 @@ struct dl_backend_ctx {
 	int pools;			/* stream-ordered allocator (cudaMallocAsync) usable */
 	cublasHandle_t blas;		/* created on first use */
 	cudnnHandle_t dnn;		/* created on first use */
+	cudaMemPool_t pool;		/* the device's default pool, when pools */
 	int tf32;			/* $DL_CUDA_TF32: TF32 tensor cores for gemm and conv */
-	int search;			/* $DL_CUDA_CONV_SEARCH: time cuDNN's algorithms once per shape */
-	int nondet;			/* $DL_CUDA_NONDET: allow non-deterministic algorithms */
+	struct cuda_settings set;	/* determinism and search (policy.h) */
 	size_t ws_limit;		/* most workspace a convolution may take */
-	void *ws;			/* workspace, grown by cuda_ws() */
-	size_t ws_n;			/* its bytes */
-	float *ones;			/* n_ones floats of 1 (bias gradient by gemv) */
-	long n_ones;
+	struct cuda_buf ws;		/* workspace, grown by cuda_ws() */
+	struct cuda_buf ones;		/* floats of 1 (bias gradient by gemv) */
 	double *part;			/* CUDA_PART doubles for reductions */
 	int *flags;			/* pinned, mapped: [0] a bad class target seen, [1] it, [2] k */
 	int *dflags;			/* the device view of flags */
@@ -101,17 +101,26 @@ struct dl_backend_ctx {
 	cudnnTensorDescriptor_t td[3];	/* scratch descriptors for act, softmax, bn, pool */
 	cudnnPoolingDescriptor_t pd;
 	cudnnActivationDescriptor_t ad;
+	struct {			/* the eps of each batch norm forward, by its */
+		const float *invstd;	/* saved statistics, for the backward */
+		float eps;
+	} bn_eps[16];
+	int bn_next;
 	int prec;			/* enum dl_precision: operands of gemm and conv (prec.cu) */
-	void *lp;			/* their rounded copies, grown by cuda_lowp() */
-	size_t lp_n;			/* its bytes */
+	struct cuda_buf lp;		/* their rounded copies, grown by cuda_lowp() */
 	int lp_fp32;			/* convolution directions that found no low-precision algorithm */
 	char name[256];			/* "cuda:0 (NVIDIA H100 80GB HBM3, 79 GiB" (no ')') */
 };
 
 #define CUDA_PART 1024
 
-/* Workspace of at least nbytes (contents undefined), or NULL. */
-void *cuda_ws(struct dl_backend_ctx *ctx, size_t nbytes);
+/* *p: workspace of at least nbytes (contents undefined; NULL for none).
+ * 0, or -DL_ENOMEM with the message. */
+int cuda_ws(struct dl_backend_ctx *ctx, size_t nbytes, void **p);
+/* b grown to need bytes (policy.h) with the context's allocator; a
+ * failure says what for ("workspace") and how much memory is free. */
+int cuda_grow(struct dl_backend_ctx *ctx, struct cuda_buf *b, size_t need, const char *what);
+int cuda_trim(struct dl_backend_ctx *ctx, struct cuda_buf *b, size_t keep);
 int cuda_blas(struct dl_backend_ctx *ctx);	/* ctx->blas exists */
 int cuda_dnn(struct dl_backend_ctx *ctx);	/* ctx->dnn exists */
 /* "out of device memory: asked for 1.5 GiB, 0.3 GiB free of 79 GiB; try a

@@ -13,7 +13,7 @@ static const float one = 1, zero = 0;
 static int
 too_big(const char *what, long n)
 {
-	return CUDA_ERR(CU_ESHAPE, "%s: %ld elements: more than cuDNN's %d", what, n, INT_MAX);
+	return CUDA_ERR(DL_ESHAPE, "%s: %ld elements: more than cuDNN's %d", what, n, INT_MAX);
 }
 
 /* ---- pooling ------------------------------------------------------------------
@@ -31,7 +31,7 @@ pool_desc(struct dl_backend_ctx *ctx, const struct dl_pool *pl)
 	else if (pl->mode == DL_POOL_AVG)
 		mode = CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
 	else
-		return CUDA_ERR(CU_EUSAGE, "pool: unknown mode %d", pl->mode);
+		return CUDA_ERR(DL_EUSAGE, "pool: unknown mode %d", pl->mode);
 	TRY(cuda_dnn(ctx));
 	CUDNN(cudnnSetPooling2dDescriptor(ctx->pd, mode, CUDNN_NOT_PROPAGATE_NAN, pl->r, pl->s,
 	    pl->pad_h, pl->pad_w, pl->stride_h, pl->stride_w));
@@ -39,7 +39,7 @@ pool_desc(struct dl_backend_ctx *ctx, const struct dl_pool *pl)
 	    pl->n, pl->c, pl->h, pl->w));
 	CUDNN(cudnnGetPooling2dForwardOutputDim(ctx->pd, ctx->td[0], &on, &oc, &op, &oq));
 	if (op != pl->p || oq != pl->q)
-		return CUDA_ERR(CU_ESHAPE, "pool: output %dx%d, cuDNN computes %dx%d", pl->p, pl->q,
+		return CUDA_ERR(DL_ESHAPE, "pool: output %dx%d, cuDNN computes %dx%d", pl->p, pl->q,
 		    op, oq);
 	CUDNN(cudnnSetTensor4dDescriptor(ctx->td[1], CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT,
 	    pl->n, pl->c, pl->p, pl->q));
@@ -123,7 +123,7 @@ cuda_act_fwd(struct dl_backend_ctx *ctx, int act, float alpha, long n, const flo
 		    ctx->td[0], y));
 		return 0;
 	}
-	return CUDA_ERR(CU_EUSAGE, "activation: unknown kind %d", act);
+	return CUDA_ERR(DL_EUSAGE, "activation: unknown kind %d", act);
 }
 
 int
@@ -148,7 +148,7 @@ cuda_act_bwd(struct dl_backend_ctx *ctx, int act, float alpha, long n, const flo
 		    ctx->td[0], y, &zero, ctx->td[0], dx));
 		return 0;
 	}
-	return CUDA_ERR(CU_EUSAGE, "activation: unknown kind %d", act);
+	return CUDA_ERR(DL_EUSAGE, "activation: unknown kind %d", act);
 }
 
 /* ---- softmax over each row of z[n,k] --------------------------------------------- */
@@ -189,10 +189,11 @@ bn_desc(struct dl_backend_ctx *ctx, long rows, int c)
 static int
 unalias(struct dl_backend_ctx *ctx, const float **src, size_t n)
 {
-	float *t = (float *)cuda_ws(ctx, n * sizeof *t);
+	void *w;
+	float *t;
 
-	if (!t)
-		return -CU_ENOMEM;
+	TRY(cuda_ws(ctx, n * sizeof *t, &w));
+	t = (float *)w;
 	CU(cudaMemcpyAsync(t, *src, n * sizeof *t, cudaMemcpyDeviceToDevice, ctx->stream));
 	*src = t;
 	return 0;
@@ -232,15 +233,43 @@ bn1_bwd_kernel(int c, const float *dy, float *dx, float *dgamma, float *dbeta)
 	dx[j] = 0;
 }
 
+/* The backward needs the forward's eps (cuDNN: "the same epsilon value
+ * should be used in forward and backward"), which the contract does not
+ * pass: kept by the forward, found by the saved statistics' pointer. */
+static void
+bn_eps_keep(struct dl_backend_ctx *ctx, const float *invstd, float eps)
+{
+	int n = (int)(sizeof ctx->bn_eps / sizeof ctx->bn_eps[0]);
+
+	for (int i = 0; i < n; i++)
+		if (ctx->bn_eps[i].invstd == invstd) {
+			ctx->bn_eps[i].eps = eps;
+			return;
+		}
+	ctx->bn_eps[ctx->bn_next].invstd = invstd;
+	ctx->bn_eps[ctx->bn_next].eps = eps;
+	ctx->bn_next = (ctx->bn_next + 1) % n;
+}
+
+static double
+bn_eps_of(struct dl_backend_ctx *ctx, const float *invstd)
+{
+	for (size_t i = 0; i < sizeof ctx->bn_eps / sizeof ctx->bn_eps[0]; i++)
+		if (ctx->bn_eps[i].invstd == invstd)
+			return ctx->bn_eps[i].eps;
+	return 1e-5;		/* a forward we did not see: the usual default */
+}
+
 int
 cuda_bn_fwd_train(struct dl_backend_ctx *ctx, long rows, int c, const float *x,
     const float *gamma, const float *beta, float eps, float momentum,
     float *run_mean, float *run_var, float *save_mean, float *save_invstd, float *y)
 {
 	if (rows < 1)
-		return CUDA_ERR(CU_ESHAPE, "batchnorm: no rows");
+		return CUDA_ERR(DL_ESHAPE, "batchnorm: no rows");
 	if (c < 1)
 		return 0;
+	bn_eps_keep(ctx, save_invstd, eps);
 	if (rows == 1) {
 		LAUNCH(bn1_fwd_kernel, (c + 255) / 256, 256, ctx, c, x, gamma, beta, eps, momentum,
 		    run_mean, run_var, save_mean, save_invstd, y);
@@ -277,7 +306,7 @@ cuda_bn_bwd(struct dl_backend_ctx *ctx, long rows, int c, const float *x,
     const float *save_invstd, float *dx, float *dgamma, float *dbeta)
 {
 	if (rows < 1)
-		return CUDA_ERR(CU_ESHAPE, "batchnorm: no rows");
+		return CUDA_ERR(DL_ESHAPE, "batchnorm: no rows");
 	if (c < 1)
 		return 0;
 	if (rows == 1) {
@@ -287,9 +316,8 @@ cuda_bn_bwd(struct dl_backend_ctx *ctx, long rows, int c, const float *x,
 	TRY(bn_desc(ctx, rows, c));
 	if (dx == dy)
 		TRY(unalias(ctx, &dy, (size_t)rows * c));
-	/* eps is not used when the saved statistics are given */
 	CUDNN(cudnnBatchNormalizationBackward(ctx->dnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one,
 	    &zero, ctx->td[0], x, ctx->td[0], dy, ctx->td[0], dx, ctx->td[1], gamma, dgamma, dbeta,
-	    1e-5, save_mean, save_invstd));
+	    bn_eps_of(ctx, save_invstd), save_mean, save_invstd));
 	return 0;
 }

@@ -52,44 +52,31 @@ cuda_bias_bwd(struct dl_backend_ctx *ctx, long rows, int c, const float *dy, flo
 		return 0;
 	}
 	if (rows > INT_MAX)
-		return CUDA_ERR(CU_ESHAPE, "bias: %ld rows: more than cuBLAS's %d", rows, INT_MAX);
-	if (ctx->n_ones < rows) {
-		long n = rows + rows / 4;
+		return CUDA_ERR(DL_ESHAPE, "bias: %ld rows: more than cuBLAS's %d", rows, INT_MAX);
+	/* grown with the context's allocator (pool or not), which never frees
+	 * a NULL block; only a new block is filled */
+	if (ctx->ones.n < (size_t)rows * sizeof(float)) {
+		long n;
 
-		cudaFreeAsync(ctx->ones, ctx->stream);
-		ctx->ones = NULL;
-		ctx->n_ones = 0;
-		if (cudaMallocAsync((void **)&ctx->ones, n * sizeof(float), ctx->stream) != cudaSuccess)
-			return cuda_oom(ctx, "bias", n * sizeof(float), __FILE__, __LINE__);
-		LAUNCH(fill_kernel, cuda_blocks(n, T), T, ctx, n, 1.0f, ctx->ones);
-		ctx->n_ones = n;
+		TRY(cuda_grow(ctx, &ctx->ones, (size_t)rows * sizeof(float), "bias gradient"));
+		n = (long)(ctx->ones.n / sizeof(float));
+		LAUNCH(fill_kernel, cuda_blocks(n, T), T, ctx, n, 1.0f, (float *)ctx->ones.p);
 	}
 	TRY(cuda_blas(ctx));
-	CUBLAS(cublasSgemv(ctx->blas, CUBLAS_OP_N, c, (int)rows, &one, dy, c, ctx->ones, 1, &zero,
-	    db, 1));
+	CUBLAS(cublasSgemv(ctx->blas, CUBLAS_OP_N, c, (int)rows, &one, dy, c,
+	    (const float *)ctx->ones.p, 1, &zero, db, 1));
 	return 0;
 }
 
 /* ---- dropout: mask = u01(seed, i) < p ? 0 : 1/(1-p);  y = x mask ------------------ */
 
-/* lib/backend.h's dl_dropout_u01, for the device: the same bits */
-__device__ static float
-dropout_u01(uint64_t seed, uint64_t i)
-{
-	uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ULL;
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	z ^= z >> 31;
-	return (float)(z >> 40) * (1.0f / 16777216.0f);
-}
-
+/* the mask of lib/kernels.h, which the CPU backend shares: the same bits */
 __global__ static void
 dropout_fwd_kernel(long n, float p, float keep, uint64_t seed, const float *x, float *mask,
     float *y)
 {
 	FOR_I(n) {
-		float m = dropout_u01(seed, (uint64_t)i) < p ? 0.0f : keep;
+		float m = dl_dropout_mask(seed, (uint64_t)i, p, keep);
 
 		mask[i] = m;
 		y[i] = x[i] * m;

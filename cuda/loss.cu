@@ -1,7 +1,9 @@
 /*
  * loss.cu - losses fused with their link (softmax + NLL, sigmoid + BCE,
  * MSE, Huber; formulas in lib/backend.h), one warp per sample, sums in
- * double in a fixed order.  CPU twin: lib/cpu/cpu-loss.c.
+ * double in a fixed order.  The per-element arithmetic is lib/kernels.h's,
+ * shared with the CPU twin, lib/cpu/cpu-loss.c; the warp reductions are
+ * this file's own.
  */
 #include <math.h>
 
@@ -21,13 +23,6 @@ warp_max(float v)
 	for (int o = 16; o > 0; o >>= 1)
 		v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
 	return v;
-}
-
-/* log(1 + exp(z)), stable */
-__device__ static double
-softplus(double z)
-{
-	return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
 }
 
 /* Sample i, by one warp.  A class target outside [0,k) is left in flags
@@ -66,39 +61,20 @@ loss_row(int kind, float delta, long i, int lane, int k, const float *z, const i
 			m = fmaxf(m, zi[j]);
 		m = warp_max(m);
 		for (int j = lane; j < k; j += 32)
-			s += exp((double)zi[j] - m);
+			s += dl_nll_exp(zi[j], m);
 		s = warp_sum(s);
 		double lse = m + log(s);
-		l = lse - zi[t];
+		l = dl_nll_loss(lse, zi[t]);
 		if (di)
 			for (int j = lane; j < k; j += 32)
-				di[j] = scale * (float)(exp((double)zi[j] - lse) - (j == t));
+				di[j] = dl_nll_dz(zi[j], lse, j == t, scale);
 	} else {
 		for (int j = lane; j < k; j += 32) {
-			double tj = tf ? tf[(size_t)i * k + j] : (j == t);
-			double d = zi[j] - tj, g;
+			double tj = tf ? tf[(size_t)i * k + j] : (j == t), g;
 
-			switch (kind) {
-			case DL_LOSS_BCE:	/* t log(1+e^-z) + (1-t) log(1+e^z) */
-				l += tj * softplus(-(double)zi[j]) + (1 - tj) * softplus(zi[j]);
-				g = 1 / (1 + exp(-(double)zi[j])) - tj;
-				break;
-			case DL_LOSS_MSE:
-				l += d * d;
-				g = 2 * d;
-				break;
-			default:		/* HUBER */
-				if (fabs(d) <= delta) {
-					l += 0.5 * d * d;
-					g = d;
-				} else {
-					l += delta * (fabs(d) - 0.5 * delta);
-					g = d > 0 ? delta : -delta;
-				}
-				break;
-			}
+			l += dl_loss_term(kind, delta, zi[j], tj, &g);
 			if (di)
-				di[j] = (float)(scale * g / k);
+				di[j] = dl_loss_dz(scale, g, k);
 		}
 		l = warp_sum(l) / k;
 	}
@@ -124,9 +100,9 @@ cuda_loss(struct dl_backend_ctx *ctx, int kind, float delta, long n, int k,
     float *loss, float *dz)
 {
 	if (kind < DL_LOSS_NLL || kind > DL_LOSS_HUBER)
-		return CUDA_ERR(CU_EUSAGE, "loss: unknown kind %d", kind);
+		return CUDA_ERR(DL_EUSAGE, "loss: unknown kind %d", kind);
 	if (kind == DL_LOSS_NLL && target_f32)
-		return CUDA_ERR(CU_EUSAGE, "loss: nll needs class targets");
+		return CUDA_ERR(DL_EUSAGE, "loss: nll needs class targets");
 	if (n <= 0 || k <= 0)
 		return 0;
 	LAUNCH(loss_kernel, cuda_blocks(n * 32, 256), 256, ctx, kind, delta, n, k, z,

@@ -50,36 +50,13 @@ int
 cuda_lowp(struct dl_backend_ctx *ctx, int cnt, const size_t *n, void **p)
 {
 	size_t need = 0, off = 0;
-	cudaError_t e;
 
 	for (int i = 0; i < cnt; i++)
 		need += align256(n[i] * 2);
-	if (need > ctx->lp_n) {
-		/* stream-ordered: work queued on the old buffer finishes first */
-		if (ctx->lp)
-			e = ctx->pools ? cudaFreeAsync(ctx->lp, ctx->stream) : cudaFree(ctx->lp);
-		else
-			e = cudaSuccess;
-		ctx->lp = NULL;
-		ctx->lp_n = 0;
-		if (e != cudaSuccess)
-			return cuda_err_rt(e, ctx->pools ? "cudaFreeAsync" : "cudaFree", __FILE__,
-			    __LINE__);
-		need += need / 4;
-		need = align256(need);
-		e = ctx->pools ? cudaMallocAsync(&ctx->lp, need, ctx->stream) :
-		    cudaMalloc(&ctx->lp, need);
-		if (e != cudaSuccess) {
-			ctx->lp = NULL;
-			if (e == cudaErrorMemoryAllocation)
-				return cuda_oom(ctx, "low-precision operands", need, __FILE__, __LINE__);
-			return cuda_err_rt(e, ctx->pools ? "cudaMallocAsync" : "cudaMalloc", __FILE__,
-			    __LINE__);
-		}
-		ctx->lp_n = need;
-	}
+	/* stream-ordered: work queued on an old buffer finishes first */
+	TRY(cuda_grow(ctx, &ctx->lp, need, "low-precision operands"));
 	for (int i = 0; i < cnt; i++) {
-		p[i] = (char *)ctx->lp + off;
+		p[i] = (char *)ctx->lp.p + off;
 		off += align256(n[i] * 2);
 	}
 	return 0;
@@ -96,7 +73,7 @@ cuda_round(struct dl_backend_ctx *ctx, size_t n, const float *x, void *y)
 	else if (ctx->prec == DL_PREC_FP16)
 		LAUNCH(round_kernel<__half>, cuda_blocks((long)n, T), T, ctx, n, x, (__half *)y);
 	else
-		return CUDA_ERR(CU_EUSAGE, "round: precision %d is not a 16-bit type", ctx->prec);
+		return CUDA_ERR(DL_EUSAGE, "round: precision %d is not a 16-bit type", ctx->prec);
 	return 0;
 }
 
@@ -111,6 +88,6 @@ cuda_widen(struct dl_backend_ctx *ctx, size_t n, const void *x, float *y)
 	else if (ctx->prec == DL_PREC_FP16)
 		LAUNCH(widen_kernel<__half>, cuda_blocks((long)n, T), T, ctx, n, (const __half *)x, y);
 	else
-		return CUDA_ERR(CU_EUSAGE, "widen: precision %d is not a 16-bit type", ctx->prec);
+		return CUDA_ERR(DL_EUSAGE, "widen: precision %d is not a 16-bit type", ctx->prec);
 	return 0;
 }

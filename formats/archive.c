@@ -12,7 +12,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "dlpipe.h"
+#include "dls.h"
+#include "formats.h"
 
 #define MAX_DEPTH 32
 #define MAX_ENTRY ((size_t)256 << 20)	/* one image file inside an archive */

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dlpipe.h"
+#include "dls.h"
+#include "formats.h"
 #include "zread.h"
 
 #define MAX_ITEM ((size_t)1 << 30)	/* one item <= 1 GiB, the record limit */

@@ -5,7 +5,8 @@
  */
 #include <string.h>
 
-#include "dlpipe.h"
+#include "dls.h"
+#include "formats.h"
 
 static const uint8_t viridis[256 * 3] = {
 	 68,  1, 84,  68,  2, 86,  69,  4, 87,  69,  5, 89,

@@ -31,7 +31,8 @@
 #include <immintrin.h>
 #endif
 
-#include "dlpipe.h"
+#include "dls.h"
+#include "formats.h"
 
 #define POLY 0x82f63b78u
 #define LONG_BLOCK 8192
@@ -42,7 +43,7 @@
 #define HYB_LANE (32 * HYB_STEPS)	/* each of three crc32 lanes: 4 quadwords a step */
 #define HYB_CHUNK (512 * HYB_STEPS + 3 * HYB_LANE)
 
-/* Not in dlpipe.h: for tests/crc32c.c and tests/bench/crc.c. */
+/* Not in dls.h: for tests/crc32c.c and tests/bench/crc.c. */
 enum { DL_CRC_TABLE, DL_CRC_SSE42, DL_CRC_PCLMUL, DL_CRC_VPCLMUL, DL_CRC_NTIERS };
 int dl_crc32c_tier_ok(int tier);
 uint32_t dl_crc32c_tier(int tier, uint32_t crc, const void *buf, size_t n);

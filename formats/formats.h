@@ -2,7 +2,7 @@
  * formats.h - bytes from elsewhere into tensors and back: IDX, PNG, NPY
  * and archives (formats/idx.c, png.c, npy.c, archive.c, montage.c,
  * colormap.c; decompression in zread.c).  The tensor stream itself is
- * lib/dlpipe.h + formats/stream.c.  Like all of lib/, nothing here prints
+ * formats/dls.h + formats/stream.c.  Like all of lib/, nothing here prints
  * or exits: functions return 0 (or 1 for "got one") or -DL_E* with a
  * message for dl_errmsg() that names the file and what is wrong.
  */

@@ -5,7 +5,8 @@
  */
 #include <string.h>
 
-#include "dlpipe.h"
+#include "dls.h"
+#include "formats.h"
 #include "zread.h"
 
 static int

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dlpipe.h"
+#include "dls.h"
+#include "formats.h"
 
 #define MAX_SIDE 65535		/* the montage, per side: PNG-friendly */
 

@@ -12,7 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dlpipe.h"
+#include "dls.h"
+#include "formats.h"
 #include "zread.h"
 
 #define MAX_HEADER ((size_t)1 << 20)
@@ -292,8 +293,7 @@ fail:
 
 /* ---- writing ---- */
 struct dl_npy_out {
-	FILE *f;
-	char *path, *tmp;
+	struct dl_atomic file;		/* written through file.f */
 	int dtype;
 	int ndim;			/* of the items */
 	uint64_t shape[DL_MAX_NDIM];
@@ -354,7 +354,6 @@ dl_npy_create(const char *path, int dtype, int item_ndim, const uint64_t *item_s
 	struct dl_npy_out *w;
 	uint64_t n;
 	char hdr[1024];
-	int fd;
 
 	if (!npy_descr(dtype)) {
 		dl_seterr(DL_EUSAGE, "%s: dtype %s has no npy equivalent", path,
@@ -366,11 +365,11 @@ dl_npy_create(const char *path, int dtype, int item_ndim, const uint64_t *item_s
 		    DL_MAX_NDIM - 1);
 		return NULL;
 	}
-	if (!(w = calloc(1, sizeof *w)) || !(w->path = strdup(path)) ||
-	    !(w->tmp = malloc(strlen(path) + 16))) {
+	if (!(w = calloc(1, sizeof *w))) {
 		dl_seterr(DL_ENOMEM, "out of memory");
-		goto fail;
+		return NULL;
 	}
+	w->file.fd = -1;
 	w->dtype = dtype;
 	w->ndim = item_ndim;
 	n = dl_dtype_size(dtype);
@@ -382,26 +381,11 @@ dl_npy_create(const char *path, int dtype, int item_ndim, const uint64_t *item_s
 		}
 	}
 	w->item_nbytes = (size_t)n;
-	sprintf(w->tmp, "%s.tmpXXXXXX", path);
-	if ((fd = mkstemp(w->tmp)) < 0) {
-		dl_seterr(DL_EIO, "%s:", w->tmp);
-		*w->tmp = 0;
+	if (dl_atomic_open(&w->file, path) < 0 || !dl_atomic_stdio(&w->file))
 		goto fail;
-	}
-	{
-		mode_t mask = umask(0);
-
-		umask(mask);
-		fchmod(fd, 0666 & ~mask);
-	}
-	if (!(w->f = fdopen(fd, "wb"))) {
-		close(fd);
-		dl_seterr(DL_EIO, "%s:", w->tmp);
-		goto fail;
-	}
 	w->header_len = make_header(w, 0, hdr, 0);
-	if (fwrite(hdr, 1, w->header_len, w->f) != w->header_len) {
-		dl_seterr(DL_EIO, "%s: write:", w->tmp);
+	if (fwrite(hdr, 1, w->header_len, w->file.f) != w->header_len) {
+		dl_seterr(DL_EIO, "%s: write:", path);
 		goto fail;
 	}
 	return w;
@@ -416,9 +400,9 @@ dl_npy_write(struct dl_npy_out *w, const void *items, uint64_t n_items)
 	uint64_t n;
 
 	if (__builtin_mul_overflow(n_items, (uint64_t)w->item_nbytes, &n) || n > SIZE_MAX)
-		return dl_seterr(DL_EUSAGE, "%s: too many items", w->path);
-	if (n && fwrite(items, 1, (size_t)n, w->f) != (size_t)n)
-		return dl_seterr(DL_EIO, "%s: write:", w->tmp);
+		return dl_seterr(DL_EUSAGE, "%s: too many items", w->file.path);
+	if (n && fwrite(items, 1, (size_t)n, w->file.f) != (size_t)n)
+		return dl_seterr(DL_EIO, "%s: write:", w->file.path);
 	w->count += n_items;
 	return 0;
 }
@@ -430,17 +414,11 @@ dl_npy_close(struct dl_npy_out *w)
 	int rc = 0;
 
 	make_header(w, w->count, hdr, w->header_len);
-	if (fflush(w->f) || fseek(w->f, 0, SEEK_SET) ||
-	    fwrite(hdr, 1, w->header_len, w->f) != w->header_len || fflush(w->f) ||
-	    fsync(fileno(w->f)))
-		rc = dl_seterr(DL_EIO, "%s: write:", w->tmp);
-	if (fclose(w->f) && !rc)
-		rc = dl_seterr(DL_EIO, "%s: close:", w->tmp);
-	w->f = NULL;
-	if (!rc && rename(w->tmp, w->path))
-		rc = dl_seterr(DL_EIO, "rename %s to %s:", w->tmp, w->path);
+	if (fflush(w->file.f) || fseek(w->file.f, 0, SEEK_SET) ||
+	    fwrite(hdr, 1, w->header_len, w->file.f) != w->header_len)
+		rc = dl_seterr(DL_EIO, "%s: write:", w->file.path);
 	if (!rc)
-		*w->tmp = 0;
+		rc = dl_atomic_commit(&w->file);
 	dl_npy_abort(w);
 	return rc;
 }
@@ -450,11 +428,6 @@ dl_npy_abort(struct dl_npy_out *w)
 {
 	if (!w)
 		return;
-	if (w->f)
-		fclose(w->f);
-	if (w->tmp && *w->tmp)
-		unlink(w->tmp);
-	free(w->tmp);
-	free(w->path);
+	dl_atomic_abort(&w->file);
 	free(w);
 }

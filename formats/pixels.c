@@ -6,7 +6,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "dlpipe.h"
+#include "dls.h"
+#include "formats.h"
 
 /* H, W, C of an image tensor, or -DL_ESHAPE. */
 static int

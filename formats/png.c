@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dlpipe.h"
+#include "dls.h"
+#include "formats.h"
 
 #define MAX_IMAGE ((uint64_t)1 << 30)	/* decoded bytes, as a record */
 #define MAX_FILE ((uint64_t)1 << 30)
@@ -362,30 +363,21 @@ dl_png_encode(const struct dl_tensor *t, void **out, size_t *len)
 int
 dl_png_save(const char *path, const struct dl_tensor *t)
 {
+	struct dl_atomic file;
 	void *buf;
 	size_t len;
-	char *tmp;
-	int fd, rc;
-	mode_t mask;
+	int rc;
 
 	if ((rc = dl_png_encode(t, &buf, &len)) < 0) {
 		dl_errprefix("%s", path);
 		return rc;
 	}
-	if (!(tmp = malloc(strlen(path) + 16))) {
+	if ((rc = dl_atomic_open(&file, path)) < 0) {
 		free(buf);
-		return dl_seterr(DL_ENOMEM, "out of memory");
+		return rc;
 	}
-	sprintf(tmp, "%s.tmpXXXXXX", path);
-	if ((fd = mkstemp(tmp)) < 0) {
-		rc = dl_seterr(DL_EIO, "%s:", tmp);
-		goto out;
-	}
-	mask = umask(0);
-	umask(mask);
-	fchmod(fd, 0666 & ~mask);
 	for (size_t off = 0; off < len; ) {
-		ssize_t k = write(fd, (char *)buf + off, len - off);
+		ssize_t k = write(file.fd, (char *)buf + off, len - off);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -395,14 +387,10 @@ dl_png_save(const char *path, const struct dl_tensor *t)
 		}
 		off += (size_t)k;
 	}
-	if (close(fd) && !rc)
-		rc = dl_seterr(DL_EIO, "%s: close:", path);
-	if (!rc && rename(tmp, path))
-		rc = dl_seterr(DL_EIO, "rename to %s:", path);
 	if (rc)
-		unlink(tmp);
-out:
-	free(tmp);
+		dl_atomic_abort(&file);
+	else
+		rc = dl_atomic_commit(&file);
 	free(buf);
 	return rc;
 }

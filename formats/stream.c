@@ -17,7 +17,8 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-#include "dlpipe.h"
+#include "dls.h"
+#include "formats.h"
 #include "stream.h"
 
 #define IOBUF (1u << 20)		/* read and write chunks: 1 MiB (pipes) */
@@ -1023,7 +1024,7 @@ dl_reader_head(struct dl_reader *r)
 struct dl_writer {
 	int fd;
 	char *name;			/* for messages */
-	char *path, *tmp;		/* -o: final and temporary names */
+	struct dl_atomic file;		/* -o FILE: written atomically; file.tmp NULL: a pipe */
 	ZSTD_CCtx *z;
 	uint8_t *buf;			/* staged bytes (compressed when zstd) */
 	size_t len, cap;
@@ -1172,30 +1173,18 @@ dl_writer_open(const char *path, const struct dl_writer_opts *o)
 {
 	struct dl_writer_opts oo = o ? *o : (struct dl_writer_opts){ 0 };
 	struct dl_writer *w;
-	char *tmp;
-	int fd;
+	struct dl_atomic file;
 
 	if (!path || !strcmp(path, "-"))
 		return writer_new(1, "stdout", &oo);
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
-		dl_seterr(DL_ENOMEM, "out of memory");
+	if (dl_atomic_open(&file, path) < 0)
 		return NULL;
-	}
-	if ((fd = mkstemp(tmp)) < 0) {
-		dl_seterr(DL_EIO, "%s:", path);
-		free(tmp);
-		return NULL;
-	}
-	fchmod(fd, 0644 & ~umask(umask(0)));
 	oo.allow_tty = 1;
-	if (!(w = writer_new(fd, path, &oo))) {
-		close(fd);
-		unlink(tmp);
-		free(tmp);
+	if (!(w = writer_new(file.fd, path, &oo))) {
+		dl_atomic_abort(&file);
 		return NULL;
 	}
-	w->tmp = tmp;
-	w->path = strdup(path);
+	w->file = file;
 	return w;
 }
 
@@ -1413,8 +1402,6 @@ writer_free(struct dl_writer *w)
 	dl_free(w->buf);
 	dl_free(w->pre);
 	free(w->name);
-	free(w->path);
-	free(w->tmp);
 	free(w);
 }
 
@@ -1433,21 +1420,10 @@ dl_writer_close(struct dl_writer *w)
 		if (!rc)
 			rc = out_flush_buf(w);
 	}
-	if (!rc && w->tmp) {
-		if (fsync(w->fd) < 0)
-			rc = dl_seterr(DL_EIO, "%s: fsync:", w->path);
-		if (close(w->fd) < 0 && !rc)
-			rc = dl_seterr(DL_EIO, "%s: close:", w->path);
-		w->fd = -1;
-		if (!rc && rename(w->tmp, w->path) < 0)
-			rc = dl_seterr(DL_EIO, "%s: rename:", w->path);
-	}
-	if (w->tmp) {
-		if (w->fd >= 0)
-			close(w->fd);
-		if (rc)
-			unlink(w->tmp);
-	}
+	if (w->file.tmp && !rc)
+		rc = dl_atomic_commit(&w->file);
+	else if (w->file.tmp)
+		dl_atomic_abort(&w->file);
 	writer_free(w);
 	return rc;
 }
@@ -1463,7 +1439,7 @@ dl_writer_abort(struct dl_writer *w, const char *message)
 		return;
 	/* A named output is simply never renamed into place; a pipe gets an
 	 * ABRT record, so the next program fails even without pipefail. */
-	if (!w->tmp && !w->failed && w->seq && (a = dl_record_new(DL_TAG_ABRT))) {
+	if (!w->file.tmp && !w->failed && w->seq && (a = dl_record_new(DL_TAG_ABRT))) {
 		for (const char *s = message ? message : "failed"; *s && n < sizeof m - 1; s++)
 			m[n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
 		m[n] = 0;
@@ -1471,10 +1447,9 @@ dl_writer_abort(struct dl_writer *w, const char *message)
 			encode(w, a);
 		dl_record_free(a);
 	}
-	if (w->tmp) {
-		close(w->fd);
-		unlink(w->tmp);
-	} else if (!w->failed) {
+	if (w->file.tmp)
+		dl_atomic_abort(&w->file);
+	else if (!w->failed) {
 		if (w->z)
 			out_zstd(w, NULL, 0, ZSTD_e_end);
 		out_flush_buf(w);

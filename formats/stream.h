@@ -1,7 +1,7 @@
 /*
  * stream.h - DLS v1, the tensor stream, byte by byte (man dl-stream(5) is
  * the user-facing specification).  All integers little-endian.  The public
- * reader/writer API is in lib/dlpipe.h; this header is the layout and the
+ * reader/writer API is in formats/dls.h; this header is the layout and the
  * parse functions shared by the pipe reader, the file index and the fuzzer.
  *
  * stream header, 64 bytes:
@@ -42,7 +42,7 @@
 
 #include <stdint.h>
 
-#include "dlpipe.h"
+#include "dls.h"
 
 #define DLS_MAGIC "\x89" "DLS\r\n\x1a\n"
 #define DLS_MAJOR 1

@@ -13,7 +13,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "dlpipe.h"
+#include "dls.h"
+#include "formats.h"
 #include "zread.h"
 
 #define INBUF (64 * 1024)

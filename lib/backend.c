@@ -1,5 +1,6 @@
 /*
- * backend.c - the backend registry: dl_backend_find("cpu"|"cuda"|"auto").
+ * backend.c - the backend registry: dl_backend_find("cpu"|"cuda"|"auto"),
+ * dl_backend_open() and what a device can compute in.
  * The CUDA table lives in lib/libdlpipe-cuda.so (cuda/), loaded here with
  * dlopen() at run time, so one build runs with and without a GPU.
  */
@@ -18,6 +19,9 @@
 static const struct dl_backend *cuda_table;
 static char cuda_err[1200];
 static int cuda_tried;
+/* the context "auto" opened on device parked_dev, for dl_backend_open */
+static struct dl_backend_ctx *parked;
+static int parked_dev;
 
 /* Where libdlpipe-cuda.so may be: $DL_CUDA_LIB, beside the program
  * (BIN/../lib, as in the build tree and after make install), then the
@@ -116,16 +120,65 @@ dl_backend_find(const char *name)
 		return load_cuda();
 	if (len == 4 && !strncmp(name, "auto", 4)) {
 		const struct dl_backend *be = have_driver() ? load_cuda() : NULL;
-		struct dl_backend_ctx *ctx;
+		int dev = dl_backend_device(name);
 
 		/* a loadable library is not enough: a device must open */
-		if (be && be->init(&ctx, dl_backend_device(name), 0) == 0) {
-			be->fini(ctx);
+		if (be && parked && parked_dev != dev) {
+			be->fini(parked);
+			parked = NULL;
+		}
+		if (be && (parked || be->init(&parked, dev, 0) == 0)) {
+			parked_dev = dev;
 			return be;
 		}
 		return &dl_backend_cpu;
 	}
 	return dl_seterr(DL_EUSAGE, "unknown device '%s' (cpu, cuda, cuda:N, auto)", name), NULL;
+}
+
+static const char *
+device_name(const char *name)
+{
+	if (!name)
+		name = getenv("DL_DEVICE");
+	return name && *name ? name : "auto";
+}
+
+int
+dl_backend_open(const char *name, int threads, const struct dl_backend **be,
+                struct dl_backend_ctx **ctx)
+{
+	int dev, rc;
+
+	name = device_name(name);
+	dev = dl_backend_device(name);
+	if (!(*be = dl_backend_find(name)))
+		return -DL_EDEVICE;
+	if (*be == cuda_table && parked && parked_dev == dev) {
+		*ctx = parked;
+		parked = NULL;
+		return 0;
+	}
+	if ((rc = (*be)->init(ctx, dev, threads)) < 0)
+		*be = NULL;
+	return rc;
+}
+
+int
+dl_backend_check_precision(const char *name, int prec)
+{
+	const struct dl_backend *be;
+
+	name = device_name(name);
+	if (prec == DL_PREC_FP32 || ((be = dl_backend_find(name)) && be->set_precision))
+		return 0;
+	if (!be)
+		return -DL_EDEVICE;
+	if (!strncmp(name, "auto", 4))
+		return dl_seterr(DL_EDEVICE, "no usable cuda device, and the %s computes in fp32 "
+		    "only", be->name);
+	return dl_seterr(DL_EUSAGE, "the %s device computes in fp32 only; use --device cuda",
+	    be->name);
 }
 
 static const char *const prec_names[] = { "fp32", "bf16", "fp16" };

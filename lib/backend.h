@@ -218,7 +218,8 @@ struct dl_backend {
 	/* ---- dropout (inverted) ----------------------------------------------
 	 * mask[i] = (dl_dropout_u01(seed, i) < p) ? 0 : 1/(1-p);  y = x mask.
 	 * The mask is a pure function of (seed, i): the same on every backend
-	 * and thread count (dl_dropout_u01 below, a hash, no sequential state).
+	 * and thread count (dl_dropout_u01 of lib/kernels.h, a hash, no
+	 * sequential state, which both backends include).
 	 * bwd: dx = dy mask.  y may alias x, dx may alias dy. */
 	int (*dropout_fwd)(struct dl_backend_ctx *ctx, long n, float p, uint64_t seed,
 	    const float *x, float *mask, float *y);
@@ -287,13 +288,23 @@ struct dl_backend {
 extern const struct dl_backend dl_backend_cpu;	/* lib/cpu/, always there */
 
 /* Find a backend: "cpu"; "cuda" (dlopen()s $DL_CUDA_LIB, else
- * DL_CUDA_LIBDIR "/libdlpipe-cuda.so", and takes its symbol
- * "dl_backend_cuda", a const struct dl_backend); "auto" or NULL: cuda when
- * it loads and a device is visible, else cpu.  A suffix ":N" (cuda:1) is
- * accepted and ignored here (see dl_backend_device).  NULL with
- * dl_seterr() when absent ("cuda: libdlpipe-cuda.so: cannot open shared
- * object file ..."). */
+ * libdlpipe-cuda.so in the program's ../lib, else in DL_CUDA_LIBDIR, and
+ * takes its symbol "dl_backend_cuda", a const struct dl_backend); "auto"
+ * or NULL: cuda when it loads and device N opens, else cpu (the context
+ * that "auto" opened to see is kept for dl_backend_open, so a device is
+ * opened once).  A suffix ":N" (cuda:1) picks the device (see
+ * dl_backend_device).  NULL with dl_seterr() when absent ("cuda:
+ * libdlpipe-cuda.so: cannot open shared object file ..."). */
 const struct dl_backend *dl_backend_find(const char *name);
+/* Open a context on device name (NULL: $DL_DEVICE, else "auto"): *be and
+ * *ctx, or -DL_E* (*be NULL). */
+int dl_backend_open(const char *name, int threads, const struct dl_backend **be,
+                    struct dl_backend_ctx **ctx);
+/* Can device name (NULL: as dl_backend_open) compute in precision prec?
+ * 0; -DL_EUSAGE when the device asked for computes in fp32 only ("the cpu
+ * device computes in fp32 only; use --device cuda"); -DL_EDEVICE when
+ * "auto" found no device that can, or the device does not load. */
+int dl_backend_check_precision(const char *name, int prec);
 /* The device ordinal in "cuda:N" (0 when absent). */
 int dl_backend_device(const char *name);
 /* "fp32", "bf16", "fp16" -> enum dl_precision; -1 for anything else. */
@@ -304,21 +315,10 @@ const char *dl_precision_name(int prec);	/* "fp32", ...; "?" */
  * only"), or the backend's error. */
 int dl_backend_set_precision(const struct dl_backend *be, struct dl_backend_ctx *ctx, int prec);
 
-/* Dropout's uniform number in [0,1) for element i under seed: a
- * splitmix64-style hash, identical in C and CUDA:
- *   z = seed + (i + 1) * 0x9E3779B97F4A7C15;
- *   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
- *   z = (z ^ (z >> 27)) * 0x94D049BB133111EB;  z ^= z >> 31;
- *   u = (z >> 40) * 2^-24 */
-static inline float
-dl_dropout_u01(uint64_t seed, uint64_t i)
-{
-	uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ULL;
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	z ^= z >> 31;
-	return (float)(z >> 40) * (1.0f / 16777216.0f);
-}
+/* dl_dropout_u01 and the other per-element arithmetic both backends share
+ * (C++, i.e. cuda/cuda.h, includes it itself, outside extern "C"). */
+#ifndef __cplusplus
+#include "kernels.h"
+#endif
 
 #endif

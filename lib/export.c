@@ -163,7 +163,7 @@ put_npy(struct dl_export *e, const struct dl_tensor *t, struct npy_out *o)
 		return dl_npy_write(o->w, t->data, 1);
 	if (!(f = malloc(dl_tensor_count(t) * sizeof *f + 1)))
 		return dl_seterr(DL_ENOMEM, "out of memory");
-	dl_tensor_f32(t, f);
+	dl_to_f32(t->data, t->dtype, dl_tensor_count(t), f);
 	rc = dl_npy_write(o->w, f, 1);
 	free(f);
 	return rc;

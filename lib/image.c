@@ -390,7 +390,6 @@ dl_explain_image(const struct dl_tensor *x, int c, float **out, int *h, int *w)
 {
 	int ic, ih, iw;
 	float *o;
-	double sc = x->dtype == DL_U8 ? 1.0 / 255 : 1.0;
 
 	if (x->ndim == 2)
 		ic = 1;
@@ -411,8 +410,8 @@ dl_explain_image(const struct dl_tensor *x, int c, float **out, int *h, int *w)
 		return dl_seterr(DL_ENOMEM, "image: out of memory");
 	for (long i = 0; i < (long)ih * iw; i++) {
 		double v[4];
-		for (int j = 0; j < ic; j++)
-			v[j] = dl_tensor_get(x, (uint64_t)i * ic + j) * sc;
+		dl_to_f64((const char *)x->data + (size_t)i * ic * dl_dtype_size(x->dtype), x->dtype,
+		    (uint64_t)ic, v);
 		if (c == ic) {
 			for (int j = 0; j < c; j++)
 				o[i * c + j] = (float)v[j];

@@ -42,7 +42,7 @@ add_f32(struct dl_record *rec, const char *name, const struct dl_tensor *t)
 
 	if (!(x = dl_record_add(rec, name, DL_F32, t->ndim, t->shape)))
 		return -DL_ENOMEM;
-	dl_tensor_f32(t, x->data);
+	dl_to_f32(t->data, t->dtype, dl_tensor_count(t), x->data);
 	return 0;
 }
 

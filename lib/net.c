@@ -401,18 +401,12 @@ int
 dl_net_start(struct dl_net *net)
 {
 	const struct dl_net_opts *o = &net->opts;
-	const char *dev;
 	int rc;
 
 	if (net->be)
 		return dl_seterr(DL_EUSAGE, "net: started twice");
-	dev = o->device ? o->device : getenv("DL_DEVICE");
-	if (!(net->be = dl_backend_find(dev)))
-		return -DL_EDEVICE;
-	if ((rc = net->be->init(&net->ctx, dl_backend_device(dev), o->threads)) < 0) {
-		net->be = NULL;
+	if ((rc = dl_backend_open(o->device, o->threads, &net->be, &net->ctx)) < 0)
 		return rc;
-	}
 	if (o->precision && (rc = dl_backend_set_precision(net->be, net->ctx, o->precision)) < 0)
 		return rc;
 	if (!(net->params = net->be->alloc(net->ctx, net->n_train * sizeof(float))) ||
@@ -743,8 +737,7 @@ dl_net_forward(struct dl_net *net, const struct dl_tensor *x, int train)
 
 		if (!h)
 			return -DL_ENOMEM;
-		for (uint64_t i = 0; i < cnt; i++)
-			h[i] = (float)dl_tensor_get(x, i);
+		dl_to_f32(x->data, x->dtype, cnt, h);
 		if ((rc = net->be->put(net->ctx, net->x, h, cnt * sizeof *h)) < 0)
 			return rc;
 	}

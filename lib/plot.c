@@ -494,7 +494,7 @@ dl_plot_render(const char *out, const struct dl_plot_run *runs, int n,
 {
 	const char *prog = o && o->gnuplot && *o->gnuplot ? o->gnuplot : "gnuplot";
 	int to_stdout = !out || !strcmp(out, "-"), fd = 1, rc;
-	char *tmp = NULL;
+	struct dl_atomic file = { .fd = -1 };
 	FILE *script;
 	struct stat st;
 
@@ -504,34 +504,20 @@ dl_plot_render(const char *out, const struct dl_plot_run *runs, int n,
 		goto out;
 	rewind(script);
 	if (!to_stdout) {
-		mode_t mask;
-
-		if (!(tmp = malloc(strlen(out) + 16))) {
-			rc = dl_seterr(DL_ENOMEM, "out of memory");
+		if ((rc = dl_atomic_open(&file, out)) < 0)
 			goto out;
-		}
-		sprintf(tmp, "%s.tmpXXXXXX", out);
-		if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-			rc = dl_seterr(DL_EIO, "%s:", tmp);
-			goto out;
-		}
-		mask = umask(0);
-		umask(mask);
-		fchmod(fd, 0666 & ~mask);
+		fd = file.fd;
 	}
 	rc = run_gnuplot(prog, script, fd);
 	if (!to_stdout) {
 		if (!rc && (fstat(fd, &st) || st.st_size == 0))
 			rc = dl_seterr(DL_EIO, "%s: gnuplot wrote nothing", out);
-		if (close(fd) && !rc)
-			rc = dl_seterr(DL_EIO, "%s: close:", out);
-		if (!rc && rename(tmp, out))
-			rc = dl_seterr(DL_EIO, "rename to %s:", out);
 		if (rc)
-			unlink(tmp);
+			dl_atomic_abort(&file);
+		else
+			rc = dl_atomic_commit(&file);
 	}
 out:
-	free(tmp);
 	fclose(script);
 	return rc;
 }

@@ -92,18 +92,7 @@ dl_moments_add(struct dl_moments *m, const void *x, int dtype, uint64_t rows)
 	for (uint64_t r = 0; r < rows; r++) {
 		double *dst = m->buf + (size_t)m->block_n * d;
 		size_t o = (size_t)r * d;
-		switch (dtype) {
-		case DL_U8:
-			for (int j = 0; j < d; j++)
-				dst[j] = ((const uint8_t *)x)[o + j] * (1 / 255.0);
-			break;
-		case DL_F32:
-			for (int j = 0; j < d; j++)
-				dst[j] = ((const float *)x)[o + j];
-			break;
-		default:
-			memcpy(dst, (const double *)x + o, d * sizeof *dst);
-		}
+		dl_to_f64((const char *)x + o * dl_dtype_size(dtype), dtype, (uint64_t)d, dst);
 		for (int j = 0; j < d; j++)
 			if (!isfinite(dst[j]))
 				return dl_seterr(DL_ENUM, "moments: row %llu holds a NaN or infinity",
@@ -356,13 +345,7 @@ dl_whiten_apply(const struct dl_whiten *w, const void *x, int dtype, float *y,
 		return dl_seterr(DL_EUSAGE, "whiten: dtype %s not supported (u8 or f32)",
 		                 dl_dtype_name(dtype) ? dl_dtype_name(dtype) : "?");
 	/* Gather rows as f32 (u8 / 255) into y: from then on in place. */
-	if (dtype == DL_U8) {
-		const uint8_t *u = x;
-		for (uint64_t i = 0; i < rows * d; i++)
-			y[i] = u[i] * (1 / 255.0f);
-	} else if (y != x) {
-		memmove(y, x, rows * d * sizeof *y);
-	}
+	dl_to_f32(x, dtype, rows * d, y);
 	if (w->method == DL_WHITEN_STANDARDISE) {
 		for (uint64_t r = 0; r < rows; r++) {
 			float *p = y + r * d;

@@ -44,8 +44,6 @@ struct trainer {
 	long n, correct, batches;
 	long prev_samples;		/* of the last epoch, for the progress bar */
 	long skipped_before;		/* steps the loss scaler skipped before this epoch */
-	struct dl_progress prog;
-	char what[32];
 };
 
 long
@@ -238,7 +236,6 @@ step(struct trainer *t, const struct dl_record *rec)
 {
 	const struct dl_tensor *x = dl_record_find(rec, "x"), *y = dl_record_find(rec, "y");
 	struct dl_loss_stats st;
-	char extra[96];
 	long bad;
 	int rc;
 
@@ -248,9 +245,8 @@ step(struct trainer *t, const struct dl_record *rec)
 	if (t->batches == 0) {
 		t->t0 = dl_now();
 		dl_opt_set_progress(t->opt, (double)t->epoch);
-		snprintf(t->what, sizeof t->what, "epoch %ld", t->epoch + 1);
-		if (t->c->progress)
-			dl_progress_start(&t->prog, t->what);
+		if (t->c->on_batch)
+			t->c->on_batch(t->epoch + 1, 0, t->prev_samples, 0, 0);
 	}
 	t->batches++;
 	if (nonfinite(x, &bad))
@@ -267,11 +263,9 @@ step(struct trainer *t, const struct dl_record *rec)
 	t->loss += st.loss;
 	t->n += st.n;
 	t->correct += st.correct;
-	if (t->c->progress) {
-		snprintf(extra, sizeof extra, "loss %.4f acc %.2f%%", t->loss / t->n,
-		    100.0 * t->correct / t->n);
-		dl_progress_update(&t->prog, (uint64_t)t->n, (uint64_t)t->prev_samples, extra);
-	}
+	if (t->c->on_batch)
+		t->c->on_batch(t->epoch + 1, t->n, t->prev_samples, t->loss / t->n,
+		    (double)t->correct / t->n);
 	return 0;
 }
 
@@ -312,8 +306,8 @@ end_epoch(struct trainer *t)
 
 	if (t->batches == 0)
 		return 0;
-	if (c->progress)
-		dl_progress_end(&t->prog);
+	if (c->on_batch)
+		c->on_batch(t->epoch + 1, -1, 0, 0, 0);
 	t->epoch++;
 	s.epoch = t->epoch;
 	s.batches = t->batches;
@@ -489,8 +483,8 @@ dl_train(const struct dl_train_conf *c, struct dl_reader *r, int *stopped)
 		dl_seterr(DL_ENUM, "%s", msg);
 	}
 out:
-	if (c->progress)
-		dl_progress_end(&t.prog);
+	if (c->on_batch)
+		c->on_batch(t.epoch + 1, -1, 0, 0, 0);
 	dl_record_free(rec);
 	dl_record_free(t.batch);
 	dl_record_free(t.meta);

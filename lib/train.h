@@ -139,7 +139,12 @@ struct dl_train_conf {
 	double patience;	/* F > 0: geometric early stopping (needs val) */
 	long patience_min;	/* N: run at least N epochs past the best */
 	long min_epochs;	/* M: never stop before epoch M */
-	int progress;		/* 1: a progress line on stderr (dl_progress_*) */
+	/* Called as an epoch starts (done = 0), after each of its batches
+	 * (done: samples so far; total: those of the epoch before, 0 at
+	 * first; loss, acc: the means so far) and when it ends or training
+	 * stops (done < 0): for a progress line (dl_train_progress of the
+	 * program kit).  May be NULL. */
+	void (*on_batch)(long epoch, long done, long total, double loss, double acc);
 	/* Dynamic loss scaling (see dl_loss_scaler) from this scale; 0: from
 	 * DL_LOSS_SCALE_INIT when net_opts.precision is fp16, none otherwise;
 	 * < 0: none. */

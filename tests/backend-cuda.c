@@ -8,14 +8,18 @@
  * convolution and gemm tolerance is 1e-2 (TF32 keeps 10 mantissa bits).
  * Then mixed precision: gemm and convolutions again in bf16 and in fp16
  * against the same fp32 CPU results within 1e-2, and a check that the
- * operands really are rounded (1 + 2^-12 becomes 1; 70000 becomes 70144
- * in bf16 and infinite in fp16).
+ * operands really are rounded (1 + 2^-12 becomes 1 in gemm, a 1x1
+ * convolution and all three directions of a 3x3 one; 70000 becomes 70144
+ * in bf16 and infinite in fp16 in gemm).  The comparison (tests/cmp.h) fails on a NaN
+ * or infinity anywhere; the smaller-batch convolution is checked on
+ * poisoned output, its last sample left alone.
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "dlpipe.h"
 #include "t.h"
+#include "cmp.h"
 
 static const struct dl_backend *be[2];		/* [0] cuda, [1] cpu (the reference) */
 static struct dl_backend_ctx *cx[2];
@@ -67,33 +71,30 @@ fetch(int b, const struct t *t)
 	return h;
 }
 
-/* cuda's t against cpu's: max |a - b| <= tol max(|b|, 1e-30). */
+/* The first n elements of cuda's t against cpu's: max |a - b| <= tol
+ * max(|b|, 1e-30), a NaN or infinity on one side failing (tests/cmp.h). */
+static void
+cmp_n(const char *what, const struct t *t, size_t n, double tl)
+{
+	float *a = fetch(0, t), *b = fetch(1, t);
+	struct t_cmp c = t_compare(a, b, n);
+
+	if (c.rel > worst)
+		worst = c.rel;
+	if (!(c.rel <= tl)) {
+		fprintf(stderr, "FAIL %s: [%zu] cuda %.9g cpu %.9g: max diff %.3g = %.3g of max |cpu| %.3g "
+		    "(tolerance %g)\n", what, c.at, a[c.at], b[c.at], c.md, c.rel, c.mb, tl);
+		t_failed++;
+	} else if (getenv("DL_TEST_VERBOSE"))
+		fprintf(stderr, "ok   %s: %.3g\n", what, c.rel);
+	free(a);
+	free(b);
+}
+
 static void
 cmp(const char *what, const struct t *t, double tl)
 {
-	float *a = fetch(0, t), *b = fetch(1, t);
-	double md = 0, mb = 0;
-	size_t at = 0;
-
-	for (size_t i = 0; i < t->n; i++) {
-		double d = fabs((double)a[i] - b[i]);
-
-		if (!(d <= md))		/* NaN counts as worst */
-			md = d, at = i;
-		if (fabs(b[i]) > mb)
-			mb = fabs(b[i]);
-	}
-	double rel = md / (mb > 1e-30 ? mb : 1e-30);
-	if (rel > worst)
-		worst = rel;
-	if (!(rel <= tl)) {
-		fprintf(stderr, "FAIL %s: [%zu] cuda %.9g cpu %.9g: max diff %.3g = %.3g of max |cpu| %.3g "
-		    "(tolerance %g)\n", what, at, a[at], b[at], md, rel, mb, tl);
-		t_failed++;
-	} else if (getenv("DL_TEST_VERBOSE"))
-		fprintf(stderr, "ok   %s: %.3g\n", what, rel);
-	free(a);
-	free(b);
+	cmp_n(what, t, t->n, tl);
 }
 
 static void
@@ -183,12 +184,24 @@ test_conv(void)
 		snprintf(name + len, sizeof name - len, " bwd filter");
 		BOTH(name, E->conv2d_bwd_filter(C, &cv, D(x), D(dy), D(dw)));
 		cmp(name, &dw, tol_mm);
-		/* a smaller batch on the same layer re-plans */
+		/* a smaller batch on the same layer re-plans: y poisoned first (the
+		 * full batch's results would agree), its first n-1 samples
+		 * compared, the last one left alone */
 		if (cv.n > 1) {
+			size_t per = (size_t)cv.p * cv.q * cv.k, bad = 0;
+
 			cv.n--;
 			snprintf(name + len, sizeof name - len, " fwd n-1");
+			BOTH(name, E->fill(C, (long)ny, NAN, D(y)));
 			BOTH(name, E->conv2d_fwd(C, &cv, D(x), D(w), D(y)));
-			cmp(name, &y, tol_mm);
+			cmp_n(name, &y, per * cv.n, tol_mm);
+			float *a = fetch(0, &y);
+			for (size_t j = per * cv.n; j < ny; j++)
+				bad += !isnan(a[j]);
+			if (bad)
+				fprintf(stderr, "FAIL %s: wrote %zu elements past its %d samples\n", name, bad,
+				    cv.n), t_failed++;
+			free(a);
 		}
 		for (int B = 0; B < 2; B++)
 			if (be[B]->conv2d_unplan)
@@ -553,6 +566,50 @@ test_rounding(int prec)
 	E->free(C, da), E->free(C, db), E->free(C, dc), E->free(C, dx), E->free(C, dw), E->free(C, dy);
 }
 
+/* The same in a 3x3 convolution of 8 channels (padding 1), in all three
+ * directions: w is the identity at the window's centre, so each result
+ * is one product of operands, 1 + 2^-12 (rounded: 1) times 1. */
+static void
+test_rounding_conv(int prec)
+{
+	const struct dl_backend *E = be[0];
+	struct dl_backend_ctx *C = cx[0];
+	enum { H = 5, W = 5, K = 8, N = H * W * K, NW = K * 3 * 3 * K };
+	static float x[N], w[NW], y[N], one[N], r[NW];
+	struct dl_conv cv = { 1, H, W, K, K, 3, 3, 1, 1, 1, 1, H, W, NULL };
+	const char *nm = prec == DL_PREC_BF16 ? "bf16" : "fp16";
+	const char *dir[3] = { "fwd", "bwd data", "bwd filter" };
+	float *dx = E->alloc(C, sizeof x), *dw = E->alloc(C, sizeof w), *dy = E->alloc(C, sizeof y);
+	float *d1 = E->alloc(C, sizeof one), *dr = E->alloc(C, sizeof r);
+	size_t centre = ((size_t)2 * W + 2) * K;	/* pixel (2,2), channel 0 */
+
+	memset(x, 0, sizeof x), memset(w, 0, sizeof w), memset(one, 0, sizeof one);
+	x[centre] = 1 + 1.0f / 4096;
+	one[centre] = 1;
+	for (int k = 0; k < K; k++)
+		w[((size_t)k * 9 + 4) * K + k] = 1;	/* w[k][1][1][c] = (k == c) */
+	CHECK(dx && dw && dy && d1 && dr);
+	CHECK(E->put(C, dx, x, sizeof x) == 0 && E->put(C, dw, w, sizeof w) == 0);
+	CHECK(E->put(C, d1, one, sizeof one) == 0);
+	CHECK(E->conv2d_plan == NULL || E->conv2d_plan(C, &cv) == 0);
+	for (int d = 0; d < 3; d++) {
+		float got;
+		int rc = d == 0 ? E->conv2d_fwd(C, &cv, dx, dw, dy) :	/* y = x * w */
+		    d == 1 ? E->conv2d_bwd_data(C, &cv, dx, dw, dy) :	/* dx for dy = x */
+		    E->conv2d_bwd_filter(C, &cv, dx, d1, dr);		/* dw = x dy, dy = 1 there */
+
+		CHECK(rc == 0);
+		CHECK(E->get(C, r, d == 2 ? dr : dy, d == 2 ? sizeof r : sizeof y) == 0);
+		got = d == 2 ? r[4 * K] : r[centre];		/* dw[0][1][1][0]; y or dx at (2,2,0) */
+		if (got != 1.0f)
+			fprintf(stderr, "FAIL %s conv 3x3x8 %s: 1 + 2^-12 gave %.9g, not 1: it ran in fp32 "
+			    "(no 16-bit cuDNN algorithm?)\n", nm, dir[d], got), t_failed++;
+	}
+	if (E->conv2d_unplan)
+		E->conv2d_unplan(C, &cv);
+	E->free(C, dx), E->free(C, dw), E->free(C, dy), E->free(C, d1), E->free(C, dr);
+}
+
 /* gemm and convolutions in bf16 and fp16 against the fp32 CPU. */
 static void
 test_lowp(void)
@@ -575,6 +632,7 @@ test_lowp(void)
 		test_gemm();
 		test_conv();
 		test_rounding(precs[i]);
+		test_rounding_conv(precs[i]);
 		CHECK(be[0]->sync(cx[0]) == 0);
 		fprintf(stderr, "%s: largest relative difference cuda vs cpu (gemm, conv): %.3g\n",
 		    nm, worst);

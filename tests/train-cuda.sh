@@ -9,10 +9,11 @@
 # dl-eval --precision bf16 on the GPU scores the bf16 model as the CPU does.  Runs
 # under `make test-cuda`; exits 77 without dl-train/dl-eval, the data, the
 # CUDA library or a device (DL_REQUIRE_CUDA=1 makes the last two failures).
-# Env: DL_TRAIN_CUDA_N training images (default all 60,000), DL_TRAIN_CUDA_TOL,
+# Env: DL_FMNIST (the data, default /usr/share/datasets/fashion-mnist),
+# DL_TRAIN_CUDA_N training images (default all 60,000), DL_TRAIN_CUDA_TOL,
 # DL_TRAIN_CUDA_TOL16 (bf16 and fp16).
 set -eu
-FM=/usr/share/datasets/fashion-mnist
+FM=${DL_FMNIST:-/usr/share/datasets/fashion-mnist}
 NET=20C5-MP2-50C5-MP2-FC256-FC10
 N=${DL_TRAIN_CUDA_N:-60000}
 TOL=${DL_TRAIN_CUDA_TOL:-1e-3}

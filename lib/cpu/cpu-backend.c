@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dlpipe.h"
+#include "base.h"
 #include "cpu.h"
 
 static int

@@ -9,7 +9,7 @@
 /* memory-bound loops: let GCC vectorise them (-O2 keeps to cheap cases) */
 #pragma GCC optimize("O3")
 
-#include "dlpipe.h"
+#include "base.h"
 #include "cpu.h"
 
 #define BN_CHUNK 256		/* rows per partial sum */

@@ -17,7 +17,7 @@
 /* memory-bound loops: let GCC vectorise them (-O2 keeps to cheap cases) */
 #pragma GCC optimize("O3")
 
-#include "dlpipe.h"
+#include "base.h"
 #include "cpu.h"
 
 /* A 1x1 convolution with stride 1 and no padding needs no im2col. */

@@ -16,7 +16,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
-#include "dlpipe.h"
+#include "base.h"
 #include "cpu.h"
 
 enum { OP_FWD, OP_BWD_DATA, OP_BWD_FILTER };

@@ -9,8 +9,9 @@
 /* memory-bound loops: let GCC vectorise them (-O2 keeps to cheap cases) */
 #pragma GCC optimize("O3")
 
-#include "dlpipe.h"
+#include "base.h"
 #include "cpu.h"
+#include "kernels.h"
 
 #define PAR_MIN 32768		/* below this, one thread */
 #define OMP_FOR _Pragma("omp parallel for num_threads(n < PAR_MIN ? 1 : ctx->threads) schedule(static)")
@@ -70,7 +71,7 @@ k_dropout(long n, long i0, float p, float keep, uint64_t seed, const float *x,
 {
 	#pragma omp simd
 	for (long i = 0; i < n; i++) {
-		float m = dl_dropout_u01(seed, (uint64_t)(i0 + i)) < p ? 0.0f : keep;
+		float m = dl_dropout_mask(seed, (uint64_t)(i0 + i), p, keep);
 		mask[i] = m;
 		y[i] = x[i] * m;
 	}

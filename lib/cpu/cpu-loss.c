@@ -1,20 +1,14 @@
 /*
  * cpu-loss.c - losses fused with their link on the CPU (formulas in
  * backend.h: softmax + NLL, sigmoid + BCE, MSE, Huber), and softmax.
- * One sample per iteration: no cross-sample sums here.
- * CUDA twin: cuda/loss.cu.
+ * One sample per iteration: no cross-sample sums here.  The per-element
+ * arithmetic is lib/kernels.h's, which cuda/loss.cu (the CUDA twin) shares.
  */
 #include <math.h>
 
-#include "dlpipe.h"
+#include "base.h"
 #include "cpu.h"
-
-/* log(1 + exp(z)), stable */
-static double
-softplus(double z)
-{
-	return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
-}
+#include "kernels.h"
 
 int
 cpu_loss(struct dl_backend_ctx *ctx, int kind, float delta, long n, int k,
@@ -47,38 +41,19 @@ cpu_loss(struct dl_backend_ctx *ctx, int kind, float delta, long n, int k,
 			for (int j = 1; j < k; j++)
 				m = zi[j] > m ? zi[j] : m;
 			for (int j = 0; j < k; j++)
-				s += exp(zi[j] - m);
+				s += dl_nll_exp(zi[j], m);
 			double lse = m + log(s);
-			l = lse - zi[cls[i]];
+			l = dl_nll_loss(lse, zi[cls[i]]);
 			if (di)
 				for (int j = 0; j < k; j++)
-					di[j] = scale * (float)(exp(zi[j] - lse) - (j == cls[i]));
+					di[j] = dl_nll_dz(zi[j], lse, j == cls[i], scale);
 		} else {
 			for (int j = 0; j < k; j++) {
-				double t = tf ? tf[(size_t)i * k + j] : (j == cls[i]);
-				double d = zi[j] - t, g;
+				double t = tf ? tf[(size_t)i * k + j] : (j == cls[i]), g;
 
-				switch (kind) {
-				case DL_LOSS_BCE:	/* t log(1+e^-z) + (1-t) log(1+e^z) */
-					l += t * softplus(-zi[j]) + (1 - t) * softplus(zi[j]);
-					g = 1 / (1 + exp(-(double)zi[j])) - t;
-					break;
-				case DL_LOSS_MSE:
-					l += d * d;
-					g = 2 * d;
-					break;
-				default:	/* HUBER */
-					if (fabs(d) <= delta) {
-						l += 0.5 * d * d;
-						g = d;
-					} else {
-						l += delta * (fabs(d) - 0.5 * delta);
-						g = d > 0 ? delta : -delta;
-					}
-					break;
-				}
+				l += dl_loss_term(kind, delta, zi[j], t, &g);
 				if (di)
-					di[j] = (float)(scale * g / k);
+					di[j] = dl_loss_dz(scale, g, k);
 			}
 			l /= k;
 		}

@@ -11,7 +11,7 @@
 /* memory-bound loops: let GCC vectorise them (-O2 keeps to cheap cases) */
 #pragma GCC optimize("O3")
 
-#include "dlpipe.h"
+#include "base.h"
 #include "cpu.h"
 
 /* The in-bounds window [h0,h1) x [w0,w1) of output (p,q). */

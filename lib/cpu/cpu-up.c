@@ -10,7 +10,7 @@
 /* memory-bound loops: let GCC vectorise them (-O2 keeps to cheap cases) */
 #pragma GCC optimize("O3")
 
-#include "dlpipe.h"
+#include "base.h"
 #include "cpu.h"
 
 int

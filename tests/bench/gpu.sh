@@ -15,7 +15,10 @@
 # with a CUDA build of torch.  Env: B (the build dir holding lib/, default
 # the tree), BENCH_MODES ("fp32 tf32"), BENCH_SEARCH (1: cuDNN algorithms
 # by timing on both sides: DL_CUDA_CONV_SEARCH and cudnn.benchmark),
-# BENCH_EPOCHS (2), VGG_STEPS (20), BENCH_OUT (also write the table there).
+# BENCH_EPOCHS (2), VGG_STEPS (20), BENCH_OUT (also write the table there),
+# DEPS_PREFIX (as for make: a prefix of unpacked -dev packages), PY (the
+# python with torch, default /usr/bin/python3).  BENCH_SEARCH=1 sets
+# DL_CUDA_DETERMINISTIC=0 too: a timed search is not deterministic.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 : "${B:=$top}" "${BENCH_MODES:=fp32 tf32}" "${BENCH_SEARCH:=0}" "${BENCH_EPOCHS:=2}"
@@ -29,8 +32,10 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 [ -f "$B/lib/libdlpipe-cuda.so" ] ||
 	{ echo "gpu.sh: no $B/lib/libdlpipe-cuda.so: run make where nvcc is (CUDA_HOME)" >&2; exit 1; }
 export DL_CUDA_LIB="$B/lib/libdlpipe-cuda.so"
+: "${DEPS_PREFIX:=}"
+dl=${DEPS_PREFIX:+$DEPS_PREFIX/usr/lib/x86_64-linux-gnu}
 cc -O2 -std=c11 -I"$top/lib" -I"$top/formats" -o "$tmp/gpu-net" "$top/tests/bench/gpu-net.c" \
-    "$B/lib/libdlpipe.a" -ldnnl -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread \
+    "$B/lib/libdlpipe.a" ${dl:+-L"$dl" -Wl,-rpath,"$dl"} -ldnnl -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread \
     -ldl -fopenmp -Wl,--export-dynamic-symbol=dl_seterr
 $PY -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2> /dev/null ||
 	{ echo "gpu.sh: $PY has no torch that sees a GPU" >&2; exit 1; }
@@ -56,6 +61,7 @@ rows=$tmp/rows
 for mode in $BENCH_MODES; do
 	case $mode in fp32) tf=0 ;; tf32) tf=1 ;; *) echo "gpu.sh: mode $mode: fp32 or tf32" >&2; exit 2 ;; esac
 	export DL_CUDA_TF32=$tf TORCH_TF32=$tf DL_CUDA_CONV_SEARCH=$BENCH_SEARCH TORCH_BENCHMARK=$BENCH_SEARCH
+	if [ "$BENCH_SEARCH" = 1 ]; then export DL_CUDA_DETERMINISTIC=0; fi
 	for net in lenet vgg-style vgg16; do
 		case $net in
 		lenet)     a="fmnist $LENET 128 $BENCH_EPOCHS"; what="LeNet, Fashion-MNIST, train b128"; goal=1.0 ;;

@@ -1,8 +1,10 @@
 /*
- * prog.c - what every program's main shares: the stream flags (-o, --zstd,
- * --no-verify, --max-record), -q/-v/-h/-V, usage errors from getopt_long,
- * and leaving a failed output behind cleanly.  Only bin/ calls these.
+ * prog.c - what every program's main shares: flag values, the stream flags
+ * (-o, --zstd, --no-verify, --max-record), -q/-v/-h/-V, usage errors from
+ * getopt_long, leaving a failed output behind cleanly and the OpenMP
+ * re-exec.  Part of the program kit (lib/kit/kit.h): only bin/ links it.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <unistd.h>
@@ -11,6 +13,46 @@
 #include <string.h>
 
 #include "dlpipe.h"
+
+/* ---- flag values ---- */
+long
+dl_arg_long(const char *s, const char *flag, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		dl_usage_die("%s: '%s' is not a whole number from %ld to %ld", flag, s, lo, hi);
+	return v;
+}
+
+double
+dl_arg_double(const char *s, const char *flag, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= lo && v <= hi))
+		dl_usage_die("%s: '%s' is not a number from %g to %g", flag, s, lo, hi);
+	return v;
+}
+
+uint64_t
+dl_arg_seed(const char *s, const char *flag)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || *s == '-')
+		dl_usage_die("%s: '%s' is not a seed (a whole number >= 0)", flag, s);
+	return v;
+}
 
 void
 dl_opt_common(int c, char **argv, struct dl_io_opts *io, const char *usage)

@@ -1,6 +1,6 @@
 /*
- * util.c - small pieces every part uses: aligned memory, dtypes, flag
- * values, the random number generator, the progress line, the clock.
+ * util.c - small pieces every part uses: aligned memory, dtypes and
+ * tensor values, the random number generator, the clock.
  */
 #include <errno.h>
 #include <math.h>
@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dlpipe.h"
+#include "base.h"
 
 /* ---- memory ---- */
 void *
@@ -231,19 +231,39 @@ dl_tensor_set(struct dl_tensor *t, uint64_t i, double v)
 	}
 }
 
+/* u8 is read as v/255: v * (1 / 255.0) in double, whose float is exactly
+ * v / 255.0f for every v (so the f32 and f64 forms agree). */
 void
-dl_tensor_f32(const struct dl_tensor *t, float *dst)
+dl_to_f32(const void *src, int dtype, uint64_t n, float *dst)
 {
-	uint64_t n = dl_tensor_count(t);
+	struct dl_tensor t = { .dtype = dtype, .data = (void *)src };
 
-	if (t->dtype == DL_F32)
-		memcpy(dst, t->data, n * sizeof *dst);
-	else if (t->dtype == DL_U8)
+	if (dtype == DL_U8)
 		for (uint64_t i = 0; i < n; i++)
-			dst[i] = ((const uint8_t *)t->data)[i] / 255.0f;
+			dst[i] = ((const uint8_t *)src)[i] / 255.0f;
+	else if (dtype == DL_F32)
+		memmove(dst, src, n * sizeof *dst);
 	else
 		for (uint64_t i = 0; i < n; i++)
-			dst[i] = (float)dl_tensor_get(t, i);
+			dst[i] = (float)dl_tensor_get(&t, i);
+}
+
+void
+dl_to_f64(const void *src, int dtype, uint64_t n, double *dst)
+{
+	struct dl_tensor t = { .dtype = dtype, .data = (void *)src };
+
+	if (dtype == DL_U8)
+		for (uint64_t i = 0; i < n; i++)
+			dst[i] = ((const uint8_t *)src)[i] * (1 / 255.0);
+	else if (dtype == DL_F32)
+		for (uint64_t i = 0; i < n; i++)
+			dst[i] = ((const float *)src)[i];
+	else if (dtype == DL_F64)
+		memmove(dst, src, n * sizeof *dst);
+	else
+		for (uint64_t i = 0; i < n; i++)
+			dst[i] = dl_tensor_get(&t, i);
 }
 
 int
@@ -258,46 +278,6 @@ dl_name_valid(const char *s, size_t len)
 			return 0;
 	}
 	return 1;
-}
-
-/* ---- flag values ---- */
-long
-dl_arg_long(const char *s, const char *flag, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		dl_usage_die("%s: '%s' is not a whole number from %ld to %ld", flag, s, lo, hi);
-	return v;
-}
-
-double
-dl_arg_double(const char *s, const char *flag, double lo, double hi)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi))
-		dl_usage_die("%s: '%s' is not a number from %g to %g", flag, s, lo, hi);
-	return v;
-}
-
-uint64_t
-dl_arg_seed(const char *s, const char *flag)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || *s == '-')
-		dl_usage_die("%s: '%s' is not a seed (a whole number >= 0)", flag, s);
-	return v;
 }
 
 /* ---- random numbers: splitmix64 -> xoshiro256** ---- */
@@ -401,7 +381,7 @@ dl_rng_permutation(uint64_t *perm, uint64_t n, uint64_t seed, uint64_t k)
 	dl_rng_shuffle(&r, perm, n);
 }
 
-/* ---- time and progress ---- */
+/* ---- time ---- */
 double
 dl_now(void)
 {
@@ -409,46 +389,4 @@ dl_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-void
-dl_progress_start(struct dl_progress *p, const char *what)
-{
-	p->what = what;
-	p->t0 = p->last = dl_now();
-	p->active = !dl_quiet && (dl_verbose || isatty(2));
-}
-
-void
-dl_progress_update(struct dl_progress *p, uint64_t done, uint64_t total, const char *extra)
-{
-	double t = dl_now();
-	char bar[32];
-	int w = 20, k;
-
-	if (!p->active || t - p->last < 0.2)
-		return;
-	p->last = t;
-	if (total) {
-		k = (int)(w * (double)done / total);
-		k = k > w ? w : k;
-		memset(bar, '#', k);
-		memset(bar + k, '.', w - k);
-		bar[w] = 0;
-		fprintf(stderr, "\r%s: %s [%s] %llu/%llu %.0fs %s\033[K", dl_progname, p->what, bar,
-		        (unsigned long long)done, (unsigned long long)total, t - p->t0,
-		        extra ? extra : "");
-	} else {
-		fprintf(stderr, "\r%s: %s %llu %.0fs %s\033[K", dl_progname, p->what,
-		        (unsigned long long)done, t - p->t0, extra ? extra : "");
-	}
-	fflush(stderr);
-}
-
-void
-dl_progress_end(struct dl_progress *p)
-{
-	if (p->active && isatty(2))
-		fprintf(stderr, "\r\033[K");
-	p->active = 0;
 }

@@ -1,6 +1,6 @@
 /*
  * device.c - dl_msg_device(): which device a net runs on, said on stderr.
- * Apart from lib/prog.c so that programs without a network do not link
+ * Apart from lib/kit/prog.c so that programs without a network do not link
  * (and load) the learning core, OpenBLAS and oneDNN.
  */
 #include <omp.h>

@@ -1,6 +1,7 @@
 /*
- * err.c - error messages for the library (dl_seterr/dl_errmsg, per thread)
- * and the exits and messages of programs (dl_die, dl_usage_die, dl_msg).
+ * err.c - the messages and exits of programs (dl_die, dl_usage_die,
+ * dl_msg).  The library's error messages (dl_seterr/dl_errmsg) are the
+ * base layer's (lib/base/err.c).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -11,53 +12,8 @@
 
 #include "dlpipe.h"
 
-const char *dl_progname = "dlpipe";
 int dl_quiet;
 int dl_verbose;
-
-static _Thread_local char errbuf[1024];
-
-static void
-vfmt(char *buf, size_t n, const char *fmt, va_list ap)
-{
-	int saved = errno;
-	size_t len;
-
-	vsnprintf(buf, n, fmt, ap);
-	len = strlen(buf);
-	if (len && fmt[strlen(fmt) - 1] == ':')
-		snprintf(buf + len, n - len, " %s", strerror(saved));
-}
-
-int
-dl_seterr(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfmt(errbuf, sizeof errbuf, fmt, ap);
-	va_end(ap);
-	return -code;
-}
-
-void
-dl_errprefix(const char *fmt, ...)
-{
-	char pre[256], old[sizeof errbuf];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(pre, sizeof pre, fmt, ap);
-	va_end(ap);
-	memcpy(old, errbuf, sizeof old);
-	snprintf(errbuf, sizeof errbuf, "%.255s: %.700s", pre, old);
-}
-
-const char *
-dl_errmsg(void)
-{
-	return errbuf;
-}
 
 void
 dl_setprogname(const char *argv0)
@@ -72,7 +28,7 @@ vmsg(const char *fmt, va_list ap)
 {
 	char buf[2048];
 
-	vfmt(buf, sizeof buf, fmt, ap);
+	dl_vformat(buf, sizeof buf, fmt, ap);
 	fprintf(stderr, "%s: %s\n", dl_progname, buf);
 }
 
