@@ -46,6 +46,26 @@ dl_dropout_mask(uint64_t seed, uint64_t i, float p, float keep)
 	return dl_dropout_u01(seed, i) < p ? 0.0f : keep;
 }
 
+/* ---- softmax of one row ------------------------------------------------------------
+ * p[j] = exp(z[j] - max z) / sum, the sum in double; p may alias z.  The
+ * CPU backend's softmax entry and the library's host probabilities
+ * (dl_softmax_rows) are this, row by row. */
+static inline DL_HD void
+dl_softmax_row(const float *z, float *p, int k)
+{
+	float m = z[0];
+	double s = 0;
+
+	for (int j = 1; j < k; j++)
+		m = z[j] > m ? z[j] : m;
+	for (int j = 0; j < k; j++) {
+		p[j] = expf(z[j] - m);
+		s += p[j];
+	}
+	for (int j = 0; j < k; j++)
+		p[j] = (float)(p[j] / s);
+}
+
 /* ---- loss rows -------------------------------------------------------------------
  * Row z[k] of logits, in double where it sums.  NLL (softmax):
  *   m = max_j z[j];  s = sum_j dl_nll_exp(z[j], m);  lse = m + log(s)

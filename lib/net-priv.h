@@ -32,7 +32,7 @@ struct dl_net {
 	long in_n;
 	int n_layers;
 	struct layer *L;
-	int n_params;
+	int n_params, cap_params;
 	struct param *P;
 	size_t n_train, n_stats;	/* floats */
 	float *params, *grads, *stats;	/* device */

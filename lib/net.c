@@ -17,6 +17,7 @@
 
 #include "dlpipe.h"
 #include "net-priv.h"
+#include "kernels.h"
 
 /* ---- descriptions ---------------------------------------------------------- */
 
@@ -123,9 +124,14 @@ net_add_param(struct dl_net *net, int layer, const char *what, int trainable, in
 	struct param *p, *np;
 	long n = 1;
 
-	if (!(np = realloc(net->P, (net->n_params + 1) * sizeof *np)))
-		return dl_seterr(DL_ENOMEM, "net: out of memory");
-	net->P = np;
+	if (net->n_params == net->cap_params) {
+		int nc = net->cap_params ? 2 * net->cap_params : 16;
+
+		if (!(np = realloc(net->P, (size_t)nc * sizeof *np)))
+			return dl_seterr(DL_ENOMEM, "net: out of memory");
+		net->P = np;
+		net->cap_params = nc;
+	}
 	p = &net->P[net->n_params];
 	memset(p, 0, sizeof *p);
 	snprintf(p->name, sizeof p->name, "%s.%s", net->L[layer].name, what);
@@ -884,20 +890,8 @@ dl_net_activation(struct dl_net *net, const char *layer, float *out, long nmax)
 void
 dl_softmax_rows(long n, int k, const float *z, float *p)
 {
-	for (long i = 0; i < n; i++) {
-		const float *zi = z + (size_t)i * k;
-		float *pi = p + (size_t)i * k, m = zi[0];
-		double s = 0;
-
-		for (int j = 1; j < k; j++)
-			m = zi[j] > m ? zi[j] : m;
-		for (int j = 0; j < k; j++) {
-			pi[j] = expf(zi[j] - m);
-			s += pi[j];
-		}
-		for (int j = 0; j < k; j++)
-			pi[j] = (float)(pi[j] / s);
-	}
+	for (long i = 0; i < n; i++)
+		dl_softmax_row(z + (size_t)i * k, p + (size_t)i * k, k);
 }
 
 long

@@ -82,9 +82,9 @@ assert sal.shape == (84, 84) and sal.min() >= 0 and sal.max() <= 1
 PYEOF
 
 st=0; dl-convert m.dlm > out 2> err || st=$?
-[ $st = 2 ] && [ ! -s out ] && grep -q '^dl-convert: ' err
+[ $st = 2 ]; [ ! -s out ]; grep -q '^dl-convert: ' err
 st=0; dl-convert --dense --input 20x20 m.dlm > out 2> err || st=$?
-[ $st = 1 ] && grep -q '^dl-convert: ' err
+[ $st = 1 ]; grep -q '^dl-convert: ' err
 st=0; dl-convert --input 3 m.dlm > out 2> err || st=$?
 [ $st = 2 ]
 echo ok

@@ -63,13 +63,13 @@ if os.path.exists("p1.dls"):
 PYEOF
 
 st=0; dl-dream m.dlm < t.dls > out 2> err || st=$?
-[ $st = 2 ] && [ ! -s out ] && grep -q '^dl-dream: ' err
+[ $st = 2 ]; [ ! -s out ]; grep -q '^dl-dream: ' err
 st=0; dl-dream --layer conv9 m.dlm < t.dls > out 2> err || st=$?
-[ $st = 2 ] && grep -q "no layer 'conv9'" err
+[ $st = 2 ]; grep -q "no layer 'conv9'" err
 st=0; dl-dream --class 3 --octaves 2 m.dlm < t.dls > out 2> err || st=$?
 [ $st = 2 ]
 if [ -f a2.dls ]; then
 	st=0; dl-dream --class 3 m.dlm < a2.dls > out 2> err || st=$?
-	[ $st = 1 ] && grep -q "input size" err
+	[ $st = 1 ]; grep -q "input size" err
 fi
 echo ok

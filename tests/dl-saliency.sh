@@ -174,13 +174,13 @@ PYEOF
 
 # the way it fails
 st=0; dl-saliency -m bogus m.dlm < t.dls > out 2> err || st=$?
-[ $st = 2 ] && [ ! -s out ] && grep -q '^dl-saliency: ' err
+[ $st = 2 ]; [ ! -s out ]; grep -q '^dl-saliency: ' err
 st=0; dl-saliency nothere.dlm < t.dls > out 2> err || st=$?
-[ $st = 1 ] && grep -q '^dl-saliency: ' err
+[ $st = 1 ]; grep -q '^dl-saliency: ' err
 st=0; dl-saliency --score logits m.dlm < t.dls > out 2> err || st=$?
-[ $st = 2 ] && grep -q 'score' err
+[ $st = 2 ]; grep -q 'score' err
 st=0; dl-saliency -c 12 m.dlm < t.dls > out 2> err || st=$?
-[ $st = 1 ] && grep -q 'class 12' err
+[ $st = 1 ]; grep -q 'class 12' err
 dl-import idx --limit 2 $FM/t10k-images-idx3-ubyte.gz | dl-saliency -c label m.dlm > out 2> err && exit 1
 grep -q 'no class label' err
 echo ok

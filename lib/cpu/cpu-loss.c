@@ -65,19 +65,7 @@ cpu_loss(struct dl_backend_ctx *ctx, int kind, float delta, long n, int k,
 int
 cpu_softmax(struct dl_backend_ctx *ctx, long n, int k, const float *z, float *p)
 {
-	for (long i = 0; i < n; i++) {
-		const float *zi = z + (size_t)i * k;
-		float *pi = p + (size_t)i * k, m = zi[0];
-		double s = 0;
-
-		for (int j = 1; j < k; j++)
-			m = zi[j] > m ? zi[j] : m;
-		for (int j = 0; j < k; j++) {
-			pi[j] = expf(zi[j] - m);
-			s += pi[j];
-		}
-		for (int j = 0; j < k; j++)
-			pi[j] = (float)(pi[j] / s);
-	}
+	for (long i = 0; i < n; i++)
+		dl_softmax_row(z + (size_t)i * k, p + (size_t)i * k, k);
 	return 0;
 }
