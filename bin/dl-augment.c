@@ -2,11 +2,9 @@
  * dl-augment: random flips, moves, scaling, rotation, crops and PCA
  * lighting, drawn afresh for every sample.  Sample k of the stream draws
  * from dl_rng_fork(seed, k), so the output bytes depend on the seed alone,
- * not on -j.  The transforms: lib/image.c.
+ * not on -j.  The transforms: lib/image.c; the threads: lib/augment.c.
  */
 #include <getopt.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,178 +142,67 @@ parse_args(int argc, char *argv[], struct opts *o)
 		dl_usage_die("--lighting needs --pca STATS");
 }
 
-/* The colour PCA for lighting, from a channel-scope pca/zca stats file. */
-static void
-load_pca(struct opts *o)
-{
-	struct dl_whiten w;
-
-	if (dl_whiten_load(&w, o->pca) < 0)
-		dl_die("%s", dl_errmsg());
-	if (!w.eigvec || w.scope != DL_SCOPE_CHANNEL || w.d > 4)
-		dl_die("%s: not a colour PCA (fit one with dl-whiten --fit pca)", o->pca);
-	o->a.light_c = w.d;
-	memcpy(o->a.eigval, w.eigval, w.d * sizeof *w.eigval);
-	memcpy(o->a.eigvec, w.eigvec, (size_t)w.d * w.d * sizeof *w.eigvec);
-	dl_whiten_fini(&w);
-}
-
-/* One record of a chunk: its input, its output, where its image goes. */
+/* One record of a chunk: its input, its output (its images: b[] below). */
 struct slot {
 	struct dl_record *in, *out;
-	struct dl_tensor *t;	/* the image in in */
-	int n, h, w, c;		/* samples, height, width, channels */
-	uint64_t first;		/* stream index of its first sample */
-	void *buf;		/* output images */
-	size_t cap;		/* bytes */
+	size_t cap;		/* bytes at b[].dst */
 };
 
 struct aug {
 	struct opts o;
 	int batches;		/* kind=batches: a leading sample dimension */
 	struct slot s[CHUNK_RECORDS];
+	struct dl_augment_batch b[CHUNK_RECORDS];	/* slot i's images; .dst: output */
 	int n;			/* slots in use */
 	uint64_t samples;	/* samples so far (the next index) */
 	uint64_t records;	/* DATA records so far */
 };
 
-/* Read the image geometry of slot k and build its output record. */
+/* Read the image geometry of slot i and build its output record. */
 static int
-prepare(struct aug *g, struct slot *s)
+prepare(struct aug *g, int i)
 {
+	struct slot *s = &g->s[i];
 	struct dl_tensor *t = dl_record_find(s->in, g->o.tensor);
-	int lead, dt, oh, ow;
+	struct dl_augment_batch *b = &g->b[i];
+	int lead = g->batches ? 1 : 0, dt, oh, ow, rc;
 	uint64_t shape[DL_MAX_NDIM];
-	char desc[128];
 	size_t need;
 
 	if (!t)
 		return dl_seterr(DL_EFORMAT, "record %llu has no tensor '%s'",
 		                 (unsigned long long)g->records, g->o.tensor);
-	lead = g->batches ? 1 : 0;
-	if ((t->dtype != DL_U8 && t->dtype != DL_F32) || t->ndim - lead < 2 || t->ndim - lead > 3 ||
-	    (lead && t->ndim < 1))
-		return dl_seterr(DL_EFORMAT, "record %llu: tensor '%s' is %s, not an image "
-		                 "(H x W [x C], u8 or f32)%s", (unsigned long long)g->records,
-		                 g->o.tensor, dl_tensor_desc(t, desc, sizeof desc),
-		                 lead ? " in a batch" : "");
-	s->t = t;
-	s->n = lead ? (int)t->shape[0] : 1;
-	s->h = (int)t->shape[lead];
-	s->w = (int)t->shape[lead + 1];
-	s->c = t->ndim - lead == 3 ? (int)t->shape[lead + 2] : 1;
-	if (t->shape[lead] > 1 << 16 || t->shape[lead + 1] > 1 << 16 || s->c > 1 << 16 ||
-	    t->shape[0] > 1 << 30)
-		return dl_seterr(DL_EFORMAT, "record %llu: image too large", (unsigned long long)g->records);
-	if (!s->h || !s->w || !s->c)
-		return dl_seterr(DL_EFORMAT, "record %llu: tensor '%s' is %s, an empty image",
-		                 (unsigned long long)g->records, g->o.tensor,
-		                 dl_tensor_desc(t, desc, sizeof desc));
-	if (g->o.a.lighting > 0 && s->c != g->o.a.light_c)
+	if ((rc = dl_augment_batch_init(b, t, g->batches)) < 0) {
+		dl_errprefix("record %llu", (unsigned long long)g->records);
+		return rc;
+	}
+	if (g->o.a.lighting > 0 && b->c != g->o.a.light_c)
 		return dl_seterr(DL_ESHAPE, "record %llu: %d channels, the PCA of %s has %d",
-		                 (unsigned long long)g->records, s->c, g->o.pca, g->o.a.light_c);
-	s->first = g->samples;
-	g->samples += s->n;
+		                 (unsigned long long)g->records, b->c, g->o.pca, g->o.a.light_c);
+	b->first = g->samples;
+	g->samples += b->n;
 	dt = dl_augment_out_dtype(&g->o.a, t->dtype);
-	dl_augment_out_size(&g->o.a, s->h, s->w, &oh, &ow);
-	need = (size_t)s->n * oh * ow * s->c * dl_dtype_size(dt);
+	dl_augment_out_size(&g->o.a, b->h, b->w, &oh, &ow);
+	need = (size_t)b->n * oh * ow * b->c * dl_dtype_size(dt);
 	if (need > s->cap) {
-		dl_free(s->buf);
+		dl_free(b->dst);
 		s->cap = 0;
-		if (!(s->buf = dl_alloc(need)))
+		if (!(b->dst = dl_alloc(need)))
 			return -DL_ENOMEM;
 		s->cap = need;
 	}
 	memcpy(shape, t->shape, sizeof shape);
 	shape[lead] = oh;
 	shape[lead + 1] = ow;
-	return dl_record_replace(s->out, s->in, t->name, dt, t->ndim, shape, s->buf);
-}
-
-/* Sample j of the chunk: find its slot, transform it.  0 or -1. */
-static int
-one_sample(struct aug *g, const uint64_t *start, uint64_t j)
-{
-	int i = 0, lo = 0, hi = g->n - 1;
-
-	while (lo <= hi) {	/* the slot holding sample j */
-		int mid = (lo + hi) / 2;
-		if (start[mid] <= j) {
-			i = mid;
-			lo = mid + 1;
-		} else {
-			hi = mid - 1;
-		}
-	}
-	struct slot *s = &g->s[i];
-	uint64_t b = j - start[i];
-	struct dl_rng r;
-	const struct dl_tensor *o = &s->out->tensors[s->t - s->in->tensors];
-	size_t in_sz = (size_t)s->h * s->w * s->c * dl_dtype_size(s->t->dtype);
-	size_t out_sz = o->nbytes / (s->n ? s->n : 1);
-
-	dl_rng_fork(&r, g->o.seed, s->first + b);
-	return dl_augment_image(&g->o.a, &r, (const char *)s->t->data + b * in_sz, s->t->dtype,
-	                        s->h, s->w, s->c, (char *)s->buf + b * out_sz) < 0 ? -1 : 0;
-}
-
-/* Threads take samples 16 at a time from a shared counter: which thread
- * does a sample changes nothing in its bytes.  Plain threads that block
- * when done, not OpenMP's spinning ones, as the rest of a pipeline needs
- * the cores too. */
-struct work {
-	struct aug *g;
-	const uint64_t *start;
-	uint64_t total;
-	_Atomic uint64_t next;
-	_Atomic int bad;
-};
-
-static void *
-worker(void *arg)
-{
-	struct work *w = arg;
-	uint64_t j0, j;
-
-	while ((j0 = atomic_fetch_add(&w->next, 16)) < w->total)
-		for (j = j0; j < j0 + 16 && j < w->total; j++)
-			if (one_sample(w->g, w->start, j) < 0)
-				atomic_store(&w->bad, 1);
-	return NULL;
+	return dl_record_replace(s->out, s->in, t->name, dt, t->ndim, shape, b->dst);
 }
 
 /* Transform every sample of the chunk, then write it. */
 static int
 flush_chunk(struct aug *g, struct dl_writer *wr)
 {
-	uint64_t total = 0, *start;
-	pthread_t th[64];
-	int rc = 0, n_th = 0;
-	struct work w;
+	int rc = dl_augment_images(&g->o.a, g->o.seed, g->b, g->n, g->o.jobs);
 
-	if (!g->n)
-		return 0;
-	if (!(start = malloc((g->n + 1) * sizeof *start)))
-		return dl_seterr(DL_ENOMEM, "out of memory");
-	for (int i = 0; i < g->n; i++) {
-		start[i] = total;
-		total += g->s[i].n;
-	}
-	start[g->n] = total;
-	w.g = g;
-	w.start = start;
-	w.total = total;
-	atomic_init(&w.next, 0);
-	atomic_init(&w.bad, 0);
-	for (; n_th < g->o.jobs - 1 && (uint64_t)(n_th + 1) * 16 < total; n_th++)
-		if (pthread_create(&th[n_th], NULL, worker, &w) != 0)
-			break;
-	worker(&w);
-	for (int i = 0; i < n_th; i++)
-		pthread_join(th[i], NULL);
-	free(start);
-	if (atomic_load(&w.bad))
-		return dl_seterr(DL_ENOMEM, "out of memory transforming images");
 	for (int i = 0; i < g->n && rc >= 0; i++)
 		rc = dl_writer_put(wr, g->s[i].out);
 	g->n = 0;
@@ -339,8 +226,8 @@ main(int argc, char *argv[])
 	if (!(g = calloc(1, sizeof *g)))
 		dl_die("out of memory");
 	parse_args(argc, argv, &g->o);
-	if (g->o.pca)
-		load_pca(&g->o);
+	if (g->o.pca && dl_augment_load_pca(&g->o.a, g->o.pca) < 0)
+		dl_die("%s", dl_errmsg());
 	if (!(r = dl_reader_open_many(optind < argc ? argv + optind : dash,
 	                              optind < argc ? argc - optind : 1, NULL)) ||
 	    !(h = dl_reader_head(r)))
@@ -360,7 +247,7 @@ main(int argc, char *argv[])
 			break;
 		if (dl_record_is(rec, DL_TAG_DATA)) {
 			g->records++;
-			if ((rc = prepare(g, &g->s[g->n])) < 0)
+			if ((rc = prepare(g, g->n)) < 0)
 				break;
 			bytes += rec->raw_len;
 			if (++g->n < CHUNK_RECORDS && bytes < CHUNK_BYTES)
@@ -385,7 +272,7 @@ main(int argc, char *argv[])
 	for (int i = 0; i < CHUNK_RECORDS; i++) {
 		dl_record_free(g->s[i].in);
 		dl_record_free(g->s[i].out);
-		dl_free(g->s[i].buf);
+		dl_free(g->b[i].dst);
 	}
 	dl_reader_close(r);
 	free(g);

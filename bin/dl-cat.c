@@ -5,13 +5,10 @@
  * regular files through the record index (formats/stream.c) and holds
  * piped input in memory.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "dlpipe.h"
 
@@ -44,17 +41,15 @@ struct opts {
 struct input {
 	const char *path;	/* "-" is stdin */
 	int regular;		/* a regular file: can be reopened */
-	struct dl_index *ix;	/* --shuffle on a regular file */
-	struct dl_record **rec;	/* held in memory (pipe): DATA and markers */
-	size_t n_rec, cap_rec;
-	int held;		/* 1: rec[] holds the whole input */
-	uint64_t n_data;	/* DATA records (indexed or held) */
+	struct dl_record_list recs;	/* held in memory (pipe): DATA and markers */
+	int held;		/* 1: recs holds the whole input */
 };
 
 struct cat {
 	struct opts o;
 	struct dl_writer *w;	/* opened at the first HEAD */
-	char *kind, *classes;	/* of the first HEAD */
+	struct dl_record *first;	/* a copy of the first HEAD */
+	struct dl_sample_table *table;	/* --shuffle: every input's DATA records */
 	int batches;		/* kind=batches: samples = leading dim */
 	long long skipped;	/* DATA records dropped by --skip */
 	long long written;	/* DATA records written */
@@ -92,39 +87,19 @@ parse_args(int argc, char *argv[], struct opts *o)
 	}
 }
 
-static char *
-xstrdup(const char *s)
-{
-	char *p;
-
-	if (!s)
-		return NULL;
-	if (!(p = strdup(s)))
-		dl_die("out of memory");
-	return p;
-}
-
 /* The first HEAD starts the output as it is; later ones must agree. */
 static void
 put_head(struct cat *c, const struct dl_record *h, const char *src)
 {
-	const char *kind = dl_record_get(h, "kind");
-	const char *classes = dl_record_get(h, "classes");
 	int rc;
 
-	if (c->w) {
-		if (c->kind && kind && strcmp(c->kind, kind))
-			dl_seterr(DL_EFORMAT, "%s: kind '%s' does not match the first stream's '%s'",
-			    src, dl_esc(kind), dl_esc(c->kind)), dl_writer_die(c->w, -DL_EFORMAT);
-		if (c->classes && classes && strcmp(c->classes, classes))
-			dl_seterr(DL_EFORMAT, "%s: classes differ from the first stream's", src),
-			    dl_writer_die(c->w, -DL_EFORMAT);
-		if (!c->classes)
-			c->classes = xstrdup(classes);
+	if (c->first) {
+		if ((rc = dl_head_merge(c->first, h, src)) < 0)
+			dl_writer_die(c->w, rc);
 		return;
 	}
-	c->kind = xstrdup(kind);
-	c->classes = xstrdup(classes);
+	if (!(c->first = dl_record_new(NULL)) || dl_record_copy(c->first, h) < 0)
+		dl_die("out of memory");
 	c->batches = dl_head_batched(h);
 	if (!(c->w = dl_writer_open(c->o.io.out, &c->o.io.wo)))
 		dl_die("%s", dl_errmsg());
@@ -170,15 +145,20 @@ put_any(struct cat *c, const struct dl_record *rec, const char *src)
 		dl_writer_die(c->w, rc);
 }
 
-static void
-keep(struct input *in, struct dl_record *rec)
+/* A pass over one input: write as it comes (HEADs always). */
+struct pass {
+	struct cat *c;
+	int write;
+};
+
+static int
+pass_one(void *arg, const struct dl_record *rec, const char *src)
 {
-	if (in->n_rec == in->cap_rec) {
-		in->cap_rec = in->cap_rec ? 2 * in->cap_rec : 1024;
-		if (!(in->rec = realloc(in->rec, in->cap_rec * sizeof *in->rec)))
-			dl_die("out of memory holding %s", in->path);
-	}
-	in->rec[in->n_rec++] = rec;
+	struct pass *p = arg;
+
+	if (p->write || dl_record_is(rec, DL_TAG_HEAD))
+		put_any(p->c, rec, src);
+	return p->c->done;	/* --head reached */
 }
 
 /* Read an input in order, writing as it comes; with hold, also keep
@@ -186,193 +166,136 @@ keep(struct input *in, struct dl_record *rec)
 static void
 pass_reader(struct cat *c, struct input *in, int hold, int write)
 {
-	struct dl_reader *r;
-	struct dl_record *rec = NULL;
-	int rc = 0;
-	const struct dl_record *h;
+	struct pass p = { c, write };
+	int rc, keep = hold ? DL_HOLD | (c->o.n_epochs ? DL_HOLD_NO_EPOCH : 0) : 0;
 
-	if (!(r = dl_reader_open(in->path, &c->o.io.ro)) || !(h = dl_reader_head(r)))
-		dl_writer_die(c->w, -DL_EIO);
-	put_head(c, h, dl_reader_name(r));	/* later HEADs come from next() */
-	while (!c->done) {
-		if (!rec && !(rec = dl_record_new(NULL)))
-			dl_writer_die(c->w, -DL_ENOMEM);
-		if ((rc = dl_reader_next(r, rec)) <= 0)
-			break;
-		if (write || dl_record_is(rec, DL_TAG_HEAD))
-			put_any(c, rec, dl_reader_name(r));
-		if (!hold || dl_record_is(rec, DL_TAG_HEAD) ||
-		    (c->o.n_epochs && dl_record_is_mark(rec, DL_MARK_EPOCH)))
-			continue;
-		if (c->o.shuffle && !dl_record_is(rec, DL_TAG_DATA))
-			continue;
-		keep(in, rec);
-		rec = NULL;
-	}
-	if (!c->done && rc < 0)
+	if ((rc = dl_stream_hold(in->path, &c->o.io.ro, keep, &in->recs, pass_one, &p)) < 0)
 		dl_writer_die(c->w, rc);
 	if (hold && !c->done)
 		in->held = 1;
-	dl_record_free(rec);
-	dl_reader_close(r);
 }
 
 /* Replay a held input in order. */
 static void
 pass_held(struct cat *c, struct input *in)
 {
-	for (size_t i = 0; i < in->n_rec && !c->done; i++)
-		put_any(c, in->rec[i], in->path);
+	for (size_t i = 0; i < in->recs.n && !c->done; i++)
+		put_any(c, in->recs.rec[i], in->path);
 }
 
-static int
-is_zstd(const char *path)
+/* For --shuffle: every input indexed or held, once. */
+static uint64_t
+prepare(struct cat *c, struct input *in, int n_in)
 {
-	unsigned char m[4] = { 0 };
-	FILE *f = fopen(path, "rb");
-
-	if (!f)
-		return 0;
-	if (fread(m, 1, 4, f) != 4)
-		m[0] = 0;
-	fclose(f);
-	return (m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) ||
-	    ((m[0] & 0xf0) == 0x50 && m[1] == 0x2a && m[2] == 0x4d && m[3] == 0x18);
-}
-
-/* For --shuffle: index a regular file, or hold anything else. */
-static void
-prepare(struct cat *c, struct input *in)
-{
-	if (in->regular && !is_zstd(in->path)) {
-		if (!(in->ix = dl_index_open(in->path, &c->o.io.ro)))
-			dl_writer_die(c->w, -DL_EFORMAT);
-		put_head(c, dl_index_head(in->ix), in->path);
-		in->n_data = dl_index_count(in->ix);
-		return;
-	}
-	pass_reader(c, in, 1, 0);
-	in->n_data = in->n_rec;
-}
-
-static void
-epoch_shuffled(struct cat *c, struct input *in, int n_in, uint64_t k, uint64_t *perm,
-    uint64_t total, struct dl_record *rec)
-{
-	struct dl_rng rng;
-	uint64_t i, j;
-	int f, rc;
-
-	for (i = 0; i < total; i++)
-		perm[i] = i;
-	dl_rng_fork(&rng, c->o.seed, k);
-	dl_rng_shuffle(&rng, perm, total);
-	for (i = 0; i < total && !c->done; i++) {
-		for (j = perm[i], f = 0; j >= in[f].n_data; j -= in[f].n_data, f++)
-			;
-		if (in[f].ix) {
-			if ((rc = dl_index_read(in[f].ix, j, rec)) < 0)
-				dl_writer_die(c->w, rc);
-			put_data(c, rec);
-		} else
-			put_data(c, in[f].rec[j]);
-	}
-}
-
-static void
-put_epoch_mark(struct cat *c, uint64_t k)
-{
-	struct dl_record *m = dl_record_new(DL_TAG_MARK);
+	struct pass p = { c, 0 };
 	int rc;
 
-	if (!m)
-		dl_writer_die(c->w, -DL_ENOMEM);
-	m->marker = DL_MARK_EPOCH;
-	if ((rc = dl_record_setf(m, "epoch", "%llu", (unsigned long long)k)) < 0 ||
-	    (rc = dl_record_setf(m, "samples", "%llu", (unsigned long long)c->epoch_samples)) < 0 ||
-	    (rc = dl_writer_put(c->w, m)) < 0)
-		dl_writer_die(c->w, rc);
-	dl_record_free(m);
+	if (!(c->table = dl_sample_table_new()))
+		dl_die("%s", dl_errmsg());
+	for (int i = 0; i < n_in && !c->done; i++)
+		if ((rc = dl_sample_table_add(c->table, in[i].path, in[i].regular, &c->o.io.ro,
+		    pass_one, &p)) < 0)
+			dl_writer_die(c->w, rc);
+	return dl_sample_table_count(c->table);
+}
+
+static void
+epoch_shuffled(struct cat *c, uint64_t k, uint64_t total, struct dl_record *rec)
+{
+	const struct dl_record *r;
+	int rc;
+
+	if (dl_sample_table_shuffle(c->table, c->o.seed, k) < 0)
+		dl_die("%s", dl_errmsg());
+	for (uint64_t i = 0; i < total && !c->done; i++) {
+		if ((rc = dl_sample_table_get(c->table, i, rec, &r)) < 0)
+			dl_writer_die(c->w, rc);
+		put_data(c, r);
+	}
+}
+
+/* The inputs named on the command line (none: stdin). */
+static struct input *
+open_inputs(int argc, char *argv[], int *n_in)
+{
+	static char *dash[] = { "-" };
+	char **paths = optind < argc ? argv + optind : dash;
+	struct input *in;
+	int stdin_seen = 0;
+
+	*n_in = optind < argc ? argc - optind : 1;
+	if (!(in = calloc(*n_in, sizeof *in)))
+		dl_die("out of memory");
+	for (int i = 0; i < *n_in; i++) {
+		in[i].path = paths[i];
+		if (!strcmp(paths[i], "-") && stdin_seen++)
+			dl_usage_die("stdin ('-') named twice");
+		if ((in[i].regular = dl_file_regular(paths[i])) < 0)
+			dl_die("%s:", paths[i]);
+	}
+	return in;
+}
+
+/* Every epoch: the inputs in order, or (--shuffle) their samples in the
+ * epoch's order, each followed by a marker under -n. */
+static void
+run(struct cat *c, struct input *in, int n_in, struct dl_record *rec)
+{
+	uint64_t k, n_epochs = c->o.n_epochs ? (uint64_t)c->o.n_epochs : 1, total = 0;
+	int rc;
+
+	for (k = 0; k < n_epochs && !c->done; k++) {
+		c->epoch_samples = 0;
+		if (c->o.shuffle) {
+			if (k == 0) {
+				total = prepare(c, in, n_in);
+				if (c->o.head == 0)
+					break;
+				c->expect = total * n_epochs;
+			}
+			epoch_shuffled(c, k, total, rec);
+		} else {
+			for (int i = 0; i < n_in && !c->done; i++) {
+				if (in[i].held)
+					pass_held(c, &in[i]);
+				else
+					pass_reader(c, &in[i], n_epochs > 1 && !in[i].regular, 1);
+			}
+		}
+		if (c->o.n_epochs && !c->done && c->epoch_samples > 0 &&
+		    (rc = dl_writer_put_epoch(c->w, k, c->epoch_samples)) < 0)
+			dl_writer_die(c->w, rc);
+	}
 }
 
 int
 main(int argc, char *argv[])
 {
-	static char *dash[] = { "-" };
 	struct cat c = { 0 };
 	struct input *in;
 	struct dl_record *rec;
-	struct stat st;
-	char **paths = dash;
-	uint64_t k, n_epochs, total = 0, *perm = NULL;
-	int n_in = 1, stdin_seen = 0, i, rc;
+	int n_in, rc;
 
 	dl_setprogname(argv[0]);
 	parse_args(argc, argv, &c.o);
-	if (optind < argc) {
-		paths = argv + optind;
-		n_in = argc - optind;
-	}
-	n_epochs = c.o.n_epochs ? (uint64_t)c.o.n_epochs : 1;
-	if (!(in = calloc(n_in, sizeof *in)) || !(rec = dl_record_new(NULL)))
+	in = open_inputs(argc, argv, &n_in);
+	if (!(rec = dl_record_new(NULL)))
 		dl_die("out of memory");
-	for (i = 0; i < n_in; i++) {
-		in[i].path = paths[i];
-		if (!strcmp(paths[i], "-")) {
-			if (stdin_seen++)
-				dl_usage_die("stdin ('-') named twice");
-		} else if (stat(paths[i], &st) < 0)
-			dl_die("%s:", paths[i]);
-		else
-			in[i].regular = S_ISREG(st.st_mode);
-	}
-
 	dl_progress_start(&c.prog, "records");
-	for (k = 0; k < n_epochs && !c.done; k++) {
-		c.epoch_samples = 0;
-		if (c.o.shuffle) {
-			if (k == 0) {
-				for (i = 0; i < n_in && !c.done; i++) {
-					prepare(&c, &in[i]);
-					total += in[i].n_data;
-				}
-				if (c.o.head == 0)
-					break;
-				if (!(perm = malloc((total ? total : 1) * sizeof *perm)))
-					dl_die("out of memory for %llu samples", (unsigned long long)total);
-				c.expect = total * n_epochs;
-			}
-			epoch_shuffled(&c, in, n_in, k, perm, total, rec);
-		} else {
-			for (i = 0; i < n_in && !c.done; i++) {
-				if (in[i].held)
-					pass_held(&c, &in[i]);
-				else
-					pass_reader(&c, &in[i], n_epochs > 1 && !in[i].regular, 1);
-			}
-		}
-		if (c.o.n_epochs && !c.done && c.epoch_samples > 0)
-			put_epoch_mark(&c, k);
-	}
+	run(&c, in, n_in, rec);
 	dl_progress_end(&c.prog);
 	if (!c.w)
 		dl_die("no stream header read");
-	for (i = 0; i < n_in && !c.done; i++)	/* what no epoch read (--head stops, as unshuffled) */
-		if (in[i].ix && (rc = dl_index_verify(in[i].ix)) < 0)
-			dl_writer_die(c.w, rc);
+	/* what no epoch read (--head stops, as unshuffled) */
+	if (c.table && !c.done && (rc = dl_sample_table_verify(c.table)) < 0)
+		dl_writer_die(c.w, rc);
 	if ((rc = dl_writer_close(c.w)) < 0)
 		dl_fail(rc, "write");
-	for (i = 0; i < n_in; i++) {
-		if (in[i].ix)
-			dl_index_close(in[i].ix);
-		for (size_t j = 0; j < in[i].n_rec; j++)
-			dl_record_free(in[i].rec[j]);
-		free(in[i].rec);
-	}
+	for (int i = 0; i < n_in; i++)
+		dl_record_list_free(&in[i].recs);
+	dl_sample_table_free(c.table);
 	free(in);
-	free(perm);
-	free(c.kind);
-	free(c.classes);
+	dl_record_free(c.first);
 	dl_record_free(rec);
 	return 0;
 }

@@ -4,7 +4,7 @@
  * an h x h kernel; later FCs: 1x1 convs) with the same weights, so the
  * network runs over images larger than it was trained on and gives a map
  * of class scores; --input HxW builds the model for another input size.
- * The work is lib/explain.c (dl_net_dense, dl_net_derive).
+ * The work is lib/dense.c (dl_net_dense, dl_net_derive).
  */
 #include <getopt.h>
 #include <stdio.h>

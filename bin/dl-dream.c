@@ -5,7 +5,7 @@
  * the whole image, whatever its size); --class K raises the score of class
  * K (from noise: fooling images).  Images come from the stream (converted
  * to the model's channels) or, with --noise N, from uniform noise.  The
- * work is lib/explain.c.
+ * work is lib/dream.c.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -139,6 +139,71 @@ dream_one(struct dl_dream *d, struct dl_net *net, const struct opts *o,
 	return 0;
 }
 
+/* The output HEAD: the input's (or an empty one), kind=samples, and the
+ * model's class names when the input has none. */
+static void
+out_head(struct dl_record *head, struct dl_reader *in)
+{
+	const char *classes = dl_record_get(head, "classes");
+	char *cl = classes ? strdup(classes) : NULL;
+
+	dl_record_clear(head, DL_TAG_HEAD);
+	if (in && dl_record_copy(head, dl_reader_head(in)) < 0)
+		dl_die("%s", dl_errmsg());
+	dl_record_set(head, "kind", "samples");
+	if (cl && !dl_record_get(head, "classes"))
+		dl_record_set(head, "classes", cl);
+	free(cl);
+}
+
+/* --noise N: dream on N images of uniform noise. */
+static int
+dream_noise(struct dl_dream *d, struct dl_net *net, const struct opts *o, struct dl_writer *out,
+    struct dl_record *rec)
+{
+	int rc = 0, in[3];
+	uint64_t shape[3];
+
+	dl_net_input_shape(net, in);
+	for (int i = 0; i < 3; i++)
+		shape[i] = (uint64_t)in[i];
+	for (uint64_t n = 0; n < (uint64_t)o->noise && rc >= 0; n++) {
+		struct dl_tensor *t;
+		dl_record_clear(rec, DL_TAG_DATA);
+		if (!(t = dl_record_add(rec, "noise", DL_F32, 3, shape)))
+			dl_die("%s", dl_errmsg());
+		dl_dream_noise(t->data, (long)dl_tensor_count(t), o->d.seed, n);
+		dl_record_setf(rec, "id", "noise-%llu", (unsigned long long)n);
+		if ((rc = dream_one(d, net, o, t, rec, n)) < 0 ||
+		    (rc = dl_record_remove(rec, "noise")) < 0 ||
+		    (rc = dl_writer_put(out, rec)) < 0)
+			break;
+	}
+	return rc;
+}
+
+/* What dreaming on a stream needs. */
+struct dreamer {
+	struct dl_dream *d;
+	struct dl_net *net;
+	const struct opts *o;
+};
+
+/* Dream on sample n's x (n from 1). */
+static int
+dream_rec(void *arg, struct dl_record *rec, uint64_t n)
+{
+	struct dreamer *dr = arg;
+	struct dl_tensor *x;
+	int rc;
+
+	if (!(x = dl_record_find(rec, "x")))
+		return dl_seterr(DL_EFORMAT, "record %llu: no tensor x", (unsigned long long)n);
+	if ((rc = dream_one(dr->d, dr->net, dr->o, x, rec, n - 1)) < 0)
+		dl_errprefix("image %llu", (unsigned long long)n);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -149,8 +214,7 @@ main(int argc, char *argv[])
 	struct dl_reader *in = NULL;
 	struct dl_writer *out;
 	struct dl_record *rec, *head;
-	int rc = 0, in_shape[3];
-	uint64_t n = 0;
+	int rc;
 
 	dl_setprogname(argv[0]);
 	dl_omp_init();
@@ -160,7 +224,6 @@ main(int argc, char *argv[])
 	if (!(net = dl_model_load(o.model, &no, head)))
 		dl_die("%s", dl_errmsg());	/* it names the file */
 	dl_msg_device(net);
-	dl_net_input_shape(net, in_shape);
 	if (!(d = dl_dream_new(net, &o.d, &no)))
 		dl_usage_die("%s", dl_errmsg());
 	if (!o.noise) {
@@ -169,63 +232,12 @@ main(int argc, char *argv[])
 		if (dl_head_batched(dl_reader_head(in)))
 			dl_die("%s: batches: dream on samples (before dl-batch)", dl_reader_name(in));
 	}
-	/* a stream of samples carrying the model's class names */
-	{
-		const char *classes = dl_record_get(head, "classes");
-		char *cl = classes ? strdup(classes) : NULL;
-		dl_record_clear(head, DL_TAG_HEAD);
-		if (in && dl_record_copy(head, dl_reader_head(in)) < 0)
-			dl_die("%s", dl_errmsg());
-		dl_record_set(head, "kind", "samples");
-		if (cl && !dl_record_get(head, "classes"))
-			dl_record_set(head, "classes", cl);
-		free(cl);
-	}
+	out_head(head, in);	/* a stream of samples carrying the model's class names */
 	if (!(out = dl_writer_open(o.io.out, NULL)) || dl_writer_head(out, head) < 0)
 		dl_die("%s", dl_errmsg());
 	rec = dl_record_new(NULL);
-	if (o.noise) {
-		uint64_t shape[3] = { (uint64_t)in_shape[0], (uint64_t)in_shape[1],
-		    (uint64_t)in_shape[2] };
-		for (n = 0; n < (uint64_t)o.noise && rc >= 0; n++) {
-			struct dl_rng r;
-			struct dl_tensor *t;
-			dl_rng_fork(&r, o.d.seed ^ 0x6e6f697365ULL, n);
-			dl_record_clear(rec, DL_TAG_DATA);
-			if (!(t = dl_record_add(rec, "noise", DL_F32, 3, shape)))
-				dl_die("%s", dl_errmsg());
-			for (uint64_t i = 0; i < dl_tensor_count(t); i++)
-				((float *)t->data)[i] = (float)dl_rng_uniform(&r);
-			dl_record_setf(rec, "id", "noise-%llu", (unsigned long long)n);
-			if ((rc = dream_one(d, net, &o, t, rec, n)) < 0 ||
-			    (rc = dl_record_remove(rec, "noise")) < 0 ||
-			    (rc = dl_writer_put(out, rec)) < 0)
-				break;
-		}
-	} else {
-		while ((rc = dl_reader_next(in, rec)) > 0) {
-			struct dl_tensor *x;
-			if (dl_record_is(rec, DL_TAG_HEAD))
-				continue;
-			if (!dl_record_is(rec, DL_TAG_DATA)) {
-				if ((rc = dl_writer_put_raw(out, rec)) < 0)
-					break;
-				continue;
-			}
-			if (!(x = dl_record_find(rec, "x"))) {
-				rc = dl_seterr(DL_EFORMAT, "record %llu: no tensor x",
-				    (unsigned long long)n + 1);
-				break;
-			}
-			if ((rc = dream_one(d, net, &o, x, rec, n)) < 0) {
-				dl_errprefix("image %llu", (unsigned long long)n + 1);
-				break;
-			}
-			n++;
-			if ((rc = dl_writer_put(out, rec)) < 0)
-				break;
-		}
-	}
+	rc = o.noise ? dream_noise(d, net, &o, out, rec) :
+	    dl_filter_data(in, out, rec, dream_rec, &(struct dreamer){ d, net, &o });
 	if (rc < 0)
 		dl_writer_die(out, rc);
 	if ((rc = dl_writer_close(out)) < 0)

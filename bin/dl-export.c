@@ -2,7 +2,7 @@
  * dl-export: a tensor stream out to files: one PNG per sample, a montage
  * (a grid, optionally with a heat-map tensor over each image), or NPY
  * arrays of all samples.  Batches are unrolled along their leading
- * dimension.  Writers are formats/png.c, montage.c and npy.c.
+ * dimension.  The work is lib/export.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,39 +38,10 @@ static const char usage_text[] =
     "  -q, --quiet           no messages; -v, --verbose: progress even off a terminal\n"
     "  -h, --help            this text; -V, --version: the version\n";
 
-enum fmt { F_PNG, F_MONTAGE, F_NPY };
-
 struct opts {
-	enum fmt fmt;
-	const char *out;		/* -o */
+	struct dl_export_opts x;	/* format, -o and what to write */
 	const char *in;			/* NULL: stdin */
-	int by_id;			/* png: names from the id KV */
-	const char *image;		/* the image tensor */
-	int normalise;
 	long long limit;		/* -1: all */
-	const char *tensors;		/* npy */
-	struct dl_montage_opts mo;
-	const char *overlay;		/* montage */
-};
-
-#define MAX_NPY 16
-
-struct npy_out {
-	char name[DL_MAX_NAME + 1];
-	struct dl_npy_out *w;
-	int dtype;			/* as written (bf16 goes as f32) */
-	int src_dtype, ndim;		/* of the stream's per-sample tensor */
-	uint64_t shape[DL_MAX_NDIM];
-	int optional;			/* the default y: skipped when absent */
-};
-
-struct export {
-	struct opts o;
-	struct dl_montage *m;
-	struct npy_out npy[MAX_NPY];
-	int n_npy;
-	uint64_t n;			/* samples */
-	struct dl_progress prog;
 };
 
 static void
@@ -96,28 +67,29 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct dl_export_opts *x = &o->x;
 	const char *f;
 	int c;
 
-	*o = (struct opts){ .image = "x", .limit = -1, .tensors = NULL,
-	    .mo = { .gap = 2, .alpha = 0.5, .cmap = dl_colormap("viridis") } };
+	*o = (struct opts){ .limit = -1, .x = { .image = "x", .tensors = NULL,
+	    .mo = { .gap = 2, .alpha = 0.5, .cmap = dl_colormap("viridis") } } };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:n:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'o': o->out = optarg; break;
-		case 'I': o->by_id = 1; break;
-		case 'c': o->mo.cols = (int)dl_arg_long(optarg, "--cols", 1, 65535); break;
-		case 'O': o->overlay = optarg; break;
-		case 'S': o->mo.side_by_side = 1; break;
+		case 'o': x->out = optarg; break;
+		case 'I': x->by_id = 1; break;
+		case 'c': x->mo.cols = (int)dl_arg_long(optarg, "--cols", 1, 65535); break;
+		case 'O': x->overlay = optarg; break;
+		case 'S': x->mo.side_by_side = 1; break;
 		case 'M':
-			if (!(o->mo.cmap = dl_colormap(optarg)))
+			if (!(x->mo.cmap = dl_colormap(optarg)))
 				dl_usage_die("--cmap: unknown colour map '%s' (viridis, inferno)", optarg);
 			break;
-		case 'a': o->mo.alpha = dl_arg_double(optarg, "--alpha", 0, 1); break;
-		case 'g': o->mo.gap = (int)dl_arg_long(optarg, "--gap", 0, 256); break;
-		case 't': o->tensors = optarg; break;
-		case 'i': o->image = optarg; break;
-		case 'N': o->normalise = o->mo.normalise = 1; break;
+		case 'a': x->mo.alpha = dl_arg_double(optarg, "--alpha", 0, 1); break;
+		case 'g': x->mo.gap = (int)dl_arg_long(optarg, "--gap", 0, 256); break;
+		case 't': x->tensors = optarg; break;
+		case 'i': x->image = optarg; break;
+		case 'N': x->normalise = x->mo.normalise = 1; break;
 		case 'n': o->limit = dl_arg_long(optarg, "--limit", 0, 1L << 62); break;
 		default: dl_opt_common(c, argv, NULL, usage_text);	/* -o is ours: files, no stream */
 		}
@@ -126,189 +98,30 @@ parse_args(int argc, char *argv[], struct opts *o)
 		dl_usage_die("no format given (png, montage or npy)");
 	f = argv[optind++];
 	if (!strcmp(f, "png"))
-		o->fmt = F_PNG;
+		x->fmt = DL_EXPORT_PNG;
 	else if (!strcmp(f, "montage"))
-		o->fmt = F_MONTAGE;
+		x->fmt = DL_EXPORT_MONTAGE;
 	else if (!strcmp(f, "npy"))
-		o->fmt = F_NPY;
+		x->fmt = DL_EXPORT_NPY;
 	else
 		dl_usage_die("unknown format '%s' (png, montage or npy)", f);
 	if (optind < argc)
 		o->in = argv[optind++];
 	if (optind < argc)
 		dl_usage_die("unexpected argument '%s'", argv[optind]);
-	if (!o->out)
+	if (!x->out)
 		dl_usage_die("%s: -o is required", f);
-	if (o->mo.side_by_side && !o->overlay)
+	if (x->mo.side_by_side && !x->overlay)
 		dl_usage_die("--side-by-side needs --overlay");
 }
 
-/* A file name from an id: letters, digits, '.', '-', '_' kept, the rest
- * '_', no leading dot, ".png" at the end. */
-static void
-id_name(const char *id, char *buf, size_t n)
-{
-	size_t len = 0;
-	const char *ext;
-
-	for (const char *p = id; *p && len + 5 < n; p++) {
-		int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || (*p == '.' && len);
-		buf[len++] = ok ? *p : '_';
-	}
-	buf[len] = 0;
-	ext = len >= 4 ? buf + len - 4 : "";
-	if (strcmp(ext, ".png") && strcmp(ext, ".PNG"))
-		strcat(buf, ".png");
-}
-
+/* Every sample of the stream (up to the limit) to e. */
 static int
-put_png(struct export *e, const struct dl_tensor *img, const char *id)
-{
-	struct dl_tensor u;
-	char name[256], *path;
-	int rc;
-
-	if (e->o.by_id && id)
-		id_name(id, name, sizeof name);
-	else
-		snprintf(name, sizeof name, "%06llu.png", (unsigned long long)e->n);
-	if (asprintf(&path, "%s/%s", e->o.out, name) < 0)
-		return dl_seterr(DL_ENOMEM, "out of memory");
-	if (e->o.normalise) {
-		if ((rc = dl_pixels_to_u8(img, 1, &u)) == 0) {
-			rc = dl_png_save(path, &u);
-			dl_tensor_drop(&u);
-		}
-	} else {
-		rc = dl_png_save(path, img);
-	}
-	free(path);
-	return rc;
-}
-
-static int
-setup_npy(struct export *e, const struct dl_record *rec)
-{
-	char *list, *tok, *save = NULL;
-	int dflt = !e->o.tensors;
-
-	if (!(list = strdup(dflt ? "x,y" : e->o.tensors)))
-		return dl_seterr(DL_ENOMEM, "out of memory");
-	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (e->n_npy == MAX_NPY) {
-			free(list);
-			return dl_seterr(DL_EUSAGE, "--tensors: at most %d names", MAX_NPY);
-		}
-		snprintf(e->npy[e->n_npy].name, sizeof e->npy->name, "%s", tok);
-		e->npy[e->n_npy].optional = dflt && !strcmp(tok, "y");
-		if (e->npy[e->n_npy].optional && !dl_record_find(rec, "y"))
-			continue;
-		e->n_npy++;
-	}
-	free(list);
-	return 0;
-}
-
-static int
-put_npy(struct export *e, const struct dl_tensor *t, struct npy_out *o)
-{
-	char d1[96], d2[96], *path, *p;
-	struct dl_tensor prev = { .ndim = o->ndim };
-	float *f;
-	uint64_t n;
-	int rc;
-
-	if (!o->w) {
-		o->src_dtype = t->dtype;
-		o->dtype = t->dtype == DL_BF16 ? DL_F32 : t->dtype;
-		o->ndim = t->ndim;
-		memcpy(o->shape, t->shape, sizeof o->shape);
-		if (asprintf(&path, "%s-%s.npy", e->o.out, o->name) < 0)
-			return dl_seterr(DL_ENOMEM, "out of memory");
-		/* Tensor names may hold '/': not a folder here. */
-		for (p = path + strlen(e->o.out) + 1; *p; p++)
-			if (*p == '/')
-				*p = '_';
-		o->w = dl_npy_create(path, o->dtype, t->ndim, t->shape);
-		free(path);
-		if (!o->w)
-			return -DL_EIO;
-	}
-	if (t->dtype != o->src_dtype || t->ndim != o->ndim ||
-	    memcmp(t->shape, o->shape, sizeof *o->shape * (size_t)t->ndim)) {
-		prev.dtype = o->src_dtype;
-		memcpy(prev.shape, o->shape, sizeof prev.shape);
-		return dl_seterr(DL_ESHAPE, "sample %llu: %s is %s, earlier samples have %s",
-		    (unsigned long long)e->n + 1, o->name, dl_tensor_desc(t, d1, sizeof d1),
-		    dl_tensor_desc(&prev, d2, sizeof d2));
-	}
-	if (t->dtype != DL_BF16)
-		return dl_npy_write(o->w, t->data, 1);
-	n = dl_tensor_count(t);
-	if (!(f = malloc(n * sizeof *f + 1)))
-		return dl_seterr(DL_ENOMEM, "out of memory");
-	dl_to_f32(t->data, t->dtype, n, f);
-	rc = dl_npy_write(o->w, f, 1);
-	free(f);
-	return rc;
-}
-
-/* The i-th sample of t: the tensor itself, or a view of batch row i. */
-static void
-view(const struct dl_tensor *t, int batched, uint64_t i, struct dl_tensor *v)
-{
-	*v = *t;
-	v->owned = 0;
-	if (!batched)
-		return;
-	v->ndim = t->ndim - 1;
-	memmove(v->shape, t->shape + 1, sizeof *v->shape * (size_t)v->ndim);
-	v->nbytes = t->shape[0] ? t->nbytes / t->shape[0] : 0;
-	v->data = (char *)t->data + i * v->nbytes;
-}
-
-static int
-put_sample(struct export *e, const struct dl_record *rec, int batched, uint64_t i)
-{
-	const struct dl_tensor *img, *ov, *t;
-	struct dl_tensor vi, vo;
-	int rc;
-
-	if (e->o.fmt == F_NPY) {
-		for (int k = 0; k < e->n_npy; k++) {
-			if (!(t = dl_record_find(rec, e->npy[k].name)))
-				return dl_seterr(DL_EFORMAT, "sample %llu has no tensor '%s'",
-				    (unsigned long long)e->n + 1, e->npy[k].name);
-			view(t, batched, i, &vi);
-			if ((rc = put_npy(e, &vi, &e->npy[k])) < 0)
-				return rc;
-		}
-		return 0;
-	}
-	if (!(img = dl_record_find(rec, e->o.image)))
-		return dl_seterr(DL_EFORMAT, "sample %llu has no image tensor '%s'",
-		    (unsigned long long)e->n + 1, e->o.image);
-	view(img, batched, i, &vi);
-	if (e->o.fmt == F_PNG)
-		return put_png(e, &vi, dl_record_get(rec, "id"));
-	ov = NULL;
-	if (e->o.overlay) {
-		if (!(ov = dl_record_find(rec, e->o.overlay)))
-			return dl_seterr(DL_EFORMAT, "sample %llu has no overlay tensor '%s'",
-			    (unsigned long long)e->n + 1, e->o.overlay);
-		view(ov, batched, i, &vo);
-		ov = &vo;
-	}
-	return dl_montage_add(e->m, &vi, ov);
-}
-
-static int
-run(struct export *e, struct dl_reader *r)
+run(struct dl_export *e, const struct opts *o, struct dl_reader *r, struct dl_progress *pr)
 {
 	const struct dl_record *head;
 	struct dl_record *rec;
-	uint64_t n;
+	long long n;
 	int rc = 0, batched;
 
 	if (!(head = dl_reader_head(r)))
@@ -316,37 +129,20 @@ run(struct export *e, struct dl_reader *r)
 	batched = dl_head_batched(head);
 	if (!(rec = dl_record_new(NULL)))
 		return -DL_ENOMEM;
-	while ((e->o.limit < 0 || (long long)e->n < e->o.limit) &&
+	while ((o->limit < 0 || (long long)dl_export_count(e) < o->limit) &&
 	    (rc = dl_reader_next(r, rec)) > 0) {
 		if (!dl_record_is(rec, DL_TAG_DATA))
 			continue;
-		if (e->o.fmt == F_NPY && !e->n_npy && (rc = setup_npy(e, rec)) < 0)
+		n = dl_export_record(e, rec, batched,
+		    o->limit < 0 ? -1 : o->limit - (long long)dl_export_count(e), dl_reader_records(r));
+		if (n < 0) {
+			rc = (int)n;
 			break;
-		n = 1;
-		if (batched) {
-			const struct dl_tensor *x = dl_record_find(rec, e->o.fmt == F_NPY ?
-			    e->npy[0].name : e->o.image);
-
-			n = x && x->ndim > 0 ? x->shape[0] : 0;
-			for (int k = 0; k < rec->n_tensors; k++)
-				if (rec->tensors[k].ndim < 1 || rec->tensors[k].shape[0] != n) {
-					rc = dl_seterr(DL_ESHAPE, "batch record %llu: tensor %s has no "
-					    "leading batch dimension of %llu",
-					    (unsigned long long)dl_reader_records(r),
-					    rec->tensors[k].name, (unsigned long long)n);
-					goto out;
-				}
 		}
-		for (uint64_t i = 0; i < n && (e->o.limit < 0 || (long long)e->n < e->o.limit); i++) {
-			if ((rc = put_sample(e, rec, batched, i)) < 0)
-				goto out;
-			e->n++;
-		}
-		dl_progress_update(&e->prog, e->n, 0, NULL);
+		dl_progress_update(pr, dl_export_count(e), 0, NULL);
 	}
 	if (rc > 0)
 		rc = 0;
-out:
 	dl_record_free(rec);
 	return rc;
 }
@@ -354,43 +150,31 @@ out:
 int
 main(int argc, char *argv[])
 {
-	struct export e = { 0 };
+	struct opts o;
+	struct dl_export *e;
 	struct dl_reader *r;
-	struct dl_tensor grid;
+	struct dl_progress pr;
+	uint64_t n;
 	int rc;
 
 	dl_setprogname(argv[0]);
-	parse_args(argc, argv, &e.o);
-	if (!(r = dl_reader_open(e.o.in, NULL)))
+	parse_args(argc, argv, &o);
+	if (!(r = dl_reader_open(o.in, NULL)))
 		dl_die("%s", dl_errmsg());
-	if (e.o.fmt == F_PNG && mkdir(e.o.out, 0777) < 0 && errno != EEXIST)
-		dl_die("%s:", e.o.out);
-	if (e.o.fmt == F_MONTAGE && !(e.m = dl_montage_new(&e.o.mo)))
+	if (o.x.fmt == DL_EXPORT_PNG && mkdir(o.x.out, 0777) < 0 && errno != EEXIST)
+		dl_die("%s:", o.x.out);
+	if (!(e = dl_export_new(&o.x)))
 		dl_die("%s", dl_errmsg());
-	dl_progress_start(&e.prog, "export");
-	rc = run(&e, r);
-	dl_progress_end(&e.prog);
+	dl_progress_start(&pr, "export");
+	rc = run(e, &o, r, &pr);
+	dl_progress_end(&pr);
 	dl_reader_close(r);
-	if (rc == 0 && !e.n)
-		rc = dl_seterr(DL_EFORMAT, "%s: no samples", e.o.in ? e.o.in : "stdin");
-	if (rc == 0 && e.o.fmt == F_MONTAGE) {
-		if ((rc = dl_montage_render(e.m, &grid)) == 0) {
-			rc = dl_png_save(e.o.out, &grid);
-			dl_tensor_drop(&grid);
-		}
-	}
-	for (int k = 0; k < e.n_npy; k++) {
-		if (!e.npy[k].w)
-			continue;
-		if (rc < 0)
-			dl_npy_abort(e.npy[k].w);
-		else
-			rc = dl_npy_close(e.npy[k].w);
-	}
-	dl_montage_free(e.m);
-	if (rc < 0)
+	n = dl_export_count(e);
+	if (rc == 0 && !n)
+		rc = dl_seterr(DL_EFORMAT, "%s: no samples", o.in ? o.in : "stdin");
+	if ((rc = dl_export_close(e, rc)) < 0)
 		dl_fail(rc, NULL);
 	if (dl_verbose)
-		dl_msg("%llu samples written", (unsigned long long)e.n);
+		dl_msg("%llu samples written", (unsigned long long)n);
 	return 0;
 }

@@ -2,7 +2,7 @@
  * dl-import: bytes from elsewhere (IDX, PNG, a folder or archive of PNGs,
  * NPY) into a tensor stream of samples: HEAD (kind=samples, source,
  * classes), one DATA record per sample (x, y, KV id), ENDS.  The readers
- * are formats/idx.c, npy.c, png.c and archive.c.
+ * are formats/idx.c, npy.c, png.c and archive.c; x and y: lib/import.c.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -163,81 +163,6 @@ finish(struct import *im)
 	dl_record_free(im->rec);
 }
 
-/* Add x, converting f16/f64 items to f32 and channels on request. */
-static int
-add_x(struct import *im, const void *item, int dtype, int ndim, const uint64_t *shape)
-{
-	struct dl_tensor t = { .dtype = dtype, .ndim = ndim };
-	struct dl_tensor *x;
-	uint64_t n = 1;
-	int rc;
-
-	strcpy(t.name, "x");
-	memcpy(t.shape, shape, sizeof *shape * (size_t)ndim);
-	for (int i = 0; i < ndim; i++)
-		n *= shape[i];
-	t.data = (void *)item;
-	t.nbytes = (size_t)n * dl_dtype_size(dtype);
-	if (dtype == DL_F16 || dtype == DL_F64 || dtype == DL_BF16) {
-		if (!(x = dl_record_add(im->rec, "x", DL_F32, ndim, shape)))
-			return -DL_ENOMEM;
-		dl_to_f32(item, dtype, n, x->data);
-		return 0;
-	}
-	if (im->o.channels) {
-		if (ndim != 3 || (dtype != DL_U8 && dtype != DL_U16))
-			return dl_seterr(DL_ESHAPE, "--%s needs u8 images [H,W,C], not %s",
-			    im->o.channels == 1 ? "grey" : "rgb",
-			    dl_tensor_desc(&t, (char[96]){ 0 }, 96));
-		if ((rc = dl_pixels_channels(&t, im->o.channels)) < 0)
-			return rc;
-		if (!(x = dl_record_add(im->rec, "x", t.dtype, t.ndim, t.shape))) {
-			dl_tensor_drop(&t);
-			return -DL_ENOMEM;
-		}
-		memcpy(x->data, t.data, t.nbytes);
-		if (t.data != item)
-			dl_tensor_drop(&t);
-		return 0;
-	}
-	return dl_record_add_ref(im->rec, "x", dtype, ndim, shape, (void *)item) ? 0 : -DL_ENOMEM;
-}
-
-/* Add y: an integer scalar becomes an i32 class (checked against the
- * class count when known), floats become f32, anything else stays. */
-static int
-add_y(struct import *im, const char *file, const void *item, int dtype, int ndim,
-      const uint64_t *shape)
-{
-	struct dl_tensor t = { .dtype = dtype, .ndim = ndim, .data = (void *)item };
-	struct dl_tensor *y;
-	uint64_t n = 1;
-	int isint = dtype != DL_F16 && dtype != DL_F32 && dtype != DL_F64 && dtype != DL_BF16;
-	double v;
-
-	memcpy(t.shape, shape, sizeof *shape * (size_t)ndim);
-	for (int i = 0; i < ndim; i++)
-		n *= shape[i];
-	if (isint && ndim == 0) {
-		v = dl_tensor_get(&t, 0);
-		if (v < 0 || v > INT32_MAX || (im->n_classes && v >= im->n_classes))
-			return dl_seterr(DL_EFORMAT, "%s: label %lld of sample %lld is outside "
-			    "0..%d", file, (long long)v, im->n + 1,
-			    im->n_classes ? im->n_classes - 1 : INT32_MAX);
-		if (!(y = dl_record_add(im->rec, "y", DL_I32, 0, NULL)))
-			return -DL_ENOMEM;
-		*(int32_t *)y->data = (int32_t)v;
-		return 0;
-	}
-	if (!isint && dtype != DL_F32) {
-		if (!(y = dl_record_add(im->rec, "y", DL_F32, ndim, shape)))
-			return -DL_ENOMEM;
-		dl_to_f32(item, dtype, n, y->data);
-		return 0;
-	}
-	return dl_record_add_ref(im->rec, "y", dtype, ndim, shape, (void *)item) ? 0 : -DL_ENOMEM;
-}
-
 /* idx and npy: items of X (and Y) in step. */
 static void
 import_arrays(struct import *im, int is_idx)
@@ -270,11 +195,12 @@ import_arrays(struct import *im, int is_idx)
 		if (ya && (ry = dl_array_next(ya, &yp)) <= 0)
 			dl_writer_die(im->w, ry < 0 ? ry : dl_seterr(DL_EFORMAT, "%s: ended early", yf));
 		dl_record_clear(im->rec, DL_TAG_DATA);
-		if ((rc = add_x(im, xp, xi->dtype, ndim, shape)) < 0) {
+		if ((rc = dl_import_x(im->rec, xp, xi->dtype, ndim, shape, im->o.channels)) < 0) {
 			dl_errprefix("%s", xf);
 			dl_writer_die(im->w, rc);
 		}
-		if (ya && (rc = add_y(im, yf, yp, yi->dtype, yi->ndim - 1, yi->shape + 1)) < 0)
+		if (ya && (rc = dl_import_y(im->rec, yp, yi->dtype, yi->ndim - 1, yi->shape + 1,
+		    im->n_classes, yf, im->n + 1)) < 0)
 			dl_writer_die(im->w, rc);
 		put(im, xi->shape[0]);
 	}
@@ -316,24 +242,12 @@ import_folder(struct import *im)
 	struct dl_tensor t;
 	const char *id;
 	char *classes;
-	size_t len = 0;
 	int32_t y;
-	int rc = 0, n;
+	int rc = 0;
 
-	if (!(f = dl_folder_open(im->o.args[0], im->o.channels, im->o.png_flags)))
+	if (!(f = dl_folder_open(im->o.args[0], im->o.channels, im->o.png_flags)) ||
+	    !(classes = dl_folder_classes(f)))
 		dl_die("%s", dl_errmsg());
-	n = dl_folder_n_classes(f);
-	for (int i = 0; i < n; i++)
-		len += strlen(dl_folder_class(f, i)) + 1;
-	if (!(classes = malloc(len + 1)))
-		dl_die("out of memory");
-	*classes = 0;
-	for (int i = 0; i < n; i++) {
-		if (strchr(dl_folder_class(f, i), ','))
-			dl_die("%s: class folder '%s' has a comma in its name", im->o.args[0],
-			    dl_folder_class(f, i));
-		strcat(strcat(classes, i ? "," : ""), dl_folder_class(f, i));
-	}
 	if (im->o.classes)
 		dl_warn("--classes ignored: the folder names the classes");
 	start(im, classes);

@@ -4,7 +4,7 @@
  * gradient of a class score with respect to the image, the drop in the
  * class probability when a window of the image is hidden, or (dense) the
  * class probability of the window around each pixel over an image larger
- * than the model's input.  The work is lib/explain.c.
+ * than the model's input.  The work is lib/saliency.c and lib/dense.c.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -133,66 +133,36 @@ dense_for(struct dl_net *model, int h, int w, const struct dl_net_opts *no)
 	return d;
 }
 
-/* Dense maps of n images x[n,h,w,c]: probs [n,P,Q,K] into rec, and per
- * pixel the mean p(class) of the windows covering it into sal[n,h,w]. */
+/* Dense maps of n images x[n,h,w,c]: probs [n,P,Q,K] into rec, the
+ * saliency into sal[n,h,w]. */
 static int
 dense(struct dl_net *model, const struct dl_net_opts *no, struct dl_record *rec,
     const float *x, int n, int h, int w, int cls, float *sal)
 {
 	struct dl_net *d = dense_for(model, h, w, no);
-	int in[3], p, q, k, st;
-	long need, rc;
-	float *pr, *cnt;
+	int pqk[3], rc;
+	long need;
+	float *pr;
 	struct dl_tensor *t;
 
 	if (!d)
 		return -DL_ESHAPE;
-	dl_net_input_shape(model, in);
-	st = dl_net_total_stride(model);
 	need = (long)n * dl_net_outputs(d);
 	dl_record_remove(rec, "probs");
-	if (!(pr = malloc((size_t)need * sizeof *pr)) || !(cnt = calloc((size_t)h * w, sizeof *cnt))) {
-		free(pr);
+	if (!(pr = malloc((size_t)need * sizeof *pr)))
 		return dl_seterr(DL_ENOMEM, "out of memory");
-	}
-	if ((rc = dl_dense_probs(d, x, n, pr, need, &p, &q, &k)) < 0)
+	if ((rc = dl_saliency_dense(model, d, x, n, cls, pr, need, pqk, sal)) < 0)
 		goto out;
-	rc = -DL_EUSAGE;
-	if (cls >= k) {
-		dl_seterr(DL_EUSAGE, "class %d outside [0,%d)", cls, k);
-		goto out;
-	}
 	t = dl_record_add(rec, "probs", DL_F32, n > 1 ? 4 : 3, n > 1 ?
-	    (uint64_t[]){ (uint64_t)n, (uint64_t)p, (uint64_t)q, (uint64_t)k } :
-	    (uint64_t[]){ (uint64_t)p, (uint64_t)q, (uint64_t)k });
+	    (uint64_t[]){ (uint64_t)n, (uint64_t)pqk[0], (uint64_t)pqk[1], (uint64_t)pqk[2] } :
+	    (uint64_t[]){ (uint64_t)pqk[0], (uint64_t)pqk[1], (uint64_t)pqk[2] });
 	if (!t)
-		goto out;
-	memcpy(t->data, pr, (size_t)need * sizeof *pr);
-	for (int s = 0; s < n; s++) {
-		float *ps = pr + (long)s * p * q * k, *ss = sal + (long)s * h * w;
-		int c = cls;
-		if (c < 0) {	/* the class most probable anywhere */
-			float best = -1;
-			for (long i = 0; i < (long)p * q * k; i++)
-				if (ps[i] > best)
-					best = ps[i], c = (int)(i % k);
-		}
-		memset(cnt, 0, (size_t)h * w * sizeof *cnt);
-		for (int i = 0; i < p; i++)
-			for (int j = 0; j < q; j++)
-				for (int y = i * st; y < i * st + in[0] && y < h; y++)
-					for (int xx = j * st; xx < j * st + in[1] && xx < w; xx++) {
-						ss[(long)y * w + xx] += ps[((long)i * q + j) * k + c];
-						cnt[(long)y * w + xx]++;
-					}
-		for (long i = 0; i < (long)h * w; i++)
-			ss[i] = cnt[i] > 0 ? ss[i] / cnt[i] : 0;
-	}
-	rc = 0;
+		rc = -DL_EUSAGE;
+	else
+		memcpy(t->data, pr, (size_t)need * sizeof *pr);
 out:
 	free(pr);
-	free(cnt);
-	return (int)rc;
+	return rc;
 }
 
 static int
@@ -208,13 +178,7 @@ one_record(const struct opts *o, struct dl_net *net, const struct dl_net_opts *n
 	if (!x)
 		return dl_seterr(DL_EFORMAT, "no tensor x");
 	dl_net_input_shape(net, in);
-	n = batched ? (int)x->shape[0] : 1;
-	if (x->ndim - batched == 2)
-		h = (int)x->shape[batched], w = (int)x->shape[batched + 1], c = 1;
-	else if (x->ndim - batched == 3)
-		h = (int)x->shape[batched], w = (int)x->shape[batched + 1],
-		c = (int)x->shape[batched + 2];
-	else
+	if (dl_image_dims(x, batched, &n, &h, &w, &c) < 0)
 		return dl_seterr(DL_ESHAPE, "x: expected an image [H,W] or [H,W,C]");
 	if (c != in[2] || (o->method != M_DENSE && (h != in[0] || w != in[1])))
 		return dl_seterr(DL_ESHAPE, "x is %dx%dx%d, the model takes %dx%dx%d%s", h, w, c,
@@ -266,6 +230,26 @@ out:
 	return rc;
 }
 
+/* What one record needs. */
+struct job {
+	const struct opts *o;
+	struct dl_net *net;
+	const struct dl_net_opts *no;
+	int batched;
+	uint64_t samples;	/* so far */
+};
+
+static int
+saliency_rec(void *arg, struct dl_record *rec, uint64_t n)
+{
+	struct job *j = arg;
+	int rc = one_record(j->o, j->net, j->no, rec, j->batched, &j->samples);
+
+	if (rc < 0)
+		dl_errprefix("record %llu", (unsigned long long)n);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -277,7 +261,6 @@ main(int argc, char *argv[])
 	struct dl_writer *out;
 	struct dl_record *rec, *head;
 	int rc, batched;
-	uint64_t n = 0, nsamples = 0;
 
 	dl_setprogname(argv[0]);
 	dl_omp_init();
@@ -298,22 +281,7 @@ main(int argc, char *argv[])
 	    dl_record_set(head, "saliency", names[o.method]) < 0 || dl_writer_head(out, head) < 0)
 		dl_die("%s", dl_errmsg());
 	rec = dl_record_new(NULL);
-	while ((rc = dl_reader_next(in, rec)) > 0) {
-		if (dl_record_is(rec, DL_TAG_HEAD))
-			continue;
-		if (!dl_record_is(rec, DL_TAG_DATA)) {
-			if ((rc = dl_writer_put_raw(out, rec)) < 0)
-				break;
-			continue;
-		}
-		n++;
-		if ((rc = one_record(&o, net, &no, rec, batched, &nsamples)) < 0) {
-			dl_errprefix("record %llu", (unsigned long long)n);
-			break;
-		}
-		if ((rc = dl_writer_put(out, rec)) < 0)
-			break;
-	}
+	rc = dl_filter_data(in, out, rec, saliency_rec, &(struct job){ &o, net, &no, batched, 0 });
 	if (rc < 0)
 		dl_writer_die(out, rc);
 	if ((rc = dl_writer_close(out)) < 0)

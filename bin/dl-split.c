@@ -6,11 +6,9 @@
  * piped input is held in memory.
  */
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "dlpipe.h"
 
@@ -38,8 +36,7 @@ struct split {
 	uint8_t *to_b;		/* per DATA record: 1 goes to OUT_B */
 	uint64_t n, cap;	/* DATA records */
 	uint64_t count[2];	/* samples written to A, B */
-	struct dl_record **held;	/* piped input: every record after HEAD */
-	size_t n_held, cap_held;
+	struct dl_record_list held;	/* piped input: every record after HEAD */
 	struct dl_record *head;	/* the first HEAD */
 };
 
@@ -128,84 +125,26 @@ add_label(struct split *s, int64_t v)
 	s->label[s->n++] = v;
 }
 
+static int
+label_one(void *arg, const struct dl_record *rec, const char *src)
+{
+	struct split *s = arg;
+
+	if (dl_record_is(rec, DL_TAG_HEAD))
+		check_head(s, rec);
+	else if (dl_record_is(rec, DL_TAG_DATA))
+		add_label(s, label_of(rec));
+	return 0;
+}
+
 /* Pass 1: labels (and, for a pipe, every record kept). */
 static void
 read_labels(struct split *s, int hold)
 {
-	struct dl_reader *r;
-	struct dl_record *rec = NULL;
-	int rc;
-	const struct dl_record *h;
+	int rc = dl_stream_hold(s->in, &s->io.ro, hold ? DL_HOLD : 0, &s->held, label_one, s);
 
-	if (!(r = dl_reader_open(s->in, &s->io.ro)) || !(h = dl_reader_head(r)))
-		fail(s, -DL_EIO);
-	check_head(s, h);	/* later HEADs come from next() */
-	for (;;) {
-		if (!rec && !(rec = dl_record_new(NULL)))
-			fail(s, -DL_ENOMEM);
-		if ((rc = dl_reader_next(r, rec)) <= 0)
-			break;
-		if (dl_record_is(rec, DL_TAG_HEAD)) {
-			check_head(s, rec);
-			continue;
-		}
-		if (dl_record_is(rec, DL_TAG_DATA))
-			add_label(s, label_of(rec));
-		if (hold) {
-			if (s->n_held == s->cap_held) {
-				s->cap_held = s->cap_held ? 2 * s->cap_held : 4096;
-				if (!(s->held = realloc(s->held, s->cap_held * sizeof *s->held)))
-					dl_die("out of memory");
-			}
-			s->held[s->n_held++] = rec;
-			rec = NULL;
-		}
-	}
 	if (rc < 0)
 		fail(s, rc);
-	dl_record_free(rec);
-	dl_reader_close(r);
-}
-
-static int
-cmp_pair(const void *a, const void *b)
-{
-	const int64_t *x = a, *y = b;
-
-	return x[0] != y[0] ? (x[0] > y[0]) - (x[0] < y[0]) : (x[1] > y[1]) - (x[1] < y[1]);
-}
-
-/* Per class: a seeded permutation of its samples; the first
- * round(F * count) go to A.  Class v's permutation depends only on
- * (seed, v, count), not on the other classes. */
-static void
-assign(struct split *s)
-{
-	int64_t (*p)[2] = malloc((s->n ? s->n : 1) * sizeof *p);
-	uint64_t *perm = malloc((s->n ? s->n : 1) * sizeof *perm);
-	uint64_t i, j, m, n_a;
-	struct dl_rng rng;
-
-	if (!p || !perm || !(s->to_b = malloc(s->n ? s->n : 1)))
-		dl_die("out of memory");
-	for (i = 0; i < s->n; i++) {
-		p[i][0] = s->label[i];
-		p[i][1] = (int64_t)i;
-	}
-	qsort(p, s->n, sizeof *p, cmp_pair);
-	for (i = 0; i < s->n; i += m) {
-		for (m = 1; i + m < s->n && p[i + m][0] == p[i][0]; m++)
-			;
-		for (j = 0; j < m; j++)
-			perm[j] = (uint64_t)p[i + j][1];
-		dl_rng_fork(&rng, s->seed, (uint64_t)p[i][0]);
-		dl_rng_shuffle(&rng, perm, m);
-		n_a = (uint64_t)llround(s->fraction * (double)m);
-		for (j = 0; j < m; j++)
-			s->to_b[perm[j]] = j >= n_a;
-	}
-	free(perm);
-	free(p);
 }
 
 static void
@@ -274,21 +213,22 @@ int
 main(int argc, char *argv[])
 {
 	struct split s = { 0 };
-	struct stat st;
 	uint64_t i = 0;
 	int regular, rc;
 
 	dl_setprogname(argv[0]);
 	parse_args(argc, argv, &s);
-	regular = strcmp(s.in, "-") && stat(s.in, &st) == 0 && S_ISREG(st.st_mode);
+	regular = dl_file_regular(s.in) > 0;
 	read_labels(&s, !regular);
-	assign(&s);
+	if (!(s.to_b = malloc(s.n ? s.n : 1)) ||
+	    dl_split_stratified(s.label, s.n, s.fraction, s.seed, s.to_b) < 0)
+		dl_die("out of memory");
 	open_outputs(&s);
 	if (regular)
 		write_again(&s, &i);
 	else
-		for (size_t k = 0; k < s.n_held; k++)
-			route(&s, s.held[k], &i);
+		for (size_t k = 0; k < s.held.n; k++)
+			route(&s, s.held.rec[k], &i);
 	if (i != s.n)
 		dl_seterr(DL_EFORMAT, "%s: changed while being read", s.in), fail(&s, -DL_EFORMAT);
 	for (int b = 0; b < 2; b++) {
@@ -302,9 +242,7 @@ main(int argc, char *argv[])
 	if (dl_verbose)
 		dl_msg("%llu samples to %s, %llu to %s", (unsigned long long)s.count[0], s.out[0],
 		    (unsigned long long)s.count[1], s.out[1]);
-	for (size_t k = 0; k < s.n_held; k++)
-		dl_record_free(s.held[k]);
-	free(s.held);
+	dl_record_list_free(&s.held);
 	free(s.label);
 	free(s.to_b);
 	dl_record_free(s.head);

@@ -27,7 +27,6 @@ static const char usage_text[] =
     "  -q, --quiet        no messages; -v, --verbose: progress even off a terminal\n"
     "  -h, --help         this text; -V, --version: the version\n";
 
-#define MAX_DIM 4096		/* image scope: values per sample (d x d float64 matrices) */
 #define CHUNK_RECORDS 64	/* records whitened together (one sgemm) */
 #define CHUNK_BYTES (16 << 20)
 
@@ -107,12 +106,10 @@ fit(const struct opts *o, char **paths, int n_paths)
 	struct dl_reader *r;
 	struct dl_record *rec;
 	const struct dl_record *h;
-	struct dl_moments *m = NULL;
+	struct dl_whiten_data f = { .scope = o->scope };
 	struct dl_whiten w;
 	struct dl_progress pr;
-	uint64_t n = 0, samples = 0, shape[DL_MAX_NDIM], nd = 0, d = 0;
-	double *mean, *cov;
-	int rc, batches, skip = 0;
+	int rc, batches;
 
 	if (!(r = dl_reader_open_many(paths, n_paths, NULL)) || !(h = dl_reader_head(r)) ||
 	    !(rec = dl_record_new(NULL)))
@@ -121,85 +118,26 @@ fit(const struct opts *o, char **paths, int n_paths)
 	dl_progress_start(&pr, "fitting");
 	while ((rc = dl_reader_next(r, rec)) > 0) {
 		const struct dl_tensor *t;
-		uint64_t rows, count;
 		if (!dl_record_is(rec, DL_TAG_DATA))
 			continue;
-		if (!(t = target(rec, o, ++n)))
+		if (!(t = target(rec, o, f.records + 1)) || dl_whiten_data_add(&f, t, batches) < 0)
 			dl_die("%s", dl_errmsg());
-		skip = batches && t->ndim > 0;	/* a batch: samples x sample shape */
-		rows = skip ? t->shape[0] : 1;
-		count = dl_tensor_count(t) / (rows ? rows : 1);
-		if (!m) {	/* the first record fixes the sample shape */
-			nd = t->ndim - skip;
-			memcpy(shape, t->shape + skip, nd * sizeof *shape);
-			d = o->scope == DL_SCOPE_IMAGE ? count : nd >= 3 ? shape[nd - 1] : 1;
-			if (d < 1 || d > MAX_DIM)
-				dl_die("%s: %llu values per %s: %s", o->tensor, (unsigned long long)d,
-				       o->scope == DL_SCOPE_IMAGE ? "sample" : "pixel",
-				       d ? "at most 4096 are supported" : "nothing to fit");
-			if (!(m = dl_moments_new((int)d)))
-				dl_die("%s", dl_errmsg());
-		} else if ((uint64_t)(t->ndim - skip) != nd ||
-		           memcmp(shape, t->shape + skip, nd * sizeof *shape)) {
-			char desc[128];
-			dl_die("record %llu: tensor '%s' is %s, unlike the first record's",
-			       (unsigned long long)n, o->tensor, dl_tensor_desc(t, desc, sizeof desc));
-		}
-		if ((rc = dl_moments_add(m, t->data, t->dtype, rows * count / d)) < 0)
-			dl_die("record %llu: %s", (unsigned long long)n, dl_errmsg());
-		samples += rows;
-		dl_progress_update(&pr, samples, 0, "samples");
+		dl_progress_update(&pr, f.samples, 0, "samples");
 	}
 	dl_progress_end(&pr);
 	if (rc < 0)
 		dl_fail(rc, NULL);
-	if (!m)
-		dl_die("no data to fit on");
-	if (!(mean = malloc(d * sizeof *mean)) || !(cov = malloc(d * d * sizeof *cov)))
-		dl_die("out of memory");
-	if ((rc = dl_moments_get(m, mean, cov)) < 0 ||
-	    (rc = dl_whiten_fit(&w, o->method, o->scope, o->eps, (int)d, mean, cov)) < 0)
+	if (dl_whiten_data_fit(&f, o->method, o->eps, &w) < 0)
 		dl_die("%s", dl_errmsg());
-	w.n = m->n;
-	w.n_samples = samples;
-	if (o->scope == DL_SCOPE_IMAGE) {
-		w.ndim = (int)nd;
-		memcpy(w.shape, shape, nd * sizeof *shape);
-	}
 	if ((rc = dl_whiten_save(&w, o->io.out, &o->io.wo)) < 0)
 		dl_fail(rc, o->io.out ? o->io.out : "stdout");
 	if (dl_verbose)
 		dl_msg("%s, %s scope, on %llu samples", dl_whiten_method_name(o->method),
-	       dl_whiten_scope_name(o->scope), (unsigned long long)samples);
+	       dl_whiten_scope_name(o->scope), (unsigned long long)f.samples);
 	dl_whiten_fini(&w);
-	dl_moments_free(m);
-	free(mean);
-	free(cov);
+	dl_whiten_data_fini(&f);
 	dl_record_free(rec);
 	dl_reader_close(r);
-}
-
-/* Whether t holds rows of w->d values (any leading dims: samples or
- * batches); 0 or -DL_ESHAPE. */
-static int
-check_shape(const struct dl_whiten *w, const struct dl_tensor *t, uint64_t n)
-{
-	uint64_t count = dl_tensor_count(t), tail = 1;
-	char desc[128];
-	int k = t->ndim;
-
-	if (w->scope == DL_SCOPE_CHANNEL && (w->d == 1 || (k > 0 && t->shape[k - 1] == (uint64_t)w->d)))
-		return 0;
-	if (w->scope == DL_SCOPE_IMAGE && k >= w->ndim) {
-		for (int i = 0; i < w->ndim; i++)
-			tail *= t->shape[k - w->ndim + i] == w->shape[i] ? 1 : 0;
-		if (tail && count % w->d == 0)
-			return 0;
-	}
-	return dl_seterr(DL_ESHAPE, "record %llu: tensor '%s' is %s, the statistics are for %d "
-	                 "values per %s", (unsigned long long)n, t->name,
-	                 dl_tensor_desc(t, desc, sizeof desc), w->d,
-	                 w->scope == DL_SCOPE_IMAGE ? "sample" : "pixel");
 }
 
 /* The records of a chunk: each a copy of its input with the target
@@ -222,8 +160,10 @@ flush_chunk(struct chunk *c, const struct dl_whiten *w, const struct opts *o,
 	for (int i = 0; i < c->n; i++) {
 		if (!(t = target(c->in[i], o, n0 + i)))
 			return -DL_EFORMAT;
-		if ((rc = check_shape(w, t, n0 + i)) < 0)
+		if ((rc = dl_whiten_check(w, t)) < 0) {
+			dl_errprefix("record %llu", (unsigned long long)(n0 + i));
 			return rc;
+		}
 		total += dl_tensor_count(t);
 	}
 	if (total > c->cap) {

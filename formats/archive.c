@@ -312,6 +312,31 @@ dl_folder_class(const struct dl_folder *f, int i)
 	return i >= 0 && i < f->n_classes ? f->classes[i] : NULL;
 }
 
+char *
+dl_folder_classes(const struct dl_folder *f)
+{
+	size_t len = 0;
+	char *classes;
+
+	for (int i = 0; i < f->n_classes; i++)
+		len += strlen(f->classes[i]) + 1;
+	if (!(classes = malloc(len + 1))) {
+		dl_seterr(DL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	*classes = 0;
+	for (int i = 0; i < f->n_classes; i++) {
+		if (strchr(f->classes[i], ',')) {
+			dl_seterr(DL_EFORMAT, "%s: class folder '%s' has a comma in its name", f->root,
+			    f->classes[i]);
+			free(classes);
+			return NULL;
+		}
+		strcat(strcat(classes, i ? "," : ""), f->classes[i]);
+	}
+	return classes;
+}
+
 uint64_t
 dl_folder_count(const struct dl_folder *f)
 {

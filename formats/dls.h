@@ -76,6 +76,13 @@ const char *dl_record_get(const struct dl_record *r, const char *key);	/* NULL: 
 int dl_record_unset(struct dl_record *r, const char *key);
 /* Deep copy of src into dst (dst owns everything afterwards). */
 int dl_record_copy(struct dl_record *dst, const struct dl_record *src);
+/* Records held in memory, in order: the list owns them. */
+struct dl_record_list {
+	struct dl_record **rec;		/* n of them */
+	size_t n, cap;
+};
+int dl_record_list_add(struct dl_record_list *l, struct dl_record *r);	/* 0 or -DL_ENOMEM */
+void dl_record_list_free(struct dl_record_list *l);	/* the records too; l empty again */
 /* dst becomes src with tensor name replaced, order kept: same tag, marker
  * and KV, every other tensor borrowing src's data, and name as dtype,
  * ndim, shape over data (borrowed too: both must outlive dst's use).
@@ -95,6 +102,13 @@ struct dl_reader;
  * npy, ... as foreign).  NULL with dl_errmsg() on failure. */
 struct dl_reader *dl_reader_open(const char *path, const struct dl_reader_opts *o);
 struct dl_reader *dl_reader_fdopen(int fd, const char *name, const struct dl_reader_opts *o);
+/* 1 if the file at path starts with a zstd frame (a stream that
+ * dl_reader_open() decompresses, and dl_index_open() refuses); else 0. */
+int dl_file_is_zstd(const char *path);
+/* 1 if path is a regular file (can be read again), 0 if it is stdin ("-"
+ * or NULL) or another kind of file, -1 with errno when it cannot be
+ * stat()ed. */
+int dl_file_regular(const char *path);
 /* Open each path in turn as one sequence of streams (dl-cat a b). */
 struct dl_reader *dl_reader_open_many(char **paths, int n, const struct dl_reader_opts *o);
 /* The next record: returns 1 and fills rec, 0 at the clean end of input
@@ -141,6 +155,8 @@ struct dl_writer *dl_writer_fdopen(int fd, const char *name, const struct dl_wri
 /* Write a record.  The first record must be HEAD; seq numbers are the
  * writer's.  ENDS is written by close; an input ENDS/ABRT is refused. */
 int dl_writer_put(struct dl_writer *w, const struct dl_record *rec);
+/* Write an end-of-epoch marker (DL_MARK_EPOCH) with KV epoch and samples. */
+int dl_writer_put_epoch(struct dl_writer *w, uint64_t epoch, uint64_t samples);
 /* Write a record read from a stream byte-for-byte (only the header's seq
  * and CRC are redone); falls back to dl_writer_put() when it cannot. */
 int dl_writer_put_raw(struct dl_writer *w, const struct dl_record *rec);

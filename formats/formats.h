@@ -102,6 +102,9 @@ struct dl_folder;
 struct dl_folder *dl_folder_open(const char *path, int channels, int flags);
 int dl_folder_n_classes(const struct dl_folder *f);
 const char *dl_folder_class(const struct dl_folder *f, int i);
+/* The class names joined by commas (a stream's classes KV), malloc'd;
+ * NULL with dl_errmsg() when a name holds a comma. */
+char *dl_folder_classes(const struct dl_folder *f);
 uint64_t dl_folder_count(const struct dl_folder *f);	/* images found */
 /* The next image: 1 with x filled (owned), *y its class and *id its path
  * relative to the root (valid until the next call); 0 at the end. */

@@ -77,6 +77,28 @@ sniff(const unsigned char *p, size_t n)
 	return NULL;
 }
 
+/* Ask libpng for 8-bit grey, grey+alpha, RGB or RGBA rows (16-bit kept
+ * with DL_PNG_KEEP16, in host order), interlacing undone. */
+static void
+set_transforms(png_structp png, png_infop info, int type, int depth, int flags)
+{
+	if (type == PNG_COLOR_TYPE_PALETTE) {
+		png_set_palette_to_rgb(png);
+		if (png_get_valid(png, info, PNG_INFO_tRNS))
+			png_set_tRNS_to_alpha(png);
+	}
+	if (type == PNG_COLOR_TYPE_GRAY && depth < 8)
+		png_set_expand_gray_1_2_4_to_8(png);
+	if (depth == 16) {
+		if (flags & DL_PNG_KEEP16)
+			png_set_swap(png);
+		else
+			png_set_scale_16(png);
+	}
+	png_set_interlace_handling(png);
+	png_read_update_info(png, info);
+}
+
 static int
 decode(struct ctx *c, const char *name, int flags, struct dl_tensor *t)
 {
@@ -112,21 +134,7 @@ decode(struct ctx *c, const char *name, int flags, struct dl_tensor *t)
 		return dl_seterr(DL_EFORMAT, "%s: PNG claims %ux%u pixels, more than its %zu "
 		    "bytes can hold", name, w, h, c->in_len);
 	}
-	if (type == PNG_COLOR_TYPE_PALETTE) {
-		png_set_palette_to_rgb(png);
-		if (png_get_valid(png, info, PNG_INFO_tRNS))
-			png_set_tRNS_to_alpha(png);
-	}
-	if (type == PNG_COLOR_TYPE_GRAY && depth < 8)
-		png_set_expand_gray_1_2_4_to_8(png);
-	if (depth == 16) {
-		if (flags & DL_PNG_KEEP16)
-			png_set_swap(png);
-		else
-			png_set_scale_16(png);
-	}
-	png_set_interlace_handling(png);
-	png_read_update_info(png, info);
+	set_transforms(png, info, type, depth, flags);
 	ch = png_get_channels(png, info);
 	rowbytes = png_get_rowbytes(png, info);
 	nbytes = rowbytes * h;

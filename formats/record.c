@@ -58,6 +58,30 @@ dl_record_free(struct dl_record *r)
 }
 
 int
+dl_record_list_add(struct dl_record_list *l, struct dl_record *r)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 1024;
+		struct dl_record **p = realloc(l->rec, cap * sizeof *p);
+		if (!p)
+			return dl_seterr(DL_ENOMEM, "out of memory");
+		l->rec = p;
+		l->cap = cap;
+	}
+	l->rec[l->n++] = r;
+	return 0;
+}
+
+void
+dl_record_list_free(struct dl_record_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		dl_record_free(l->rec[i]);
+	free(l->rec);
+	*l = (struct dl_record_list){ 0 };
+}
+
+int
 dl_record_is(const struct dl_record *r, const char *tag)
 {
 	return !strcmp(r->tag, tag);

@@ -597,6 +597,40 @@ src_read(struct src *s, void *dst, size_t n)
 	return (ssize_t)got;
 }
 
+/* 1 if b[0..n) starts with a zstd frame or a skippable frame. */
+static int
+zstd_magic(const uint8_t *b, size_t n)
+{
+	return n >= 4 && ((b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) ||
+	                  ((b[0] & 0xf0) == 0x50 && b[1] == 0x2a && b[2] == 0x4d && b[3] == 0x18));
+}
+
+int
+dl_file_is_zstd(const char *path)
+{
+	uint8_t m[4];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, m, sizeof m);
+	close(fd);
+	return n > 0 && zstd_magic(m, (size_t)n);
+}
+
+int
+dl_file_regular(const char *path)
+{
+	struct stat st;
+
+	if (!path || !strcmp(path, "-"))
+		return 0;
+	if (stat(path, &st) < 0)
+		return -1;
+	return S_ISREG(st.st_mode);
+}
+
 /* Look at the first bytes and switch to zstd when they say so. */
 static int
 src_sniff(struct src *s)
@@ -606,8 +640,7 @@ src_sniff(struct src *s)
 	while (s->in_len < 4 && !s->in_eof)
 		if ((rc = src_fill(s)) < 0)
 			return rc;
-	if (s->in_len >= 4 && ((s->in[0] == 0x28 && s->in[1] == 0xb5 && s->in[2] == 0x2f && s->in[3] == 0xfd) ||
-	                       ((s->in[0] & 0xf0) == 0x50 && s->in[1] == 0x2a && s->in[2] == 0x4d && s->in[3] == 0x18))) {
+	if (zstd_magic(s->in, s->in_len)) {
 		if (!(s->z = ZSTD_createDCtx()) || !(s->out = dl_alloc(IOBUF)))
 			return dl_seterr(DL_ENOMEM, "out of memory");
 		ZSTD_DCtx_setParameter(s->z, ZSTD_d_windowLogMax, DLS_ZSTD_WINDOW_LOG_MAX);
@@ -1283,6 +1316,22 @@ dl_writer_put(struct dl_writer *w, const struct dl_record *rec)
 	if ((rc = check_tag(w, rec)) < 0)
 		return rc;
 	return encode(w, rec);
+}
+
+int
+dl_writer_put_epoch(struct dl_writer *w, uint64_t epoch, uint64_t samples)
+{
+	struct dl_record *m = dl_record_new(DL_TAG_MARK);
+	int rc;
+
+	if (!m)
+		return -DL_ENOMEM;
+	m->marker = DL_MARK_EPOCH;
+	if ((rc = dl_record_setf(m, "epoch", "%llu", (unsigned long long)epoch)) >= 0 &&
+	    (rc = dl_record_setf(m, "samples", "%llu", (unsigned long long)samples)) >= 0)
+		rc = dl_writer_put(w, m);
+	dl_record_free(m);
+	return rc;
 }
 
 int

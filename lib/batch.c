@@ -374,6 +374,22 @@ dl_head_batched(const struct dl_record *head)
 	return k && !strcmp(k, "batches");
 }
 
+int
+dl_head_merge(struct dl_record *first, const struct dl_record *h, const char *src)
+{
+	const char *kind = dl_record_get(h, "kind"), *k0 = dl_record_get(first, "kind");
+	const char *classes = dl_record_get(h, "classes"), *c0 = dl_record_get(first, "classes");
+
+	if (k0 && kind && strcmp(k0, kind))
+		return dl_seterr(DL_EFORMAT, "%s: kind '%s' does not match the first stream's '%s'",
+		    src, dl_esc(kind), dl_esc(k0));
+	if (c0 && classes && strcmp(c0, classes))
+		return dl_seterr(DL_EFORMAT, "%s: classes differ from the first stream's", src);
+	if (!c0 && classes)
+		return dl_record_set(first, "classes", classes);
+	return 0;
+}
+
 long
 dl_record_samples(const struct dl_record *rec, int batched)
 {

@@ -1,10 +1,12 @@
 /*
- * explain.h - looking inside trained networks (lib/explain.c): gradient
- * and occlusion saliency, Deep Dream and class visualisation by gradient
- * ascent on the input, and "dense" networks whose fully connected layers
- * became convolutions so that they run over images larger than the ones
- * they were trained on.  Built on the public net API (lib/net.h) only.
+ * explain.h - looking inside trained networks: gradient and occlusion
+ * saliency (lib/saliency.c), Deep Dream and class visualisation by
+ * gradient ascent on the input (lib/dream.c), and "dense" networks whose
+ * fully connected layers became convolutions so that they run over images
+ * larger than the ones they were trained on (lib/dense.c; descriptions:
+ * lib/notation.c).  Built on the public net API (lib/net.h) only.
  * Programs: bin/dl-saliency.c, bin/dl-dream.c, bin/dl-convert.c.
+ * Turning an image tensor into f32 and resizing it: lib/image.h.
  *
  * Images are host f32 arrays, height x width x channels (HWC), in the
  * network's input shape unless a function says otherwise.
@@ -63,6 +65,17 @@ int dl_saliency_gradient(struct dl_net *net, const float *x, int n, int *cls, fl
 int dl_saliency_occlusion(struct dl_net *net, const float *x, int *cls, int window,
     int stride, int batch, float *sal);
 
+/* Dense saliency of n images x[n, H, W, C], H x W the input size of
+ * dense, the fully convolutional version of model for it (dl_net_dense()):
+ * probs[n, P, Q, K] receives dl_dense_probs() (room for nmax floats,
+ * n * dl_net_outputs(dense) needed), and sal[n, H, W], per pixel, the mean
+ * probability of class cls over the output positions whose input window
+ * (model's input size, at dl_net_total_stride(model)) covers the pixel, 0
+ * where none does.  cls < 0: per image, the class most probable at any
+ * position.  pqk (may be NULL) receives P, Q and K.  0 or -DL_E*. */
+int dl_saliency_dense(struct dl_net *model, struct dl_net *dense, const float *x, int n, int cls,
+    float *probs, long nmax, int *pqk, float *sal);
+
 /* Index of the largest of v[n] (the first on ties). */
 int dl_argmax(const float *v, int n);
 
@@ -96,18 +109,6 @@ long dl_dense_probs(struct dl_net *net, const float *x, int n, float *out, long 
 
 /* The input window of output position (i, j) of a dense net: see
  * dl_net_total_stride (lib/net.h). */
-
-/* ---- images ------------------------------------------------------------ */
-
-/* An image tensor x[H, W], x[H, W, C] (C = 1..4; u8 read as v/255, or
- * any number type) as f32 HWC with c channels (0: keep): grey from RGB by
- * BT.601 luma, RGB from grey by copying, alpha dropped.  *out from
- * malloc(); *h, *w the size.  0 or -DL_E*. */
-int dl_explain_image(const struct dl_tensor *x, int c, float **out, int *h, int *w);
-
-/* Resize img[h, w, c] to dst[oh, ow, c] bilinearly (pixel centres
- * aligned, edge border).  0 or -DL_E*. */
-int dl_resize_f32(const float *img, int h, int w, int c, float *dst, int oh, int ow);
 
 /* ---- Deep Dream and class visualisation ----------------------------------- */
 
@@ -144,5 +145,8 @@ struct dl_dream *dl_dream_new(struct dl_net *net, const struct dl_dream_opts *o,
 int dl_dream_run(struct dl_dream *d, float *img, int h, int w, uint64_t index,
     struct dl_dream_result *res);
 void dl_dream_free(struct dl_dream *d);
+/* A starting image of n values uniform in [0, 1) (fooling images from
+ * noise): image index of seed, a stream of its own apart from the jitter's. */
+void dl_dream_noise(float *img, long n, uint64_t seed, uint64_t index);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * image.c - one affine warp (bilinear, three border modes) that covers
  * flips, moves, scaling, rotation and crops in a single matrix per image;
- * an exact copy path when the matrix is integral; AlexNet PCA lighting.
+ * an exact copy path when the matrix is integral; AlexNet PCA lighting;
+ * image tensors as f32 HWC and their bilinear resize for lib/dream.c.
  * The statistics that lighting uses come from lib/stats.c.
  */
 #include <math.h>
@@ -366,4 +367,78 @@ dl_augment_image(const struct dl_augment *a, struct dl_rng *r, const void *src,
 	}
 	dl_free(tmp);
 	return rc;
+}
+
+/* ---- f32 images for the nets ------------------------------------------------ */
+
+int
+dl_image_dims(const struct dl_tensor *t, int batched, int *n, int *h, int *w, int *c)
+{
+	int lead = batched ? 1 : 0;
+
+	if (t->ndim - lead < 2 || t->ndim - lead > 3)
+		return -1;
+	*n = lead ? (int)t->shape[0] : 1;
+	*h = (int)t->shape[lead];
+	*w = (int)t->shape[lead + 1];
+	*c = t->ndim - lead == 3 ? (int)t->shape[lead + 2] : 1;
+	return 0;
+}
+
+int
+dl_explain_image(const struct dl_tensor *x, int c, float **out, int *h, int *w)
+{
+	int ic, ih, iw;
+	float *o;
+
+	if (x->ndim == 2)
+		ic = 1;
+	else if (x->ndim == 3 && x->shape[2] >= 1 && x->shape[2] <= 4)
+		ic = (int)x->shape[2];
+	else
+		return dl_seterr(DL_ESHAPE, "image: expected [H,W] or [H,W,C] with C 1..4");
+	if (x->shape[0] > 1 << 16 || x->shape[1] > 1 << 16)
+		return dl_seterr(DL_ESHAPE, "image: %llu x %llu is too large",
+		    (unsigned long long)x->shape[0], (unsigned long long)x->shape[1]);
+	ih = (int)x->shape[0];
+	iw = (int)x->shape[1];
+	if (!c)
+		c = ic == 2 ? 1 : ic == 4 ? 3 : ic;
+	if (c != 1 && c != 3 && c != ic)
+		return dl_seterr(DL_ESHAPE, "image: cannot make %d channels from %d", c, ic);
+	if (!(o = malloc((size_t)ih * iw * c * sizeof *o)))
+		return dl_seterr(DL_ENOMEM, "image: out of memory");
+	for (long i = 0; i < (long)ih * iw; i++) {
+		double v[4];
+		dl_to_f64((const char *)x->data + (size_t)i * ic * dl_dtype_size(x->dtype), x->dtype,
+		    (uint64_t)ic, v);
+		if (c == ic) {
+			for (int j = 0; j < c; j++)
+				o[i * c + j] = (float)v[j];
+		} else if (c == 1) {
+			o[i] = (float)(ic >= 3 ? 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2] : v[0]);
+		} else {	/* c == 3 from 1, 2 or 4 channels */
+			for (int j = 0; j < 3; j++)
+				o[i * 3 + j] = (float)(ic >= 3 ? v[j] : v[0]);
+		}
+	}
+	*out = o;
+	*h = ih;
+	*w = iw;
+	return 0;
+}
+
+int
+dl_resize_f32(const float *img, int h, int w, int c, float *dst, int oh, int ow)
+{
+	struct dl_affine a;
+	double sx = (double)w / ow, sy = (double)h / oh;
+
+	a.m[0] = sx;
+	a.m[1] = 0;
+	a.m[2] = (sx - 1) / 2;
+	a.m[3] = 0;
+	a.m[4] = sy;
+	a.m[5] = (sy - 1) / 2;
+	return dl_image_warp(img, DL_F32, h, w, c, dst, DL_F32, oh, ow, &a, DL_BORDER_EDGE);
 }

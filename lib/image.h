@@ -1,6 +1,8 @@
 /*
  * image.h - geometric and photometric transforms of one image, for
- * dl-augment (lib/image.c).  Images are height x width x channels,
+ * dl-augment (lib/image.c; many images on threads: lib/augment.c), and
+ * image tensors as f32 for dl-dream (lib/image.c).
+ * Images are height x width x channels,
  * channels last, u8 or f32; u8 is read as value/255 wherever values are
  * computed.  Statistics (the PCA that lighting uses) live in lib/stats.h.
  */
@@ -10,6 +12,7 @@
 #include <stdint.h>
 
 struct dl_rng;
+struct dl_tensor;
 
 enum dl_border {		/* what a sample outside the image reads */
 	DL_BORDER_ZERO,		/* 0 */
@@ -88,5 +91,43 @@ void dl_augment_out_size(const struct dl_augment *a, int h, int w, int *oh, int 
  */
 int dl_augment_image(const struct dl_augment *a, struct dl_rng *r, const void *src,
                      int src_dtype, int h, int w, int c, void *dst);
+
+/* The images of one record for dl_augment_images() (lib/augment.c). */
+struct dl_augment_batch {
+	const void *src;	/* n images of h x w x c, packed */
+	int dtype;		/* of src: DL_U8 or DL_F32 */
+	int n, h, w, c;		/* images, height, width, channels */
+	uint64_t first;		/* the stream index of image 0 */
+	void *dst;		/* n images of dl_augment_out_size(), _out_dtype() */
+};
+/* src, dtype, n, h, w and c of b from the image tensor t (H x W [x C],
+ * u8 or f32; batched: after a leading sample dimension).  0 or
+ * -DL_EFORMAT (not such an image, or one too large). */
+int dl_augment_batch_init(struct dl_augment_batch *b, const struct dl_tensor *t, int batched);
+/* Transform every image of b[0..n_b) on up to threads threads: image k of
+ * b[i] draws from dl_rng_fork(seed, b[i].first + k), so the bytes do not
+ * depend on the thread count.  0 or -DL_E*. */
+int dl_augment_images(const struct dl_augment *a, uint64_t seed, const struct dl_augment_batch *b,
+                      int n_b, int threads);
+/* a's lighting PCA (light_c, eigval, eigvec) from the statistics file
+ * path: a channel-scope pca or zca fit (dl-whiten).  0 or -DL_E*. */
+int dl_augment_load_pca(struct dl_augment *a, const char *path);
+
+/* ---- f32 images for the nets (lib/explain.h) ------------------------------ */
+
+/* The images of t, [H, W] or [H, W, C] after a leading sample dimension
+ * when batched: *n of them (1 when not batched) of *h x *w x *c (1 for
+ * [H, W]).  0, or -1 (no message) when t has another number of dims. */
+int dl_image_dims(const struct dl_tensor *t, int batched, int *n, int *h, int *w, int *c);
+
+/* An image tensor x[H, W], x[H, W, C] (C = 1..4; u8 read as v/255, or
+ * any number type) as f32 HWC with c channels (0: keep): grey from RGB by
+ * BT.601 luma, RGB from grey by copying, alpha dropped.  *out from
+ * malloc(); *h, *w the size.  0 or -DL_E*. */
+int dl_explain_image(const struct dl_tensor *x, int c, float **out, int *h, int *w);
+
+/* Resize img[h, w, c] to dst[oh, ow, c] bilinearly (pixel centres
+ * aligned, edge border).  0 or -DL_E*. */
+int dl_resize_f32(const float *img, int h, int w, int c, float *dst, int oh, int ow);
 
 #endif

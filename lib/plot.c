@@ -130,6 +130,31 @@ row(const char *path, long line, char **field, int nf, int nh, char **hf, const 
 	return 0;
 }
 
+static int
+same_fields(char **a, char **b, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(a[i], b[i]))
+			return 0;
+	return 1;
+}
+
+/* Room for one more row in run (*cap rows allocated). */
+static int
+room(struct dl_plot_run *run, size_t *cap)
+{
+	size_t nc = *cap ? 2 * *cap : 64;
+	struct dl_plot_row *p;
+
+	if (run->n < *cap)
+		return 0;
+	if (!(p = realloc(run->row, nc * sizeof *p)))
+		return dl_seterr(DL_ENOMEM, "out of memory");
+	run->row = p;
+	*cap = nc;
+	return 0;
+}
+
 int
 dl_plot_read(const char *path, FILE *f, struct dl_plot_run *run)
 {
@@ -177,25 +202,10 @@ dl_plot_read(const char *path, FILE *f, struct dl_plot_run *run)
 			continue;
 		if ((nf = split(buf, field)) == 0)
 			continue;
-		if (nf == nh && !strcmp(field[0], "epoch")) {	/* a header again */
-			int same = 1;
-
-			for (int i = 0; i < nf && same; i++)
-				same = !strcmp(field[i], hf[i]);
-			if (same)
-				continue;
-		}
-		if (run->n == rcap) {
-			size_t nc = rcap ? 2 * rcap : 64;
-			struct dl_plot_row *p = realloc(run->row, nc * sizeof *p);
-
-			if (!p) {
-				rc = dl_seterr(DL_ENOMEM, "out of memory");
-				break;
-			}
-			run->row = p;
-			rcap = nc;
-		}
+		if (nf == nh && !strcmp(field[0], "epoch") && same_fields(field, hf, nf))
+			continue;	/* a header again */
+		if ((rc = room(run, &rcap)) < 0)
+			break;
 		if ((rc = row(path, line, field, nf > MAX_COLS ? MAX_COLS + 1 : nf, nh, hf, col,
 		    &run->row[run->n])) < 0)
 			break;

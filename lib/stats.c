@@ -267,6 +267,65 @@ sandwich(const double *e, const double *s, int d, int rotate_only, int left, flo
 	return 0;
 }
 
+/* Standardisation: the variances and 1 / sqrt(var + eps) of w->d
+ * components from the diagonal of cov. */
+static int
+fit_standardise(struct dl_whiten *w, const double *cov)
+{
+	int d = w->d;
+
+	if (!(w->scale = dl_alloc(d * sizeof *w->scale)))
+		return -DL_ENOMEM;
+	for (int i = 0; i < d; i++) {
+		double v = cov[(size_t)i * d + i];
+		if (!(v + w->eps > 0))
+			return dl_seterr(DL_ENUM, "whiten: component %d has variance %g: "
+			                 "give --eps > 0", i, v);
+		w->eigval[i] = (float)v;
+		w->scale[i] = (float)(1 / sqrt(v + w->eps));
+	}
+	return 0;
+}
+
+/* The eigenvectors a (d x d, column j = vector j) and eigenvalues l of
+ * dsyevd (ascending) put in descending order, each vector's largest entry
+ * positive, values rounded below zero made 0; into w->eigval, w->eigvec. */
+static int
+order_components(struct dl_whiten *w, double *a, double *l)
+{
+	int d = w->d;
+
+	for (int i = 0; i < d / 2; i++) {
+		int j = d - 1 - i;
+		double t = l[i];
+		l[i] = l[j];
+		l[j] = t;
+		for (int k = 0; k < d; k++) {
+			t = a[(size_t)k * d + i];
+			a[(size_t)k * d + i] = a[(size_t)k * d + j];
+			a[(size_t)k * d + j] = t;
+		}
+	}
+	for (int j = 0; j < d; j++) {
+		int big = 0;
+		for (int k = 1; k < d; k++)
+			if (fabs(a[(size_t)k * d + j]) > fabs(a[(size_t)big * d + j]))
+				big = k;
+		if (a[(size_t)big * d + j] < 0)
+			for (int k = 0; k < d; k++)
+				a[(size_t)k * d + j] = -a[(size_t)k * d + j];
+		if (l[j] < 0)	/* rounding below zero on a singular covariance */
+			l[j] = 0;
+		if (!(l[j] + w->eps > 0))
+			return dl_seterr(DL_ENUM, "whiten: the covariance is singular "
+			                 "(eigenvalue %d is 0): give --eps > 0", j);
+		w->eigval[j] = (float)l[j];
+		for (int k = 0; k < d; k++)
+			w->eigvec[(size_t)j * d + k] = (float)a[(size_t)k * d + j];
+	}
+	return 0;
+}
+
 int
 dl_whiten_fit(struct dl_whiten *w, int method, int scope, double eps, int d,
               const double *mean, const double *cov)
@@ -290,18 +349,8 @@ dl_whiten_fit(struct dl_whiten *w, int method, int scope, double eps, int d,
 	for (int i = 0; i < d; i++)
 		w->mean[i] = (float)mean[i];
 	if (method == DL_WHITEN_STANDARDISE) {
-		if (!(w->scale = dl_alloc(d * sizeof *w->scale)))
-			goto nomem;
-		for (int i = 0; i < d; i++) {
-			double v = cov[(size_t)i * d + i];
-			if (!(v + eps > 0)) {
-				rc = dl_seterr(DL_ENUM, "whiten: component %d has variance %g: "
-				               "give --eps > 0", i, v);
-				goto fail;
-			}
-			w->eigval[i] = (float)v;
-			w->scale[i] = (float)(1 / sqrt(v + eps));
-		}
+		if ((rc = fit_standardise(w, cov)) < 0)
+			goto fail;
 		return 0;
 	}
 	if (!(a = dl_alloc(dd * sizeof *a)) || !(l = dl_alloc(d * sizeof *l)) ||
@@ -318,37 +367,8 @@ dl_whiten_fit(struct dl_whiten *w, int method, int scope, double eps, int d,
 		               "whiten: eigen-decomposition failed (dsyevd info %d)", info);
 		goto fail;
 	}
-	/* Descending order, each vector's largest entry positive. */
-	for (int i = 0; i < d / 2; i++) {
-		int j = d - 1 - i;
-		double t = l[i];
-		l[i] = l[j];
-		l[j] = t;
-		for (int k = 0; k < d; k++) {
-			t = a[(size_t)k * d + i];
-			a[(size_t)k * d + i] = a[(size_t)k * d + j];
-			a[(size_t)k * d + j] = t;
-		}
-	}
-	for (int j = 0; j < d; j++) {
-		int big = 0;
-		for (int k = 1; k < d; k++)
-			if (fabs(a[(size_t)k * d + j]) > fabs(a[(size_t)big * d + j]))
-				big = k;
-		if (a[(size_t)big * d + j] < 0)
-			for (int k = 0; k < d; k++)
-				a[(size_t)k * d + j] = -a[(size_t)k * d + j];
-		if (l[j] < 0)	/* rounding below zero on a singular covariance */
-			l[j] = 0;
-		if (!(l[j] + eps > 0)) {
-			rc = dl_seterr(DL_ENUM, "whiten: the covariance is singular "
-			               "(eigenvalue %d is 0): give --eps > 0", j);
-			goto fail;
-		}
-		w->eigval[j] = (float)l[j];
-		for (int k = 0; k < d; k++)
-			w->eigvec[(size_t)j * d + k] = (float)a[(size_t)k * d + j];
-	}
+	if ((rc = order_components(w, a, l)) < 0)
+		goto fail;
 	for (int j = 0; j < d; j++)
 		s[j] = 1 / sqrt(l[j] + eps);
 	if ((rc = sandwich(a, s, d, method == DL_WHITEN_PCA, 1, w->w)) < 0)
@@ -450,4 +470,92 @@ dl_whiten_apply(const struct dl_whiten *w, const void *x, int dtype, float *y,
 	}
 	blas_restore(saved);
 	return bad ? dl_seterr(DL_ENOMEM, "whiten: out of memory") : 0;
+}
+
+/* ---- fitting on the tensors of a stream ---- */
+int
+dl_whiten_data_add(struct dl_whiten_data *f, const struct dl_tensor *t, int batched)
+{
+	int skip = batched && t->ndim > 0;	/* a batch: samples x sample shape */
+	uint64_t rows = skip ? t->shape[0] : 1, count = dl_tensor_count(t) / (rows ? rows : 1);
+	char desc[128];
+	int rc;
+
+	f->records++;
+	if (!f->m) {	/* the first tensor fixes the sample shape */
+		f->ndim = t->ndim - skip;
+		memcpy(f->shape, t->shape + skip, f->ndim * sizeof *f->shape);
+		f->d = f->scope == DL_SCOPE_IMAGE ? count : f->ndim >= 3 ? f->shape[f->ndim - 1] : 1;
+		if (f->d < 1 || f->d > DL_WHITEN_MAX_DIM)
+			return dl_seterr(DL_ESHAPE, "%s: %llu values per %s: %s", t->name,
+			                 (unsigned long long)f->d,
+			                 f->scope == DL_SCOPE_IMAGE ? "sample" : "pixel",
+			                 f->d ? "at most 4096 are supported" : "nothing to fit");
+		if (!(f->m = dl_moments_new((int)f->d)))
+			return -DL_ENOMEM;
+	} else if (t->ndim - skip != f->ndim ||
+	           memcmp(f->shape, t->shape + skip, f->ndim * sizeof *f->shape)) {
+		return dl_seterr(DL_ESHAPE, "record %llu: tensor '%s' is %s, unlike the first record's",
+		                 (unsigned long long)f->records, t->name,
+		                 dl_tensor_desc(t, desc, sizeof desc));
+	}
+	if ((rc = dl_moments_add(f->m, t->data, t->dtype, rows * count / f->d)) < 0) {
+		dl_errprefix("record %llu", (unsigned long long)f->records);
+		return rc;
+	}
+	f->samples += rows;
+	return 0;
+}
+
+int
+dl_whiten_data_fit(struct dl_whiten_data *f, int method, double eps, struct dl_whiten *w)
+{
+	double *mean = NULL, *cov = NULL;
+	int rc;
+
+	if (!f->m)
+		return dl_seterr(DL_EFORMAT, "no data to fit on");
+	if (!(mean = malloc(f->d * sizeof *mean)) || !(cov = malloc(f->d * f->d * sizeof *cov))) {
+		free(mean);
+		return dl_seterr(DL_ENOMEM, "out of memory");
+	}
+	if ((rc = dl_moments_get(f->m, mean, cov)) >= 0 &&
+	    (rc = dl_whiten_fit(w, method, f->scope, eps, (int)f->d, mean, cov)) >= 0) {
+		w->n = f->m->n;
+		w->n_samples = f->samples;
+		if (f->scope == DL_SCOPE_IMAGE) {
+			w->ndim = f->ndim;
+			memcpy(w->shape, f->shape, f->ndim * sizeof *f->shape);
+		}
+	}
+	free(mean);
+	free(cov);
+	return rc;
+}
+
+void
+dl_whiten_data_fini(struct dl_whiten_data *f)
+{
+	dl_moments_free(f->m);
+	f->m = NULL;
+}
+
+int
+dl_whiten_check(const struct dl_whiten *w, const struct dl_tensor *t)
+{
+	uint64_t count = dl_tensor_count(t), tail = 1;
+	char desc[128];
+	int k = t->ndim;
+
+	if (w->scope == DL_SCOPE_CHANNEL && (w->d == 1 || (k > 0 && t->shape[k - 1] == (uint64_t)w->d)))
+		return 0;
+	if (w->scope == DL_SCOPE_IMAGE && k >= w->ndim) {
+		for (int i = 0; i < w->ndim; i++)
+			tail *= t->shape[k - w->ndim + i] == w->shape[i] ? 1 : 0;
+		if (tail && count % w->d == 0)
+			return 0;
+	}
+	return dl_seterr(DL_ESHAPE, "tensor '%s' is %s, the statistics are for %d values per %s",
+	                 t->name, dl_tensor_desc(t, desc, sizeof desc), w->d,
+	                 w->scope == DL_SCOPE_IMAGE ? "sample" : "pixel");
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct dl_record;
+struct dl_tensor;
 struct dl_writer_opts;
 
 /* ---- moments ----------------------------------------------------------------
@@ -79,6 +80,31 @@ void dl_whiten_fini(struct dl_whiten *w);
  */
 int dl_whiten_apply(const struct dl_whiten *w, const void *x, int dtype, float *y,
                     uint64_t rows, int invert);
+
+/* 0 if t holds rows of w->d values (any leading dimensions: samples or
+ * batches), else -DL_ESHAPE. */
+int dl_whiten_check(const struct dl_whiten *w, const struct dl_tensor *t);
+
+/* ---- fitting on the tensors of a stream -------------------------------------
+ * The first tensor added fixes the sample shape (after a leading sample
+ * dimension when batched); later ones must have it.  Messages name the
+ * record (the count of tensors added). */
+#define DL_WHITEN_MAX_DIM 4096	/* values per row (d x d float64 matrices) */
+struct dl_whiten_data {
+	int scope;		/* enum dl_whiten_scope: set before the first add */
+	struct dl_moments *m;	/* NULL until the first tensor */
+	int ndim;		/* the sample shape */
+	uint64_t shape[8];
+	uint64_t d;		/* values per row: channels (or 1), or per sample */
+	uint64_t records;	/* tensors added */
+	uint64_t samples;	/* samples added */
+};
+/* Add the values of t (u8 read as value/255, f32 or f64).  0 or -DL_E*. */
+int dl_whiten_data_add(struct dl_whiten_data *f, const struct dl_tensor *t, int batched);
+/* Fit w (dl_whiten_fit()) on what was added, with n, n_samples and (image
+ * scope) the sample shape set.  0 or -DL_E*. */
+int dl_whiten_data_fit(struct dl_whiten_data *f, int method, double eps, struct dl_whiten *w);
+void dl_whiten_data_fini(struct dl_whiten_data *f);
 
 /* ---- as a stream (lib/stats-io.c) ------------------------------------------
  * HEAD kind=stats method=zca scope=channel eps=1e-05 dim=3 shape=28,28,1

@@ -522,25 +522,11 @@ done(FILE *f)
 	return ferror(f) ? dl_seterr(DL_EIO, "write:") : 0;
 }
 
-int
-dl_summary_print_json(const struct dl_summary *s, FILE *f)
+/* "name": {dtype, shape, min, max[, nonfinite]} per tensor. */
+static void
+json_tensors(const struct dl_summary *s, FILE *f)
 {
-	const char *sep = "";
-	int i;
-
-	fprintf(f, "{\"file\": ");
-	dl_json_str(f, s->name ? s->name : "-");
-	fprintf(f, ", \"kind\": ");
-	if (s->kind)
-		dl_json_str(f, s->kind);
-	else
-		fputs("null", f);
-	fprintf(f, ", \"records\": %llu, \"samples\": %llu, \"epochs\": %llu, \"markers\": %llu"
-	    ", \"streams\": %llu, \"bytes\": %llu, \"tensors\": {",
-	    (unsigned long long)s->records, (unsigned long long)s->samples,
-	    (unsigned long long)s->epochs, (unsigned long long)s->markers,
-	    (unsigned long long)s->streams, (unsigned long long)s->bytes);
-	for (i = 0; i < s->n_t; i++) {
+	for (int i = 0; i < s->n_t; i++) {
 		const struct tstat *st = &s->t[i];
 		fprintf(f, "%s", i ? ", " : "");
 		dl_json_str(f, st->name);
@@ -559,18 +545,66 @@ dl_summary_print_json(const struct dl_summary *s, FILE *f)
 			fprintf(f, ", \"nonfinite\": %llu", (unsigned long long)st->nonfinite);
 		fputc('}', f);
 	}
-	fprintf(f, "}, \"labels\": {");
-	if (!s->labels_off) {
-		for (int64_t v = 0; v < s->n_hist; v++)
-			if (s->hist[v]) {
-				fprintf(f, "%s\"%lld\": %llu", sep, (long long)v,
-				    (unsigned long long)s->hist[v]);
-				sep = ", ";
-			}
-		for (i = 0; i < s->n_odd; i++, sep = ", ")
-			fprintf(f, "%s\"%lld\": %lld", sep, (long long)s->odd[i][0],
-			    (long long)s->odd[i][1]);
+}
+
+/* "label": count for every label seen. */
+static void
+json_labels(const struct dl_summary *s, FILE *f)
+{
+	const char *sep = "";
+
+	if (s->labels_off)
+		return;
+	for (int64_t v = 0; v < s->n_hist; v++)
+		if (s->hist[v]) {
+			fprintf(f, "%s\"%lld\": %llu", sep, (long long)v,
+			    (unsigned long long)s->hist[v]);
+			sep = ", ";
+		}
+	for (int i = 0; i < s->n_odd; i++, sep = ", ")
+		fprintf(f, "%s\"%lld\": %lld", sep, (long long)s->odd[i][0],
+		    (long long)s->odd[i][1]);
+}
+
+/* A model's layers and parameter count. */
+static void
+json_layers(const struct dl_summary *s, FILE *f)
+{
+	uint64_t total = 0;
+
+	fprintf(f, ", \"layers\": [");
+	for (int i = 0; i < s->n_layer; i++) {
+		const struct layer *l = &s->layer[i];
+		fprintf(f, "%s{\"name\": ", i ? ", " : "");
+		dl_json_str(f, l->name);
+		fprintf(f, ", \"output\": ");
+		json_shape(f, l->ndim, l->shape, NULL);
+		fprintf(f, ", \"params\": %llu}", (unsigned long long)l->params);
+		total += l->params;
 	}
+	fprintf(f, "], \"params\": %llu", (unsigned long long)total);
+}
+
+int
+dl_summary_print_json(const struct dl_summary *s, FILE *f)
+{
+	int i;
+
+	fprintf(f, "{\"file\": ");
+	dl_json_str(f, s->name ? s->name : "-");
+	fprintf(f, ", \"kind\": ");
+	if (s->kind)
+		dl_json_str(f, s->kind);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"records\": %llu, \"samples\": %llu, \"epochs\": %llu, \"markers\": %llu"
+	    ", \"streams\": %llu, \"bytes\": %llu, \"tensors\": {",
+	    (unsigned long long)s->records, (unsigned long long)s->samples,
+	    (unsigned long long)s->epochs, (unsigned long long)s->markers,
+	    (unsigned long long)s->streams, (unsigned long long)s->bytes);
+	json_tensors(s, f);
+	fprintf(f, "}, \"labels\": {");
+	json_labels(s, f);
 	fprintf(f, "}, \"range\": ");
 	for (i = 0; i < s->n_t && strcmp(s->t[i].name, "x"); i++)
 		;
@@ -590,20 +624,8 @@ dl_summary_print_json(const struct dl_summary *s, FILE *f)
 		dl_json_str(f, s->head->kv[i].val);
 	}
 	fputc('}', f);
-	if (s->kind && !strcmp(s->kind, "model")) {
-		uint64_t total = 0;
-		fprintf(f, ", \"layers\": [");
-		for (i = 0; i < s->n_layer; i++) {
-			const struct layer *l = &s->layer[i];
-			fprintf(f, "%s{\"name\": ", i ? ", " : "");
-			dl_json_str(f, l->name);
-			fprintf(f, ", \"output\": ");
-			json_shape(f, l->ndim, l->shape, NULL);
-			fprintf(f, ", \"params\": %llu}", (unsigned long long)l->params);
-			total += l->params;
-		}
-		fprintf(f, "], \"params\": %llu", (unsigned long long)total);
-	}
+	if (s->kind && !strcmp(s->kind, "model"))
+		json_layers(s, f);
 	fprintf(f, "}\n");
 	return done(f);
 }

@@ -53,6 +53,16 @@ long dl_batcher_held(const struct dl_batcher *b);	/* samples held */
 long dl_record_samples(const struct dl_record *rec, int batched);
 /* 1 if a stream HEAD says kind=batches. */
 int dl_head_batched(const struct dl_record *head);
+/* Check the HEAD h of a later stream (named src) against first, the
+ * first stream's: the same kind and classes where both say; classes
+ * first lacks are taken from h.  0 or -DL_E*. */
+int dl_head_merge(struct dl_record *first, const struct dl_record *h, const char *src);
+/* A stratified split of n samples with classes label[n] (lib/split.c):
+ * per class v, the permutation of its samples that dl_rng_fork(seed, v)
+ * shuffles; its first round(fraction * count) get to_b 0, the rest 1, so
+ * a class's split depends on (seed, v, count) alone.  0 or -DL_ENOMEM. */
+int dl_split_stratified(const int64_t *label, uint64_t n, double fraction, uint64_t seed,
+                        uint8_t *to_b);
 
 /* ---- scoring (lib/eval.c) -----------------------------------------------------
  * Sums over every sample seen: loss, accuracy and (for class targets) a

@@ -1,11 +1,11 @@
 /*
- * tests/explain.c - lib/explain.c: gradient saliency against the weights
- * of a hand-set linear net, occlusion peaking on the one region a
- * hand-set net looks at, the dense (fully convolutional) LeNet against
- * the original at every window of a canvas of Fashion-MNIST items, and,
- * on a LeNet trained here for a few seconds: saliency on the garment
- * against the background, Deep Dream raising a layer's norm, fooling
- * images from noise.
+ * tests/explain.c - lib/explain.h (saliency.c, dense.c, dream.c):
+ * gradient saliency against the weights of a hand-set linear net,
+ * occlusion peaking on the one region a hand-set net looks at, the dense
+ * (fully convolutional) LeNet against the original at every window of a
+ * canvas of Fashion-MNIST items, and, on a LeNet trained here for a few
+ * seconds: saliency on the garment against the background, Deep Dream
+ * raising a layer's norm, fooling images from noise.
  *
  * "explain --save-model FILE [STEPS]" trains the same LeNet and saves
  * it, for the shell tests of dl-saliency, dl-dream and dl-convert.

@@ -77,6 +77,8 @@ double dl_rng_uniform(struct dl_rng *r);		/* [0, 1) */
 double dl_rng_normal(struct dl_rng *r);			/* N(0, 1) */
 uint64_t dl_rng_below(struct dl_rng *r, uint64_t n);	/* [0, n), unbiased */
 void dl_rng_shuffle(struct dl_rng *r, uint64_t *a, size_t n);  /* Fisher-Yates */
+/* perm[n]: 0..n-1 in the order of dl_rng_shuffle() on dl_rng_fork(seed, k). */
+void dl_rng_permutation(uint64_t *perm, uint64_t n, uint64_t seed, uint64_t k);
 
 /* ---- tensors ------------------------------------------------------------ */
 enum dl_dtype {			/* DLS v1 codes: kind << 4 | log2(itemsize) */

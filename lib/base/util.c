@@ -370,6 +370,17 @@ dl_rng_shuffle(struct dl_rng *r, uint64_t *a, size_t n)
 	}
 }
 
+void
+dl_rng_permutation(uint64_t *perm, uint64_t n, uint64_t seed, uint64_t k)
+{
+	struct dl_rng r;
+
+	for (uint64_t i = 0; i < n; i++)
+		perm[i] = i;
+	dl_rng_fork(&r, seed, k);
+	dl_rng_shuffle(&r, perm, n);
+}
+
 /* ---- time ---- */
 double
 dl_now(void)

@@ -249,6 +249,84 @@ wrap(struct cpu_dnnl *d, const dnnl_memory_desc_t *md, const void *ptr)
 	return OK(dnnl_memory_create(&m, md, d->eng, (void *)ptr)) ? m : NULL;
 }
 
+/* The weights between the backend's OHWI (KRSC) and p's layout: into
+ * p's with to_prim, else back.  0 or -1. */
+static int
+reorder_w(struct cpu_dnnl *d, struct prim *p, const struct dl_conv *cv, const void *from,
+    void *to, int to_prim)
+{
+	dnnl_memory_desc_t ohwi;
+	dnnl_dims_t wd = { cv->k, cv->c, cv->r, cv->s };
+	dnnl_memory_t m[2];
+	int rc;
+
+	dnnl_memory_desc_init_by_tag(&ohwi, 4, wd, dnnl_f32, dnnl_ohwi);
+	m[0] = wrap(d, to_prim ? &ohwi : &p->w_md, from);
+	m[1] = wrap(d, to_prim ? &p->w_md : &ohwi, to);
+	rc = m[0] && m[1] ? run(d->st[0], p->reorder, 2, (int[]){ DNNL_ARG_FROM, DNNL_ARG_TO }, m)
+	    : -1;
+	for (int i = 0; i < 2; i++)
+		if (m[i])
+			dnnl_memory_destroy(m[i]);
+	return rc;
+}
+
+/* op with p over the samples from n0 on thread tid (stream tid, its
+ * scratchpad sp of scratch bytes); bwd filter writes the chunk's partial
+ * gradient to wdiff.  0 or -1. */
+static int
+conv_chunk(struct cpu_dnnl *d, struct prim *p, int op, int tid, int n0, const float *a,
+    const float *b, const float *w, float *out, const struct dl_conv *cv, void *wdiff, void *sp,
+    size_t scratch)
+{
+	size_t xs = (size_t)cv->h * cv->w * cv->c, ys = (size_t)cv->p * cv->q * cv->k;
+	dnnl_memory_desc_t smd;
+	dnnl_dims_t sd = { (dnnl_dim_t)(scratch ? scratch : 1) };
+	dnnl_memory_t m[4];
+	int arg[4], rc;
+
+	arg[3] = DNNL_ARG_SCRATCHPAD;
+	if (op == OP_FWD) {
+		arg[0] = DNNL_ARG_SRC, m[0] = wrap(d, &p->x_md, a + n0 * xs);
+		arg[1] = DNNL_ARG_WEIGHTS, m[1] = wrap(d, &p->w_md, w);
+		arg[2] = DNNL_ARG_DST, m[2] = wrap(d, &p->y_md, out + n0 * ys);
+	} else if (op == OP_BWD_DATA) {
+		arg[0] = DNNL_ARG_DIFF_DST, m[0] = wrap(d, &p->y_md, a + n0 * ys);
+		arg[1] = DNNL_ARG_WEIGHTS, m[1] = wrap(d, &p->w_md, w);
+		arg[2] = DNNL_ARG_DIFF_SRC, m[2] = wrap(d, &p->x_md, out + n0 * xs);
+	} else {
+		arg[0] = DNNL_ARG_SRC, m[0] = wrap(d, &p->x_md, a + n0 * xs);
+		arg[1] = DNNL_ARG_DIFF_DST, m[1] = wrap(d, &p->y_md, b + n0 * ys);
+		arg[2] = DNNL_ARG_DIFF_WEIGHTS, m[2] = wrap(d, &p->w_md, wdiff);
+	}
+	dnnl_memory_desc_init_by_tag(&smd, 1, sd, dnnl_u8, dnnl_a);
+	m[3] = wrap(d, &smd, sp);
+	rc = m[0] && m[1] && m[2] && m[3] ? run(d->st[tid], p->conv, 4, arg, m) : -1;
+	for (int i = 0; i < 4; i++)
+		if (m[i])
+			dnnl_memory_destroy(m[i]);
+	return rc;
+}
+
+/* The nc partial gradients of nf floats, wpart bytes apart from wbuf,
+ * summed in chunk order into the first. */
+static void
+sum_partials(char *wbuf, size_t wpart, size_t nf, int nc, int nt)
+{
+	float *acc = (float *)wbuf;
+
+	#pragma omp parallel for num_threads(nt) schedule(static)
+	for (size_t lo = 0; lo < nf; lo += 1024) {
+		size_t hi = lo + 1024 < nf ? lo + 1024 : nf;
+
+		for (int ci = 1; ci < nc; ci++) {
+			const float *pp = (const float *)(wbuf + wpart * ci);
+			for (size_t j = lo; j < hi; j++)
+				acc[j] += pp[j];
+		}
+	}
+}
+
 /* One call: op on the whole batch.  1: oneDNN declined (use the other
  * path), 0: done, <0: error. */
 int
@@ -259,7 +337,6 @@ cpu_dnnl_conv(struct dl_backend_ctx *ctx, int op, struct dl_conv *cv,
 	struct prim *pf, *pt = NULL;
 	int cs = chunk_samples(cv), nc = CPU_NCHUNK(cv->n, cs), nt = ctx->threads;
 	int last = cv->n - (nc - 1) * cs, failed = 0, saved;
-	size_t xs = (size_t)cv->h * cv->w * cv->c, ys = (size_t)cv->p * cv->q * cv->k;
 	size_t nw = (size_t)cv->k * cv->r * cv->s * cv->c, scratch, wpart;
 	char *ws;
 	const float *w;
@@ -289,56 +366,17 @@ cpu_dnnl_conv(struct dl_backend_ctx *ctx, int op, struct dl_conv *cv,
 	omp_set_num_threads(1);
 	w = op == OP_BWD_FILTER ? NULL : b;
 	if (op != OP_BWD_FILTER && pf->reorder) {
-		dnnl_memory_desc_t ohwi;
-		dnnl_dims_t wd = { cv->k, cv->c, cv->r, cv->s };
-		dnnl_memory_t m[2];
-
-		dnnl_memory_desc_init_by_tag(&ohwi, 4, wd, dnnl_f32, dnnl_ohwi);
-		m[0] = wrap(d, &ohwi, b);
-		m[1] = wrap(d, &pf->w_md, wbuf);
-		if (!m[0] || !m[1] || run(d->st[0], pf->reorder, 2,
-		    (int[]){ DNNL_ARG_FROM, DNNL_ARG_TO }, m) < 0)
-			failed = 1;
-		for (int i = 0; i < 2; i++)
-			if (m[i])
-				dnnl_memory_destroy(m[i]);
+		failed = reorder_w(d, pf, cv, b, wbuf, 1) < 0;
 		w = (const float *)wbuf;
 	}
 	if (!failed) {
 		#pragma omp parallel for num_threads(nt) schedule(dynamic)
 		for (int ci = 0; ci < nc; ci++) {
-			int tid = omp_get_thread_num(), n0 = ci * cs;
+			int tid = omp_get_thread_num();
 			struct prim *p = ci == nc - 1 && pt ? pt : pf;
-			dnnl_memory_t m[4];
-			int arg[4], rc;
 
-			arg[3] = DNNL_ARG_SCRATCHPAD;
-			if (op == OP_FWD) {
-				arg[0] = DNNL_ARG_SRC, m[0] = wrap(d, &p->x_md, a + n0 * xs);
-				arg[1] = DNNL_ARG_WEIGHTS, m[1] = wrap(d, &p->w_md, w);
-				arg[2] = DNNL_ARG_DST, m[2] = wrap(d, &p->y_md, out + n0 * ys);
-			} else if (op == OP_BWD_DATA) {
-				arg[0] = DNNL_ARG_DIFF_DST, m[0] = wrap(d, &p->y_md, a + n0 * ys);
-				arg[1] = DNNL_ARG_WEIGHTS, m[1] = wrap(d, &p->w_md, w);
-				arg[2] = DNNL_ARG_DIFF_SRC, m[2] = wrap(d, &p->x_md, out + n0 * xs);
-			} else {
-				arg[0] = DNNL_ARG_SRC, m[0] = wrap(d, &p->x_md, a + n0 * xs);
-				arg[1] = DNNL_ARG_DIFF_DST, m[1] = wrap(d, &p->y_md, b + n0 * ys);
-				arg[2] = DNNL_ARG_DIFF_WEIGHTS,
-				    m[2] = wrap(d, &p->w_md, wbuf + wpart * ci);
-			}
-			{
-				dnnl_memory_desc_t smd;
-				dnnl_dims_t sd = { (dnnl_dim_t)(scratch ? scratch : 1) };
-
-				dnnl_memory_desc_init_by_tag(&smd, 1, sd, dnnl_u8, dnnl_a);
-				m[3] = wrap(d, &smd, ws + scratch * tid);
-			}
-			rc = m[0] && m[1] && m[2] && m[3] ? run(d->st[tid], p->conv, 4, arg, m) : -1;
-			for (int i = 0; i < 4; i++)
-				if (m[i])
-					dnnl_memory_destroy(m[i]);
-			if (rc < 0) {
+			if (conv_chunk(d, p, op, tid, ci * cs, a, b, w, out, cv, wbuf + wpart * ci,
+			    ws + scratch * tid, scratch) < 0) {
 				#pragma omp atomic write
 				failed = 1;
 			}
@@ -347,35 +385,12 @@ cpu_dnnl_conv(struct dl_backend_ctx *ctx, int op, struct dl_conv *cv,
 	if (!failed && op == OP_BWD_FILTER) {
 		/* sum the partials in chunk order, into the first */
 		float *acc = (float *)wbuf;
-		size_t nf = pf->w_size / sizeof(float);
 
-		#pragma omp parallel for num_threads(nt) schedule(static)
-		for (size_t lo = 0; lo < nf; lo += 1024) {
-			size_t hi = lo + 1024 < nf ? lo + 1024 : nf;
-
-			for (int ci = 1; ci < nc; ci++) {
-				const float *pp = (const float *)(wbuf + wpart * ci);
-				for (size_t j = lo; j < hi; j++)
-					acc[j] += pp[j];
-			}
-		}
-		if (pf->reorder) {
-			dnnl_memory_desc_t ohwi;
-			dnnl_dims_t wd = { cv->k, cv->c, cv->r, cv->s };
-			dnnl_memory_t m[2];
-
-			dnnl_memory_desc_init_by_tag(&ohwi, 4, wd, dnnl_f32, dnnl_ohwi);
-			m[0] = wrap(d, &pf->w_md, acc);
-			m[1] = wrap(d, &ohwi, out);
-			if (!m[0] || !m[1] || run(d->st[0], pf->reorder, 2,
-			    (int[]){ DNNL_ARG_FROM, DNNL_ARG_TO }, m) < 0)
-				failed = 1;
-			for (int i = 0; i < 2; i++)
-				if (m[i])
-					dnnl_memory_destroy(m[i]);
-		} else {
+		sum_partials(wbuf, wpart, pf->w_size / sizeof(float), nc, nt);
+		if (pf->reorder)
+			failed = reorder_w(d, pf, cv, acc, out, 0) < 0;
+		else
 			memcpy(out, acc, nw * sizeof *out);
-		}
 	}
 	omp_set_num_threads(saved);
 	if (failed)
