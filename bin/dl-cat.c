@@ -199,19 +199,12 @@ prepare(struct cat *c, struct input *in, int n_in)
 	return dl_sample_table_count(c->table);
 }
 
-static void
-epoch_shuffled(struct cat *c, uint64_t k, uint64_t total, struct dl_record *rec)
+/* A shuffled epoch's record. */
+static int
+put_shuffled(void *arg, const struct dl_record *rec, const char *src)
 {
-	const struct dl_record *r;
-	int rc;
-
-	if (dl_sample_table_shuffle(c->table, c->o.seed, k) < 0)
-		dl_die("%s", dl_errmsg());
-	for (uint64_t i = 0; i < total && !c->done; i++) {
-		if ((rc = dl_sample_table_get(c->table, i, rec, &r)) < 0)
-			dl_writer_die(c->w, rc);
-		put_data(c, r);
-	}
+	put_data(arg, rec);
+	return ((struct cat *)arg)->done;
 }
 
 /* The inputs named on the command line (none: stdin). */
@@ -253,7 +246,9 @@ run(struct cat *c, struct input *in, int n_in, struct dl_record *rec)
 					break;
 				c->expect = total * n_epochs;
 			}
-			epoch_shuffled(c, k, total, rec);
+			if ((rc = dl_sample_table_epoch(c->table, c->o.seed, k, rec, put_shuffled,
+			    c)) < 0)
+				dl_writer_die(c->w, rc);
 		} else {
 			for (int i = 0; i < n_in && !c->done; i++) {
 				if (in[i].held)

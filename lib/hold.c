@@ -151,6 +151,21 @@ dl_sample_table_get(struct dl_sample_table *t, uint64_t i, struct dl_record *scr
 }
 
 int
+dl_sample_table_epoch(struct dl_sample_table *t, uint64_t seed, uint64_t k,
+                      struct dl_record *scratch, dl_hold_fn *fn, void *arg)
+{
+	const struct dl_record *r;
+	int rc;
+
+	if ((rc = dl_sample_table_shuffle(t, seed, k)) < 0)
+		return rc;
+	for (uint64_t i = 0; i < t->total; i++)
+		if ((rc = dl_sample_table_get(t, i, scratch, &r)) < 0 || (rc = fn(arg, r, NULL)))
+			return rc < 0 ? rc : 0;
+	return 0;
+}
+
+int
 dl_sample_table_verify(struct dl_sample_table *t)
 {
 	int rc;

@@ -40,6 +40,11 @@ uint64_t dl_sample_table_count(const struct dl_sample_table *t);
 int dl_sample_table_shuffle(struct dl_sample_table *t, uint64_t seed, uint64_t k);
 int dl_sample_table_get(struct dl_sample_table *t, uint64_t i, struct dl_record *scratch,
                         const struct dl_record **rec);
+/* One epoch: shuffle by (seed, k), then fn(arg, rec, path) for each record
+ * in that order until fn returns non-zero (1: stop early, or -DL_E*);
+ * scratch as for get.  0, or fn's -DL_E*, or -DL_E*. */
+int dl_sample_table_epoch(struct dl_sample_table *t, uint64_t seed, uint64_t k,
+                          struct dl_record *scratch, dl_hold_fn *fn, void *arg);
 /* Verify what no get read: every indexed DATA record not returned yet
  * (dl_index_verify), for a program to call before it reports success. */
 int dl_sample_table_verify(struct dl_sample_table *t);
