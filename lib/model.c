@@ -460,30 +460,26 @@ fail:
 	return NULL;
 }
 
-struct dl_model *
-dl_model_open(const char *path, const struct dl_net_opts *o)
+/* model_read of r (NULL: its opener's error), then r closed. */
+static struct dl_model *
+read_closing(struct dl_reader *r, const struct dl_net_opts *o)
 {
-	struct dl_reader *r = dl_reader_open(path, NULL);
-	struct dl_model *m;
+	struct dl_model *m = r ? model_read(r, o) : NULL;
 
-	if (!r)
-		return NULL;
-	m = model_read(r, o);
 	dl_reader_close(r);
 	return m;
 }
 
 struct dl_model *
+dl_model_open(const char *path, const struct dl_net_opts *o)
+{
+	return read_closing(dl_reader_open(path, NULL), o);
+}
+
+struct dl_model *
 dl_model_memopen(const void *buf, size_t n, const char *name, const struct dl_net_opts *o)
 {
-	struct dl_reader *r = dl_reader_memopen(buf, n, name, NULL);
-	struct dl_model *m;
-
-	if (!r)
-		return NULL;
-	m = model_read(r, o);
-	dl_reader_close(r);
-	return m;
+	return read_closing(dl_reader_memopen(buf, n, name, NULL), o);
 }
 
 const struct dl_record *dl_model_head(const struct dl_model *m) { return m->head; }
