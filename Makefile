@@ -72,6 +72,15 @@ ifneq ($(CU_SRC),)
 ALL += $(CUDALIB)
 endif
 endif
+# The MPI shim (lib/mpi/) is a shared object of its own too, dlopen()ed by
+# lib/dist.c only under mpirun: nothing else links MPI.  MPI=0: without it.
+MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null)
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
+MPI      ?= $(if $(MPI_LIBS),1,0)
+MPILIB   := $(B)/lib/libdlpipe-mpi.so
+ifeq ($(MPI),1)
+ALL += $(MPILIB)
+endif
 
 all: $(ALL)
 
@@ -99,6 +108,11 @@ $(B)/bin/%: $(O)/bin/%.o $(KIT) $(STATIC)
 $(B)/tests/bin/%: $(O)/tests/%.o $(KIT) $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(KIT) $(STATIC) $(ALL_LDLIBS)
+
+$(MPILIB): lib/mpi/shim.c lib/mpi/shim.h
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -std=c11 $(WARN) $(CFLAGS) $(MPI_CFLAGS) $(LDFLAGS) \
+	    -Wl,-soname,libdlpipe-mpi.so -o $@ $< $(MPI_LIBS)
 
 # The CUDA part is its own shared object, loaded at run time by
 # lib/backend.c, so one build runs on machines with no GPU or driver.
@@ -172,7 +186,7 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(STATIC) $(KIT) $(DESTDIR)$(PREFIX)/lib
-	install -m 755 $(SHARED) $(wildcard $(CUDALIB)) $(DESTDIR)$(PREFIX)/lib
+	install -m 755 $(SHARED) $(wildcard $(CUDALIB)) $(wildcard $(MPILIB)) $(DESTDIR)$(PREFIX)/lib
 	install -m 644 $(filter-out %-priv.h,$(wildcard lib/*.h)) lib/base/base.h lib/kit/kit.h \
 	    formats/dls.h formats/formats.h $(DESTDIR)$(PREFIX)/include/dlpipe
 	install -m 644 $(wildcard man/man1/*.1) $(DESTDIR)$(PREFIX)/share/man/man1
@@ -183,7 +197,7 @@ install: all
 DEBS := build-essential pkg-config clang libdnnl-dev libopenblas-dev liblapacke-dev libzstd-dev zstd \
         libpng-dev libarchive-dev zlib1g-dev liblzma-dev xz-utils python3-numpy \
         dataset-fashion-mnist mandoc parallel python3-crc32c gnuplot-nox \
-        python3-skimage
+        python3-skimage openmpi-bin libopenmpi-dev
 # the peers of the benchmarks and of the PyTorch cross-checks (which skip without it)
 BENCH_DEBS := python3-torch
 deps:

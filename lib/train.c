@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dlpipe.h"
+#include "dist.h"
 
 struct trainer {
 	const struct dl_train_conf *c;
@@ -30,6 +31,7 @@ struct trainer {
 	struct dl_record *meta;		/* KV for the model's HEAD */
 	struct dl_batcher *b;		/* re-batching (-b), else NULL */
 	struct dl_record *batch;
+	struct dl_record *slice;	/* MPI: this rank's part of the batch (lib/dist.h) */
 	int batched;			/* the input holds batches */
 	int n_classes;			/* from the input HEAD; 0: unknown */
 	char *last;			/* checkpoint path (with val) */
@@ -235,10 +237,10 @@ nonfinite(const struct dl_tensor *x, long *at)
 }
 
 static int
-step(struct trainer *t, const struct dl_record *rec)
+step_slice(struct trainer *t, const struct dl_record *rec, long whole)
 {
 	const struct dl_tensor *x = dl_record_find(rec, "x"), *y = dl_record_find(rec, "y");
-	struct dl_loss_stats st;
+	struct dl_loss_stats st = { 0 };
 	long bad;
 	int rc;
 
@@ -255,12 +257,17 @@ step(struct trainer *t, const struct dl_record *rec)
 	if (nonfinite(x, &bad))
 		return dl_seterr(DL_ENUM, "epoch %ld, batch %ld: x of sample %ld is not finite",
 		    t->epoch + 1, t->batches, bad + 1);
+	if (x->shape[0] == 0)	/* MPI: an empty slice of a small batch */
+		goto reduce;
 	if ((rc = dl_net_forward(t->net, x, 1)) < 0 || (rc = dl_net_loss(t->net, y, 1, &st)) < 0)
 		return dl_errprefix("epoch %ld, batch %ld", t->epoch + 1, t->batches), rc;
 	if (!isfinite(st.loss))
 		return dl_seterr(DL_ENUM, "epoch %ld, batch %ld: the loss is %s", t->epoch + 1,
 		    t->batches, isnan(st.loss) ? "nan" : "infinite");
-	if ((rc = dl_net_backward(t->net, DL_BACK_PARAMS)) < 0 ||
+	if ((rc = dl_net_backward(t->net, DL_BACK_PARAMS)) < 0)
+		return dl_errprefix("epoch %ld, batch %ld", t->epoch + 1, t->batches), rc;
+reduce:
+	if ((whole && (rc = dl_dist_grads(t->net, st.n, whole)) < 0) ||
 	    (rc = dl_opt_step(t->opt)) < 0)
 		return dl_errprefix("epoch %ld, batch %ld", t->epoch + 1, t->batches), rc;
 	t->loss += st.loss;
@@ -270,6 +277,22 @@ step(struct trainer *t, const struct dl_record *rec)
 		t->c->on_batch(t->epoch + 1, t->n, t->prev_samples, t->loss / t->n,
 		    (double)t->correct / t->n);
 	return 0;
+}
+
+/* A batch: under MPI, rank 0 sends the other ranks their slices. */
+static int
+step(struct trainer *t, const struct dl_record *rec)
+{
+	long whole = 0;
+	int rc;
+
+	if (dl_dist_size() == 1)
+		return step_slice(t, rec, 0);
+	if (!t->slice && !(t->slice = dl_record_new(NULL)))
+		return -DL_ENOMEM;
+	if ((rc = dl_dist_scatter(rec, t->slice, &whole)) < 0)
+		return rc;
+	return step_slice(t, t->slice, whole);
 }
 
 static int
@@ -298,6 +321,29 @@ save_meta(struct trainer *t, const struct dl_epoch_stats *s)
 	return 0;
 }
 
+/* MPI: the epoch's sums over every rank and the weights' check; 1 for a
+ * follower, whose epoch ends here (rank 0 validates and saves). */
+static int
+dist_epoch(struct trainer *t)
+{
+	double v[3] = { t->loss, (double)t->n, (double)t->correct };
+	int rc;
+
+	if (dl_dist_size() == 1)
+		return 0;
+	if ((rc = dl_dist_send(DL_DIST_EPOCH)) < 0 || (rc = dl_dist_sum(v, 3)) < 0 ||
+	    (rc = dl_dist_check_weights(t->net, t->epoch)) < 0)
+		return rc;
+	t->loss = v[0];
+	t->n = (long)v[1];
+	t->correct = (long)v[2];
+	if (dl_dist_rank() == 0)
+		return 0;
+	t->loss = 0;
+	t->n = t->correct = t->batches = 0;
+	return 1;
+}
+
 static int
 end_epoch(struct trainer *t)
 {
@@ -312,6 +358,8 @@ end_epoch(struct trainer *t)
 	if (c->on_batch)
 		c->on_batch(t->epoch + 1, -1, 0, 0, 0);
 	t->epoch++;
+	if ((rc = dist_epoch(t)) != 0)
+		return rc < 0 ? rc : 0;
 	s.epoch = t->epoch;
 	s.batches = t->batches;
 	s.samples = t->n;
@@ -400,10 +448,9 @@ data(struct trainer *t, const struct dl_record *rec)
 }
 
 static int
-setup(struct trainer *t, struct dl_reader *r)
+setup(struct trainer *t, const struct dl_record *h)
 {
 	const struct dl_train_conf *c = t->c;
-	const struct dl_record *h = dl_reader_head(r);
 	const char *cl;
 	int rc;
 
@@ -441,6 +488,29 @@ setup(struct trainer *t, struct dl_reader *r)
 	return 0;
 }
 
+/* MPI, rank > 0: train on the slices rank 0 sends, until it says the end. */
+static int
+follow(struct trainer *t, struct dl_record *rec)
+{
+	long whole;
+	int rc;
+
+	if ((rc = dl_dist_recv_head(rec)) < 0 || (rc = setup(t, rec)) < 0)
+		return rc;
+	dl_batcher_free(t->b);		/* the slices are batches already */
+	t->b = NULL;
+	t->batched = 1;
+	while ((rc = dl_dist_next(rec, &whole)) > 0 && rc != DL_DIST_END) {
+		if (rc == DL_DIST_EPOCH)
+			rc = end_epoch(t);
+		else if (t->net || (rc = build(t, rec)) == 0)
+			rc = step_slice(t, rec, whole);
+		if (rc < 0)
+			break;
+	}
+	return rc < 0 ? rc : 0;
+}
+
 int
 dl_train(const struct dl_train_conf *c, struct dl_reader *r, int *stopped)
 {
@@ -450,7 +520,11 @@ dl_train(const struct dl_train_conf *c, struct dl_reader *r, int *stopped)
 
 	if (!rec)
 		return -DL_ENOMEM;
-	if ((rc = setup(&t, r)) < 0)
+	if (dl_dist_rank() > 0) {
+		rc = follow(&t, rec);
+		goto out;
+	}
+	if ((rc = setup(&t, dl_reader_head(r))) < 0 || (rc = dl_dist_send_head(dl_reader_head(r))) < 0)
 		goto out;
 	while (!t.done && (rc = dl_reader_next(r, rec)) > 0) {
 		if (dl_record_is_mark(rec, DL_MARK_EPOCH)) {
@@ -471,6 +545,8 @@ dl_train(const struct dl_train_conf *c, struct dl_reader *r, int *stopped)
 		if ((!t.b || (rc = drain(&t, 1)) == 0))
 			rc = end_epoch(&t);
 	}
+	if (rc == 0)
+		rc = dl_dist_send(DL_DIST_END);
 	if (stopped)
 		*stopped = t.done;
 	if (rc == 0 && !t.net)
@@ -490,6 +566,7 @@ out:
 		c->on_batch(t.epoch + 1, -1, 0, 0, 0);
 	dl_record_free(rec);
 	dl_record_free(t.batch);
+	dl_record_free(t.slice);
 	dl_record_free(t.meta);
 	dl_batcher_free(t.b);
 	dl_opt_free(t.opt);
