@@ -212,8 +212,9 @@ main(int argc, char *argv[])
 	dl_omp_init();
 	parse_args(argc, argv, &o);
 	dl_mpirun_start(&o.c.net_opts);		/* under mpirun only; rank 0 reads and writes */
+	o.in = dl_mpirun_inputs(o.in, o.n_in);
 	if (dl_dist_rank() > 0)
-		o.log = NULL, o.in = NULL;
+		o.log = NULL, o.in = dl_dist_shards() ? o.in : NULL;
 	if (o.log && !(o.logf = dl_train_log_open(o.log, o.c.resume != NULL)))
 		dl_die("%s", dl_errmsg());
 	in = o.in ? dl_reader_open_many(o.in, o.n_in, NULL) : dl_dist_rank() > 0 ? NULL :

@@ -20,6 +20,7 @@
 
 static const struct dl_mpi_shim *M;
 static int inited, init_rc, rank, size = 1, local_rank;
+static int shards;			/* each rank reads its own input */
 static uint64_t *pids, *hosts;		/* [size]: every rank's pid and host hash */
 static void *msg;			/* the message being built or received */
 static long msg_cap;
@@ -194,7 +195,7 @@ dl_dist_send(int kind)
 	long at = 0;
 	int rc = 0;
 
-	if (size == 1 || rank)
+	if (size == 1 || rank || shards)
 		return 0;
 	if ((rc = put(&at, &h, sizeof h)) < 0)
 		return rc;
@@ -210,7 +211,7 @@ dl_dist_send_head(const struct dl_record *rec)
 	long at = 0;
 	int rc;
 
-	if (size == 1 || rank)
+	if (size == 1 || rank || shards)
 		return 0;
 	if ((rc = put(&at, &h, sizeof h)) < 0)
 		return rc;
@@ -230,6 +231,68 @@ static long
 slice_lo(long n, int r)
 {
 	return r * (n / size) + (r < n % size ? r : n % size);
+}
+
+void dl_dist_set_shards(int on) { shards = on && size > 1; }
+int dl_dist_shards(void) { return shards; }
+long dl_dist_share(long b) { return shards ? slice_lo(b, rank + 1) - slice_lo(b, rank) : b; }
+
+/* the ranks (of size) whose flag is set, "1, 3" */
+static void
+rank_list(const char *flag, char *buf, size_t n)
+{
+	size_t l = 0;
+
+	buf[0] = 0;
+	for (int r = 0; r < size && l + 16 < n; r++)
+		if (flag[r])
+			l += (size_t)snprintf(buf + l, n - l, "%s%d", l ? ", " : "", r);
+}
+
+int
+dl_dist_agree(int kind, long n, int full, long epoch, long *whole)
+{
+	uint64_t *all;
+	char *late, who[200];
+	int steps = 0, ends = 0, fulls = 0, rc;
+
+	*whole = n;
+	if (!shards)
+		return kind;
+	if (!(all = calloc(size, sizeof *all)) || !(late = calloc(size, 1))) {
+		free(all);
+		return dl_seterr(DL_ENOMEM, "out of memory");
+	}
+	if ((rc = M->allgather_u64((uint64_t)kind << 56 | (uint64_t)(full != 0) << 48 |
+	    ((uint64_t)n & 0xffffffffffffULL), all)) < 0) {
+		free(all);
+		free(late);
+		return mpierr(rc, "allgather");
+	}
+	*whole = 0;
+	for (int r = 0; r < size; r++) {
+		int k = (int)(all[r] >> 56);
+
+		steps += k == DL_DIST_STEP;
+		ends += k == DL_DIST_END;
+		fulls += k == DL_DIST_STEP && (all[r] >> 48 & 1);
+		*whole += k == DL_DIST_STEP ? (long)(all[r] & 0xffffffffffffULL) : 0;
+	}
+	rc = steps == size || ends == size || (steps == 0 && ends == 0) ? kind : DL_DIST_STEP;
+	/* the ranks out of step: those whose epoch or input ended first */
+	for (int r = 0; r < size; r++)
+		late[r] = steps ? (all[r] >> 56) != DL_DIST_STEP : (all[r] >> 56) == DL_DIST_END;
+	rank_list(late, who, sizeof who);
+	if (ends && ends < size)
+		rc = dl_seterr(DL_EFORMAT, "epoch %ld: the shard of rank%s %s ended before the "
+		    "others' did", epoch, strchr(who, ',') ? "s" : "", who);
+	else if (steps && steps < size && (fulls || *whole >= size))
+		rc = dl_seterr(DL_EFORMAT, "epoch %ld: the shard of rank%s %s ended its epoch "
+		    "%ld samples before the others' (shards must differ by one sample at most)",
+		    epoch, strchr(who, ',') ? "s" : "", who, *whole);
+	free(all);
+	free(late);
+	return rc;
 }
 
 int

@@ -41,6 +41,19 @@ const char *dl_dist_version(void);	/* the MPI library's, "" without */
 int dl_dist_finish(void);	/* MPI_Finalize (if loaded) */
 void dl_dist_abort(int code);	/* the whole job (if loaded); returns otherwise */
 
+/* Shards: every rank reads its own input (dl-train FILE with %r), batches
+ * dl_dist_share(b) of every b samples (b/size, the first b%size one more),
+ * and before each step, epoch end and the end of its input asks the others
+ * with dl_dist_agree(kind, its samples n, full: a whole batch, epoch):
+ * the kind when every rank says the same; DL_DIST_STEP to a rank whose
+ * epoch ended while the others have one sample left each (shards of
+ * sizes that differ by one; it takes an empty step: dl_dist_grads with 0);
+ * -DL_EFORMAT naming the ranks whose shard ended early otherwise.
+ * *whole: the samples of the step. */
+void dl_dist_set_shards(int on);
+int dl_dist_shards(void);
+long dl_dist_share(long b);
+int dl_dist_agree(int kind, long n, int full, long epoch, long *whole);
 /* rank 0: send h to every follower; followers: receive it into h. */
 int dl_dist_send_head(const struct dl_record *h);
 int dl_dist_recv_head(struct dl_record *h);

@@ -32,6 +32,7 @@ struct trainer {
 	struct dl_batcher *b;		/* re-batching (-b), else NULL */
 	struct dl_record *batch;
 	struct dl_record *slice;	/* MPI: this rank's part of the batch (lib/dist.h) */
+	long bsize;			/* MPI shards: this rank's batch size */
 	int batched;			/* the input holds batches */
 	int n_classes;			/* from the input HEAD; 0: unknown */
 	char *last;			/* checkpoint path (with val) */
@@ -288,6 +289,15 @@ step(struct trainer *t, const struct dl_record *rec)
 
 	if (dl_dist_size() == 1)
 		return step_slice(t, rec, 0);
+	if (dl_dist_shards()) {
+		const struct dl_tensor *x = dl_record_find(rec, "x");
+		long n = x && x->ndim ? (long)x->shape[0] : 0;
+
+		if ((rc = dl_dist_agree(DL_DIST_STEP, n, !t->b || n == t->bsize, t->epoch + 1,
+		    &whole)) < 0)
+			return rc;
+		return step_slice(t, rec, whole);
+	}
 	if (!t->slice && !(t->slice = dl_record_new(NULL)))
 		return -DL_ENOMEM;
 	if ((rc = dl_dist_scatter(rec, t->slice, &whole)) < 0)
@@ -321,6 +331,26 @@ save_meta(struct trainer *t, const struct dl_epoch_stats *s)
 	return 0;
 }
 
+/* MPI shards: agree with the other ranks that an epoch (or the input)
+ * ended, taking empty steps while theirs have a last partial batch. */
+static int
+dist_agree(struct trainer *t, int kind)
+{
+	long whole;
+	int rc;
+
+	while ((rc = dl_dist_agree(kind, 0, 0, t->epoch + 1, &whole)) == DL_DIST_STEP) {
+		if (!t->net)
+			return dl_seterr(DL_EFORMAT, "rank %d: no samples in the shard's first batch",
+			    dl_dist_rank());
+		if (t->batches++ == 0)
+			dl_opt_set_progress(t->opt, (double)t->epoch);
+		if ((rc = dl_dist_grads(t->net, 0, whole)) < 0 || (rc = dl_opt_step(t->opt)) < 0)
+			return rc;
+	}
+	return rc < 0 ? rc : 0;
+}
+
 /* MPI: the epoch's sums over every rank and the weights' check; 1 for a
  * follower, whose epoch ends here (rank 0 validates and saves). */
 static int
@@ -337,7 +367,7 @@ dist_epoch(struct trainer *t)
 	t->loss = v[0];
 	t->n = (long)v[1];
 	t->correct = (long)v[2];
-	if (dl_dist_rank() == 0)
+	if (dl_dist_rank() == 0 || dl_dist_shards())
 		return 0;
 	t->loss = 0;
 	t->n = t->correct = t->batches = 0;
@@ -400,15 +430,24 @@ end_epoch(struct trainer *t)
 		return rc;
 	/* the best model first: a crash between the two leaves an older
 	 * checkpoint, which a resumed run brings back to the same place */
-	if (s.best && (rc = dl_model_save(c->out, t->net, t->opt, t->meta)) < 0)
+	if (dl_dist_rank() > 0)		/* MPI shards: rank 0 writes */
+		s.best = 0;
+	else if (s.best && (rc = dl_model_save(c->out, t->net, t->opt, t->meta)) < 0)
 		return dl_errprefix("%s", c->out), rc;
-	if (c->val && (rc = dl_model_save(t->last, t->net, t->opt, t->meta)) < 0)
+	if (c->val && dl_dist_rank() == 0 && (rc = dl_model_save(t->last, t->net, t->opt, t->meta)) < 0)
 		return dl_errprefix("%s", t->last), rc;
 	if (c->patience > 0)
 		s.stop_at = dl_patience_stop(t->best_epoch, c->patience, c->patience_min,
 		    c->min_epochs);
 	if ((s.stop_at && t->epoch >= s.stop_at) || (c->max_epochs && t->epoch >= c->max_epochs))
 		t->done = 1;
+	if (dl_dist_shards()) {		/* rank 0 decides (batch norm differs a rank) */
+		double d = dl_dist_rank() == 0 && t->done;
+
+		if ((rc = dl_dist_sum(&d, 1)) < 0)
+			return rc;
+		t->done = d > 0;
+	}
 	s.seconds = dl_now() - t->t0;
 	if (c->on_epoch && (rc = c->on_epoch(&s, c->arg)) < 0)
 		return rc;
@@ -472,8 +511,9 @@ setup(struct trainer *t, const struct dl_record *h)
 		    (rc = dl_record_set(t->meta, k, h->kv[i].val)) < 0)
 			return rc;
 	}
+	t->bsize = dl_dist_share(c->batch_size > 0 ? c->batch_size : 128);
 	if (c->batch_size > 0 || !t->batched)
-		if (!(t->b = dl_batcher_new(c->batch_size > 0 ? c->batch_size : 128, 0, 0)))
+		if (!(t->b = dl_batcher_new((int)t->bsize, 0, 0)))
 			return -DL_ENOMEM;
 	if (c->val && !(t->last = c->last ? strdup(c->last) : NULL) &&
 	    asprintf(&t->last, "%s.last", c->out) < 0)
@@ -520,7 +560,7 @@ dl_train(const struct dl_train_conf *c, struct dl_reader *r, int *stopped)
 
 	if (!rec)
 		return -DL_ENOMEM;
-	if (dl_dist_rank() > 0) {
+	if (dl_dist_rank() > 0 && !dl_dist_shards()) {
 		rc = follow(&t, rec);
 		goto out;
 	}
@@ -532,7 +572,8 @@ dl_train(const struct dl_train_conf *c, struct dl_reader *r, int *stopped)
 				t.skip--;
 				continue;
 			}
-			if ((t.b && (rc = drain(&t, 1)) < 0) || (rc = end_epoch(&t)) < 0)
+			if ((t.b && (rc = drain(&t, 1)) < 0) || (rc = dist_agree(&t, DL_DIST_EPOCH)) < 0 ||
+			    (rc = end_epoch(&t)) < 0)
 				break;
 		} else if (dl_record_is(rec, DL_TAG_DATA) && t.skip == 0) {
 			if ((rc = data(&t, rec)) < 0)
@@ -542,9 +583,12 @@ dl_train(const struct dl_train_conf *c, struct dl_reader *r, int *stopped)
 	if (rc > 0)
 		rc = 0;
 	if (rc == 0 && !t.done && t.skip == 0) {	/* the input's last (or only) epoch */
-		if ((!t.b || (rc = drain(&t, 1)) == 0))
+		if ((!t.b || (rc = drain(&t, 1)) == 0) && (t.batches == 0 ||
+		    (rc = dist_agree(&t, DL_DIST_EPOCH)) == 0))
 			rc = end_epoch(&t);
 	}
+	if (rc == 0 && !t.done)
+		rc = dist_agree(&t, DL_DIST_END);
 	if (rc == 0)
 		rc = dl_dist_send(DL_DIST_END);
 	if (stopped)

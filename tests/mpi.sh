@@ -4,9 +4,11 @@
 # epoch of an MLP and of LeNet (SGD with momentum: every weight within 1e-5
 # of its tensor's largest; Adam: 99.99% within 1e-4); -np 1 under mpirun is
 # a plain run bit for bit; a batch smaller than the ranks (an empty slice);
-# a rank killed with SIGKILL stops the other within 30 s naming it, exit 1,
-# the model the last finished epoch's, and --resume (same N, then another
-# N) finishes as the uninterrupted run did; no MPI library is a clean error.
+# shards read by each rank (%r) equal one process on the same batches, and
+# a shard that ends early is an error naming its rank; a rank killed with
+# SIGKILL stops the other within 30 s naming it, exit 1, the model the last
+# finished epoch's, and --resume (same N, then another N) finishes as the
+# uninterrupted run did; no MPI library is a clean error.
 set -eu
 . "$DL_TESTS/dl-train.inc"
 . "$DL_TESTS/mpi.inc"
@@ -69,6 +71,37 @@ close e-2.dlm e-1.dlm 1e-5 || fail "an empty slice"
 mpirun_ -np 3 dl-train --net $mlp --seed 1 -q -o e-3.dlm $mom < b.dls
 close e-3.dlm e-1.dlm 1e-5 || fail "three ranks"
 [ "$(kv e-2.dlm train_acc)" = "$(kv e-1.dlm train_acc)" ] || fail "the epoch's accuracy is not every rank's"
+
+# ---- shards: each rank reads its own file (%r: the rank) ----
+dl-cat --head 1000 d.dls > s0.dls
+dl-cat --skip 1000 --head 1000 d.dls > s1.dls
+# one process on the same batches: 64 of shard 0, then 64 of shard 1
+$py - "$fmt" <<'PY'
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from dlstream import Reader, Writer
+def samples(p):
+	return [r.tensors for r in Reader(p) if r.tag == "DATA"]
+a, b = samples("s0.dls"), samples("s1.dls")
+with Writer("inter.dls") as w:
+	w.head({"kind": "batches"})
+	for i in range(0, 1000, 64):
+		part = a[i:i + 64] + b[i:i + 64]
+		w.data({k: np.stack([s[k] for s in part]) for k in part[0]})
+PY
+dl-train --net $mlp --seed 1 -q -o sh-1.dlm $mom < inter.dls
+mpirun_ -np 2 dl-train -b 128 --net $mlp --seed 1 -q -o sh-2.dlm $mom s%r.dls
+echo "shards:"; close sh-2.dlm sh-1.dlm 1e-5 || fail "2 shards != 1 process"
+# 512 and 513 samples: rank 0 takes an empty last step
+dl-cat --head 512 s0.dls > t0.dls; dl-cat --head 513 s1.dls > t1.dls
+mpirun_ -np 2 dl-train -b 128 --net $mlp --seed 1 -q -o t.dlm t%r.dls || fail "shards of 512 and 513"
+# a shard 64 samples short: an error naming its rank
+dl-cat --head 936 s1.dls > u1.dls; cp s0.dls u0.dls
+set +e; mpirun_ -np 2 dl-train -b 128 --net $mlp --seed 1 -q -o u.dlm u%r.dls 2> err.txt; st=$?; set -e
+[ $st != 0 ] || fail "a short shard was accepted"
+grep -q "^dl-train: epoch 1: the shard of rank 1 ended its epoch" err.txt || fail "short shard: $(cat err.txt)"
+[ ! -e u.dlm ] || fail "a model from a failed run"
 
 # ---- a rank killed mid-epoch ----
 dl-cat -n 3 --shuffle --seed 4 d.dls > three.dls

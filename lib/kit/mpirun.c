@@ -90,6 +90,30 @@ dl_mpirun_start(struct dl_net_opts *no)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+char **
+dl_mpirun_inputs(char **in, int n)
+{
+	static char **out;
+	int shards = 0;
+
+	if (!in || !(out = calloc(n, sizeof *out)))
+		return in;
+	for (int i = 0; i < n; i++) {
+		const char *p = strstr(in[i], "%r");
+		size_t k = p ? (size_t)(p - in[i]) : 0;
+
+		if (!p) {
+			out[i] = in[i];
+			continue;
+		}
+		shards = 1;
+		if (asprintf(&out[i], "%.*s%d%s", (int)k, in[i], dl_dist_rank(), p + 2) < 0)
+			dl_die("out of memory");
+	}
+	dl_dist_set_shards(shards);
+	return out;
+}
+
 void
 dl_mpirun_fail(int rc)
 {
