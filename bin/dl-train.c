@@ -44,6 +44,8 @@ static const char usage_text[] =
     "      --threads N       CPU threads (default: OpenMP's)\n"
     "      --seed S          weights, dropout (default 0)\n"
     "  -q, --quiet           no messages; -v, --verbose: a line per epoch off a terminal\n"
+    "Under mpirun: data-parallel, rank 0 reads and sends each rank its slice of every\n"
+    "batch; a FILE with %r (the rank) gives each rank its own shard.\n"
     "  -h, --help            this text; -V, --version: the version\n";
 
 struct opts {

@@ -89,13 +89,16 @@ def main():
 				b80 = batch80(64, t, 4 * params, bw, lat, ov)
 				thr = 64 * a.batch / step(64, a.batch, t, 4 * params, bw, lat, ov)
 				rows.append((name, gbit, "yes" if ov else "no", eff, thr, b80, t, params))
-	if a.man:
-		print(".TS\nl r l r r r r r.")
-		print("net\tGb/s\tovl\tN=2\tN=8\tN=64\tsamples/s@64\tb80%@64")
+	if a.man:	# mdoc for dl-train(1): N = 2, 8, 64 and the batch for 80% at 64
+		print(".Bl -column \"VGG-16 gpu\" \"Gb/s\" \"overlap\" \"N=64\" \"N=64\" \"N=64\" "
+		      "\"samples/s\" \"b, B 80%\" -offset indent")
+		print(".It Em net Ta Em Gb/s Ta Em overlap Ta Em N=2 Ta Em N=8 Ta Em N=64 Ta "
+		      "Em samples/s Ta Em b, B 80%")
 		for name, gbit, ov, eff, thr, b80, t, params in rows:
-			print("%s\t%d\t%s\t%.0f%%\t%.0f%%\t%.0f%%\t%.0f\t%s" % (name, gbit, ov, 100 * eff[1],
-			      100 * eff[3], 100 * eff[6], thr, b80 if b80 else ">1M"))
-		print(".TE")
+			print(".It %s Ta %d Ta %s Ta %.0f%% Ta %.0f%% Ta %.0f%% Ta %.0f Ta %s" % (name, gbit, ov,
+			      100 * eff[1], 100 * eff[3], 100 * eff[6], thr,
+			      "%d, %d" % (b80, 64 * b80) if b80 else ">1M"))
+		print(".El")
 		return
 	print("per-node batch %d, latency %g us; t = seconds a sample on one node" % (a.batch, a.latency))
 	print("%-11s %5s %4s %10s %10s  %s  %12s %8s %10s" % ("net", "Gb/s", "ovl", "t", "MB",
