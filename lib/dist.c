@@ -436,6 +436,66 @@ dl_dist_next(struct dl_record *rec, long *n)
 	return DL_DIST_STEP;
 }
 
+/* ---- NCCL, for gradients on GPUs (cuda/nccl.cu) ----
+ * Tried at the first all-reduce of gradients that live on a GPU: the
+ * functions come from libdlpipe-cuda.so (loaded already), NCCL from
+ * libnccl.so.2; rank 0 makes the communicator's id and MPI broadcasts it.
+ * Every rank must succeed, else all take the host path (DL_NCCL=0: always). */
+static int nccl_state;			/* 0: untried, 1: in use, -1: not */
+static int (*nccl_sum)(struct dl_backend_ctx *, float *, long);
+
+static void
+nccl_setup(struct dl_net *net)
+{
+	int (*mkid)(void *, int) = NULL;
+	int (*join)(struct dl_backend_ctx *, const void *, int, int) = NULL;
+	struct { int32_t ok; char id[252]; } m = { 0 };
+	const char *env = getenv("DL_NCCL");
+	uint64_t *all = calloc(size, sizeof *all);
+	char path[1024];
+	void *h;
+	int ok = 0;
+
+	nccl_state = -1;
+	h = env && !strcmp(env, "0") ? NULL : dl_dlopen_beside("DL_CUDA_LIB", "libdlpipe-cuda.so",
+	    RTLD_NOW | RTLD_NOLOAD | RTLD_LOCAL, path, sizeof path);
+	if (h) {
+		mkid = (int (*)(void *, int))dlsym(h, "dl_cuda_nccl_id");
+		join = (int (*)(struct dl_backend_ctx *, const void *, int, int))dlsym(h,
+		    "dl_cuda_nccl_init");
+		nccl_sum = (int (*)(struct dl_backend_ctx *, float *, long))dlsym(h, "dl_cuda_nccl_sum");
+	}
+	if (rank == 0 && mkid && join && nccl_sum)
+		m.ok = mkid(m.id, sizeof m.id) > 0;
+	if (!all || M->bcast(&m, sizeof m, 0) < 0)
+		goto out;
+	ok = m.ok && join && nccl_sum && join(net->ctx, m.id, rank, size) == 0;
+	if (M->allgather_u64((uint64_t)ok, all) < 0)
+		goto out;
+	nccl_state = 1;
+	for (int r = 0; r < size; r++)
+		if (!all[r])
+			nccl_state = -1;
+out:
+	free(all);
+}
+
+static int
+nccl_grads(struct dl_net *net, long n_local, float f)
+{
+	const struct dl_backend *be = net->be;
+	long k = (long)net->n_train;
+	int rc;
+
+	if (n_local == 0)
+		rc = be->fill(net->ctx, k, 0, net->grads);
+	else
+		rc = f != 1 ? be->scale(net->ctx, k, f, net->grads) : 0;
+	if (rc < 0 || (rc = nccl_sum(net->ctx, net->grads, k)) < 0)
+		return rc;
+	return 0;
+}
+
 /* ---- gradients and weights ---- */
 static int
 stage(size_t n)
@@ -464,6 +524,13 @@ dl_dist_grads(struct dl_net *net, long n_local, long n)
 
 	if (size == 1)
 		return 0;
+	if (!direct && nccl_state == 0)
+		nccl_setup(net);
+	if (!direct && nccl_state == 1) {
+		if ((rc = nccl_grads(net, n_local, f)) < 0)
+			return rc;
+		goto done;
+	}
 	if (!direct && (rc = stage(k)) < 0)
 		return rc;
 	g = direct ? net->grads : host;
@@ -478,6 +545,7 @@ dl_dist_grads(struct dl_net *net, long n_local, long n)
 		return mpierr(rc, "all-reduce of the gradients");
 	if (!direct && (rc = be->put(net->ctx, net->grads, g, bytes)) < 0)
 		return rc;
+done:
 	ar_s += dl_now() - t0;
 	ar_calls++;
 	ar_bytes = bytes;
