@@ -16,23 +16,8 @@ command -v mpirun >/dev/null || { echo "no mpirun (apt-get install openmpi-bin)"
 [ -r "$DL_BIN/../lib/libdlpipe-mpi.so" ] || { echo "no libdlpipe-mpi.so (MPI=0 build)"; exit 77; }
 export OMP_NUM_THREADS=1
 
-if [ -r $fm/train-images-idx3-ubyte.gz ]; then
-	dl-import idx --limit 2000 $fm/train-images-idx3-ubyte.gz $fm/train-labels-idx1-ubyte.gz > d.dls
-else
-	$py - "$fmt" <<'PY'
-import sys
-import numpy as np
-sys.path.insert(0, sys.argv[1])
-from dlstream import Writer
-rng = np.random.default_rng(5)
-with Writer("d.dls") as w:
-	w.head({"kind": "samples"})
-	for i in range(2000):
-		y = int(rng.integers(10)); x = rng.integers(0, 60, (28, 28, 1)).astype(np.uint8)
-		x[2 * y:2 * y + 8, 2 * y:2 * y + 8] = 250
-		w.data({"x": x, "y": np.int32(y)})
-PY
-fi
+[ -r $fm/train-images-idx3-ubyte.gz ] || { echo "no Fashion-MNIST (make deps)"; exit 77; }
+dl-import idx --limit 2000 $fm/train-images-idx3-ubyte.gz $fm/train-labels-idx1-ubyte.gz > d.dls
 dl-cat --head 1000 d.dls > small.dls
 mlp=FC128-FC10
 lenet=20C5-MP2-50C5-MP2-FC256-FC10
