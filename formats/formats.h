@@ -151,7 +151,7 @@ uint64_t dl_montage_count(const struct dl_montage *m);
 /* The grid as out[H, W, C] u8 (C = 3 if any cell has colour or a red
  * mark, else 1).  With labels or a colour bar the background is white and
  * text black, drawn with the 6x13 font at an integer scale (cell width /
- * 84, at least 1). */
+ * 128, at least 1). */
 int dl_montage_render(struct dl_montage *m, struct dl_tensor *out);
 /* The bitmap font of labels (formats/font.c, from formats/font-gen.sh):
  * ASCII 32..126, 13 rows of 6 pixels, bit 7 leftmost. */

@@ -409,7 +409,7 @@ dl_montage_render(struct dl_montage *m, struct dl_tensor *out)
 	rows = (m->n_cells + cols - 1) / cols;
 	cw = m->max_w * z;
 	chh = m->max_h * z;
-	sc = cw / 84 > 8 ? 8 : cw / 84 < 1 ? 1 : (int)(cw / 84);
+	sc = cw / 128 > 8 ? 8 : cw / 128 < 1 ? 1 : (int)(cw / 128);	/* 14 to 21 characters a line */
 	for (size_t i = 0; i < m->n_cells; i++) {
 		const struct cell *cl = &m->cells[i];
 		int n = label_lines(cl->label);
