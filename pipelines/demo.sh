@@ -39,7 +39,7 @@ dl-eval "$OUT/lenet.dlm" "$OUT/test.dls" | tee "$OUT/eval.txt"
 dl-eval --json "$OUT/lenet.dlm" "$OUT/test.dls" > "$OUT/eval.json"
 if command -v dl-export > /dev/null; then
 	dl-cat --head 24 "$OUT/test.dls" | dl-eval --predict -q "$OUT/lenet.dlm" |
-	    dl-export montage --cols 8 --zoom 3 --label y,p -o "$OUT/test-24.png" -q ||
+	    dl-export montage --cols 8 --zoom 3 --gap 6 --label y,p -o "$OUT/test-24.png" -q ||
 	    echo "demo: no montage (dl-export failed)" >&2
 fi
 if command -v dl-plot > /dev/null; then

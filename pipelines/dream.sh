@@ -36,5 +36,5 @@ mv astronaut/000000.png dream-astronaut.png
 
 for k in 0 1 2 3 4 5 6 7 8 9; do
 	dl-dream -v --class $k --steps 200 --step-size 0.01 --clip --noise 1 --seed $k "$MODEL"
-done | dl-eval --predict -q "$MODEL" | dl-export montage --cols 5 --zoom 3 --label p -o fooling.png
+done | dl-eval --predict -q "$MODEL" | dl-export montage --cols 5 --zoom 3 --gap 6 --label p -o fooling.png
 echo "dream: pictures in $OUT/dream-fmnist.png, dream-astronaut.png, fooling.png"
