@@ -72,5 +72,6 @@ for w in ("std", "zca"):
 		print("%-12s %-14s %10.4f %10.4f" % ({"std": "standardise", "zca": "ZCA"}[w],
 		      {"none": "none", "aug": "flip, move"}[a], r["accuracy"], r["loss"]))
 EOF
-command -v dl-plot > /dev/null && dl-plot -l standardise -l "standardise, flip+move" -l ZCA \
-    -l "ZCA, flip+move" std-none.tsv std-aug.tsv zca-none.tsv zca-aug.tsv -o curves.png || true
+command -v dl-plot > /dev/null && dl-plot -t "LeNet on Fashion-MNIST, $EPOCHS epochs" \
+    -l standardise -l "standardise, flip+move" -l ZCA -l "ZCA, flip+move" \
+    std-none.tsv std-aug.tsv zca-none.tsv zca-aug.tsv -o curves.png || true
