@@ -3,9 +3,9 @@
 # --precision) run on the CPU with --loss-scale: scaling by a power of two
 # changes no weight (the gradients are unscaled exactly before the step);
 # a scale so large that gradients overflow skips steps and halves it
-# without failing the run; --resume carries the scale on exactly; bf16 and
-# fp16 are refused on the cpu (usage: exit 2) and when --device auto finds
-# no GPU (exit 1), by dl-train and dl-eval.  The GPU runs are
+# without failing the run; --resume carries the scale on exactly; fp16 is
+# refused on the cpu (usage: exit 2) and when --device auto finds no GPU
+# (exit 1), by dl-train and dl-eval; bf16 on the cpu runs, emulated.  The GPU runs are
 # tests/train-cuda.sh.
 set -eu
 . "$DL_TESTS/dl-train.inc"
