@@ -1,7 +1,7 @@
 /*
  * style.c - style transfer and texture synthesis (lib/style.h): the losses
  * of Gatys et al. at named layers, their gradient with respect to the
- * pixels (one backward from each layer used, the input gradients summed),
+ * pixels (one backward pass seeded at all the layers used),
  * and two optimisers over the pixels: L-BFGS with a strong Wolfe line
  * search, and Adam.  Nets cut after the deepest layer used run over the
  * whole image (lib/dream.c does the same); octaves go coarse to fine.
@@ -64,7 +64,8 @@ struct run {
 	struct dl_net *net;	/* for the image's size */
 	int h, w, c, has_content;
 	long n;			/* h * w * c */
-	float *act, *gl, *gram, *gi;	/* scratch */
+	float *act, *gram;	/* scratch */
+	float *gl;		/* the gradients at the layers, one after the other */
 	long evals;
 	struct dl_style_step st;
 };
@@ -447,36 +448,41 @@ tv_loss(const float *x, int h, int w, int c, double wt, float *g)
 	return sum / ((double)h * w * c);
 }
 
-/* f(x) into *lo and its gradient into g[n]. */
+/* f(x) into *lo and its gradient into g[n]: the gradients at the layers,
+ * then one backward pass from all of them. */
 static int
 evaluate(struct run *r, const float *x, float *g, struct loss *lo)
 {
 	const struct dl_style_opts *o = &r->s->o;
-	int rc, c;
+	const char *names[MAX_LAYERS];
+	const float *seeds[MAX_LAYERS];
+	float *gl = r->gl;
+	int rc, c, k = 0;
 	long m;
 
 	memset(lo, 0, sizeof *lo);
-	memset(g, 0, (size_t)r->n * sizeof *g);
 	if ((rc = dl_net_forward_f32(r->net, x, 1, 0)) < 0)
 		return rc;
 	for (int i = 0; i < r->s->nl; i++) {
 		const struct slayer *l = &r->s->L[i];
 		struct dl_layer_info li;
+		if (l->w < 0 && !(l->content && r->has_content))
+			continue;
 		dl_net_layer_info(r->net, dl_net_find_layer(r->net, l->name), &li);
 		m = (long)li.shape[0] * li.shape[1];
 		c = li.shape[2];
-		if (l->w < 0 && !(l->content && r->has_content))
-			continue;
 		if ((rc = (int)dl_net_activation(r->net, l->name, r->act, m * c)) < 0)
 			return rc;
-		layer_loss(r, l, r->act, m, c, r->gl, lo);
-		if ((rc = dl_net_seed(r->net, l->name, r->gl)) < 0 ||
-		    (rc = dl_net_backward(r->net, DL_BACK_INPUT)) < 0 ||
-		    (rc = (int)dl_net_input_grad(r->net, r->gi, r->n)) < 0)
-			return rc;
-		for (long j = 0; j < r->n; j++)
-			g[j] += r->gi[j];
+		layer_loss(r, l, r->act, m, c, gl, lo);
+		names[k] = l->name;
+		seeds[k++] = gl;
+		gl += m * c;
 	}
+	if (k && ((rc = dl_net_backward_seeds(r->net, k, names, seeds, DL_BACK_INPUT)) < 0 ||
+	    (rc = (int)dl_net_input_grad(r->net, g, r->n)) < 0))
+		return rc;
+	if (!k)
+		memset(g, 0, (size_t)r->n * sizeof *g);
 	lo->tv = tv_loss(x, r->h, r->w, r->c, o->tv_weight, g);
 	lo->total = o->content_weight * lo->content + o->style_weight * lo->style +
 	    o->tv_weight * lo->tv;
@@ -840,7 +846,7 @@ dl_style_run(struct dl_style *s, const float *content, int h, int w, uint64_t in
 	int oh[32], ow[32], no, c = s->c, rc = 0, maxc = 1;
 	struct run r = { .s = s, .c = c, .has_content = content != NULL };
 	float *cur = NULL, *cimg = NULL, *tmp = NULL;
-	long maxact = 0;
+	long maxact = 0, sumact = 0;
 
 	if (!s->style)
 		return dl_seterr(DL_EUSAGE, "style: no style image");
@@ -855,15 +861,15 @@ dl_style_run(struct dl_style *s, const float *content, int h, int w, uint64_t in
 			maxact = (long)li.shape[0] * li.shape[1] * li.shape[2];
 		if (li.shape[2] > maxc)
 			maxc = li.shape[2];
+		sumact += (long)li.shape[0] * li.shape[1] * li.shape[2];
 	}
 	r.act = malloc((size_t)maxact * sizeof *r.act);
-	r.gl = malloc((size_t)maxact * sizeof *r.gl);
+	r.gl = malloc((size_t)sumact * sizeof *r.gl);
 	r.gram = malloc((size_t)maxc * maxc * sizeof *r.gram);
-	r.gi = malloc((size_t)h * w * c * sizeof *r.gi);
 	cur = malloc((size_t)h * w * c * sizeof *cur);
 	cimg = malloc((size_t)h * w * c * sizeof *cimg);
 	tmp = malloc((size_t)h * w * c * sizeof *tmp);
-	if (!r.act || !r.gl || !r.gram || !r.gi || !cur || !cimg || !tmp) {
+	if (!r.act || !r.gl || !r.gram || !cur || !cimg || !tmp) {
 		rc = nomem();
 		goto out;
 	}
@@ -904,7 +910,6 @@ out:
 	free(r.act);
 	free(r.gl);
 	free(r.gram);
-	free(r.gi);
 	free(cur);
 	free(cimg);
 	free(tmp);
