@@ -46,6 +46,7 @@ struct dl_style {
 	int nl;
 	char content_names[40], style_names[MAX_LAYERS * 48];
 	char *desc;		/* net cut after the deepest layer */
+	const char *deepest;	/* its name (in L[]) */
 	int c;			/* channels */
 	float *style;		/* the style image */
 	int sh, sw;
@@ -225,7 +226,8 @@ dl_style_new(struct dl_net *net, const struct dl_style_opts *o, const struct dl_
 			    k ? "," : "", s->L[i].name, s->L[i].w);
 	}
 	s->o.style_layers = s->style_names;
-	if (!(s->desc = dl_net_desc_cut(net, s->L[deep].name)))
+	s->deepest = s->L[deep].name;
+	if (!(s->desc = dl_net_desc_cut(net, s->deepest)))
 		goto fail;
 	return s;
 fail:
@@ -289,8 +291,10 @@ style_net(struct dl_style *s, int h, int w)
 	for (i = 0; i < s->n_cache; i++)
 		if (s->cache[i].h == h && s->cache[i].w == w)
 			return s->cache[i].net;
-	if (!(n = dl_net_derive(s->net, s->desc, h, w, &s->no)))
+	if (!(n = dl_net_derive(s->net, s->desc, h, w, &s->no))) {
+		dl_errprefix("style: the layers up to %s over %dx%d images", s->deepest, h, w);
 		return NULL;
+	}
 	if (s->n_cache < STYLE_CACHE) {
 		i = s->n_cache++;
 	} else {
