@@ -45,7 +45,7 @@ ALL_CPPFLAGS = -Ilib -Ilib/base -Ilib/kit -Iformats -Ilib/cpu $(DEPS_INC) -D_GNU
 	-DDL_CUDA_LIBDIR='"$(abspath $(B))/lib"' $(CPPFLAGS)
 ALL_CFLAGS = -std=c11 -fPIC -fopenmp -fno-math-errno $(WARN) -MMD -MP $(CFLAGS)
 # libdlpipe-cuda.so (dlopen()ed) reports errors through the program's dl_seterr
-ALL_LDLIBS = $(DEPS_LIB) -ldnnl -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl \
+ALL_LDLIBS = $(DEPS_LIB) -ldnnl -lopenblas -llapacke -lzstd -lpng -ljpeg -larchive -lz -llzma -lm -lpthread -ldl \
 	-fopenmp -Wl,--export-dynamic-symbol=dl_seterr $(LDLIBS)
 
 # The library: the base layer, formats/, the CPU backend and the rest of
@@ -181,7 +181,7 @@ install: all
 
 # ---- Debian packages ---------------------------------------------------------------
 DEBS := build-essential pkg-config clang libdnnl-dev libopenblas-dev liblapacke-dev libzstd-dev zstd \
-        libpng-dev libarchive-dev zlib1g-dev liblzma-dev xz-utils python3-numpy \
+        libpng-dev libjpeg62-turbo-dev libarchive-dev zlib1g-dev liblzma-dev xz-utils python3-numpy \
         dataset-fashion-mnist mandoc parallel python3-crc32c gnuplot-nox \
         python3-skimage
 # the peers of the benchmarks and of the PyTorch cross-checks (which skip without it)
