@@ -207,9 +207,17 @@ int
 dl_image_decode(const void *buf, size_t len, const char *name, int channels, int flags,
                 struct dl_tensor *t)
 {
+	char what[128];
+	const char *m;
+
 	if (len >= 3 && !memcmp(buf, "\xff\xd8\xff", 3))
 		return dl_jpeg_decode(buf, len, name, channels, t);
-	return dl_png_decode(buf, len, name, channels, flags, t);
+	if (len >= 8 && !memcmp(buf, "\x89PNG\r\n\x1a\n", 8))
+		return dl_png_decode(buf, len, name, channels, flags, t);
+	dl_png_decode(buf, len, name, channels, flags, t);	/* says what it is, if known */
+	snprintf(what, sizeof what, "%s", (m = strstr(dl_errmsg(), " but ")) ? m : "");
+	return dl_seterr(DL_EFORMAT, "%s: not a PNG or JPEG image%s", name, *what ? what :
+	    " (bad signature)");
 }
 
 int
