@@ -41,8 +41,7 @@ struct ev {
 	int batch_size, json, predict;
 	int text, top;		/* --predict as text lines; --top K */
 	long seq;		/* samples written as text */
-	const char *classes;
-	const char *model;
+	const char *model, *classes;
 	char **in;
 	int n_in;
 	struct dl_net_opts no;
@@ -72,9 +71,7 @@ parse_args(int argc, char *argv[], struct ev *e)
 	};
 	int c;
 
-	e->batch_size = 256;
-	e->text = -1;
-	e->top = 1;
+	e->batch_size = 256, e->text = -1, e->top = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, DL_IO_SHORTOPTS "b:pd:", longopts, NULL)) != -1) {
 		switch (c) {
@@ -108,16 +105,6 @@ parse_args(int argc, char *argv[], struct ev *e)
 		    e->text ? "predictions" : "stream");
 }
 
-
-static void
-put(struct ev *e, const struct dl_record *rec)
-{
-	int rc = dl_writer_put(e->w, rec);
-
-	if (rc < 0)
-		dl_writer_die(e->w, rc);
-}
-
 /* --predict: rec (n samples, batched, or one) with its probabilities, as
  * a line of text each or as the record with a tensor p. */
 static void
@@ -136,7 +123,8 @@ out(struct ev *e, struct dl_record *rec, int batched, const float *probs, int n)
 	if (!(p = dl_record_add(rec, "p", DL_F32, batched ? 2 : 1, shape + !batched)))
 		dl_writer_die(e->w, -DL_ESHAPE);
 	memcpy(p->data, probs, (size_t)n * e->k * sizeof(float));
-	put(e, rec);
+	if ((rc = dl_writer_put(e->w, rec)) < 0)
+		dl_writer_die(e->w, rc);
 }
 
 /* Score rec (batched, or one sample) and with --predict write it with p. */
