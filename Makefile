@@ -7,7 +7,8 @@
 #   make sanitize        the same tests under ASan + UBSan          (build/san/)
 #   make fuzz            fuzz the stream reader for FUZZ_SECONDS and the model
 #                        loader for FUZZ_MODEL_RUNS inputs (clang, libFuzzer),
-#                        then every program on the damaged-model catalogue
+#                        then every program on the damaged-model catalogue,
+#                        then the PNG/JPEG decoders for FUZZ_IMAGE_SECONDS
 #   make bench           benchmarks in tests/bench/ (long)
 #   make demo            import Fashion-MNIST, train LeNet, evaluate
 #   make install PREFIX=/usr/local
@@ -28,6 +29,7 @@ OPT      ?= -O2
 FUZZ_SECONDS ?= 60
 FUZZ_MODEL_RUNS ?= 1000000
 FUZZ_JOBS ?= 1
+FUZZ_IMAGE_SECONDS ?= 60
 
 # B: where outputs go. "." puts bin/ and lib/ in the tree; sanitize uses build/san.
 B        ?= .
@@ -147,12 +149,16 @@ fuzz: all
 	$(MAKE) --no-print-directory build/fuzz/fuzz-model
 	DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin \
 	    tests/fuzz/run-model.sh build/fuzz/fuzz-model $(FUZZ_MODEL_RUNS) $(FUZZ_JOBS)
+	$(MAKE) --no-print-directory build/fuzz/fuzz-image
+	tests/fuzz/run-image.sh build/fuzz/fuzz-image $(FUZZ_IMAGE_SECONDS)
 
 FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	clang $(ALL_CPPFLAGS) -std=c11 -MMD -MP $(subst fuzzer$(,),fuzzer-no-link$(,),$(FUZZ_MODEL_FLAGS)) -c -o $@ $<
 build/fuzz/fuzz-model: tests/fuzz/fuzz-model.c $(FUZZ_OBJ)
+	clang $(ALL_CPPFLAGS) -std=c11 $(FUZZ_MODEL_FLAGS) -o $@ $^ $(ALL_LDLIBS)
+build/fuzz/fuzz-image: tests/fuzz/fuzz-image.c $(FUZZ_OBJ)
 	clang $(ALL_CPPFLAGS) -std=c11 $(FUZZ_MODEL_FLAGS) -o $@ $^ $(ALL_LDLIBS)
 -include $(FUZZ_OBJ:.o=.d)
 
