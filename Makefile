@@ -7,7 +7,8 @@
 #   make sanitize        the same tests under ASan + UBSan          (build/san/)
 #   make fuzz            fuzz the stream reader for FUZZ_SECONDS and the model
 #                        loader for FUZZ_MODEL_RUNS inputs (clang, libFuzzer),
-#                        then every program on the damaged-model catalogue
+#                        then every program on the damaged-model catalogue,
+#                        then the PNG/JPEG decoders for FUZZ_IMAGE_SECONDS
 #   make bench           benchmarks in tests/bench/ (long)
 #   make demo            import Fashion-MNIST, train LeNet, evaluate
 #   make install PREFIX=/usr/local
@@ -28,6 +29,7 @@ OPT      ?= -O2
 FUZZ_SECONDS ?= 60
 FUZZ_MODEL_RUNS ?= 1000000
 FUZZ_JOBS ?= 1
+FUZZ_IMAGE_SECONDS ?= 60
 
 # B: where outputs go. "." puts bin/ and lib/ in the tree; sanitize uses build/san.
 B        ?= .
@@ -45,7 +47,7 @@ ALL_CPPFLAGS = -Ilib -Ilib/base -Ilib/kit -Iformats -Ilib/cpu $(DEPS_INC) -D_GNU
 	-DDL_CUDA_LIBDIR='"$(abspath $(B))/lib"' $(CPPFLAGS)
 ALL_CFLAGS = -std=c11 -fPIC -fopenmp -fno-math-errno $(WARN) -MMD -MP $(CFLAGS)
 # libdlpipe-cuda.so (dlopen()ed) reports errors through the program's dl_seterr
-ALL_LDLIBS = $(DEPS_LIB) -ldnnl -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl \
+ALL_LDLIBS = $(DEPS_LIB) -ldnnl -lopenblas -llapacke -lzstd -lpng -ljpeg -larchive -lz -llzma -lm -lpthread -ldl \
 	-fopenmp -Wl,--export-dynamic-symbol=dl_seterr $(LDLIBS)
 
 # The library: the base layer, formats/, the CPU backend and the rest of
@@ -161,12 +163,16 @@ fuzz: all
 	$(MAKE) --no-print-directory build/fuzz/fuzz-model
 	DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin \
 	    tests/fuzz/run-model.sh build/fuzz/fuzz-model $(FUZZ_MODEL_RUNS) $(FUZZ_JOBS)
+	$(MAKE) --no-print-directory build/fuzz/fuzz-image
+	tests/fuzz/run-image.sh build/fuzz/fuzz-image $(FUZZ_IMAGE_SECONDS)
 
 FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	clang $(ALL_CPPFLAGS) -std=c11 -MMD -MP $(subst fuzzer$(,),fuzzer-no-link$(,),$(FUZZ_MODEL_FLAGS)) -c -o $@ $<
 build/fuzz/fuzz-model: tests/fuzz/fuzz-model.c $(FUZZ_OBJ)
+	clang $(ALL_CPPFLAGS) -std=c11 $(FUZZ_MODEL_FLAGS) -o $@ $^ $(ALL_LDLIBS)
+build/fuzz/fuzz-image: tests/fuzz/fuzz-image.c $(FUZZ_OBJ)
 	clang $(ALL_CPPFLAGS) -std=c11 $(FUZZ_MODEL_FLAGS) -o $@ $^ $(ALL_LDLIBS)
 -include $(FUZZ_OBJ:.o=.d)
 
@@ -195,7 +201,7 @@ install: all
 
 # ---- Debian packages ---------------------------------------------------------------
 DEBS := build-essential pkg-config clang libdnnl-dev libopenblas-dev liblapacke-dev libzstd-dev zstd \
-        libpng-dev libarchive-dev zlib1g-dev liblzma-dev xz-utils python3-numpy \
+        libpng-dev libjpeg62-turbo-dev libarchive-dev zlib1g-dev liblzma-dev xz-utils python3-numpy \
         dataset-fashion-mnist mandoc parallel python3-crc32c gnuplot-nox \
         python3-skimage openmpi-bin libopenmpi-dev
 # the peers of the benchmarks and of the PyTorch cross-checks (which skip without it)

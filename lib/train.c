@@ -121,7 +121,8 @@ build(struct trainer *t, const struct dl_record *rec)
 	int skip = t->batched, rc;
 
 	if (!x)
-		return dl_seterr(DL_EFORMAT, "a DATA record without tensor x");
+		return dl_seterr(DL_EFORMAT, "a DATA record without tensor x (the samples): "
+		    "'dl-info FILE' shows what the input holds");
 	if (x->ndim - skip < 1 || x->ndim - skip > 3)
 		return dl_seterr(DL_ESHAPE, "x of %d dimensions per sample (1 to 3 expected)",
 		    x->ndim - skip);
@@ -495,6 +496,8 @@ setup(struct trainer *t, const struct dl_record *h)
 
 	if (!h)
 		return -DL_EFORMAT;
+	if ((rc = dl_head_check_data(h, dl_reader_name(r))) < 0)
+		return rc;
 	t->batched = dl_head_batched(h);
 	t->seed = c->net_opts.seed;
 	if ((cl = dl_record_get(h, "classes")) && *cl) {
