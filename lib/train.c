@@ -487,8 +487,9 @@ data(struct trainer *t, const struct dl_record *rec)
 	return drain(t, 0);
 }
 
+/* h: the stream's HEAD, read from src (named in messages). */
 static int
-setup(struct trainer *t, const struct dl_record *h)
+setup(struct trainer *t, const struct dl_record *h, const char *src)
 {
 	const struct dl_train_conf *c = t->c;
 	const char *cl;
@@ -496,7 +497,7 @@ setup(struct trainer *t, const struct dl_record *h)
 
 	if (!h)
 		return -DL_EFORMAT;
-	if ((rc = dl_head_check_data(h, dl_reader_name(r))) < 0)
+	if ((rc = dl_head_check_data(h, src)) < 0)
 		return rc;
 	t->batched = dl_head_batched(h);
 	t->seed = c->net_opts.seed;
@@ -538,7 +539,7 @@ follow(struct trainer *t, struct dl_record *rec)
 	long whole;
 	int rc;
 
-	if ((rc = dl_dist_recv_head(rec)) < 0 || (rc = setup(t, rec)) < 0)
+	if ((rc = dl_dist_recv_head(rec)) < 0 || (rc = setup(t, rec, "rank 0's input")) < 0)
 		return rc;
 	dl_batcher_free(t->b);		/* the slices are batches already */
 	t->b = NULL;
@@ -567,7 +568,7 @@ dl_train(const struct dl_train_conf *c, struct dl_reader *r, int *stopped)
 		rc = follow(&t, rec);
 		goto out;
 	}
-	if ((rc = setup(&t, dl_reader_head(r))) < 0 || (rc = dl_dist_send_head(dl_reader_head(r))) < 0)
+	if ((rc = setup(&t, dl_reader_head(r), dl_reader_name(r))) < 0 || (rc = dl_dist_send_head(dl_reader_head(r))) < 0)
 		goto out;
 	while (!t.done && (rc = dl_reader_next(r, rec)) > 0) {
 		if (dl_record_is_mark(rec, DL_MARK_EPOCH)) {
