@@ -122,6 +122,11 @@ void dl_device_check(const struct dl_net_opts *no);
 struct dl_net;
 void dl_msg_device(const struct dl_net *net);
 
+/* dl-import onnx and dl-export onnx (lib/kit/onnx-cmd.c): argv from the
+ * format on (argv[0] "onnx"); 0, or exits as a main does. */
+int dl_onnx_import_cmd(int argc, char *argv[]);
+int dl_onnx_export_cmd(int argc, char *argv[]);
+
 #ifdef __cplusplus
 }
 #endif
