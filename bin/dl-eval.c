@@ -19,7 +19,8 @@ static const char usage_text[] =
     "  -b, --batch-size N  samples per forward pass (default 256)\n"
     "      --json          one JSON object on stdout instead of the table\n"
     "  -p, --predict       write the input stream with a tensor p (the output\n"
-    "                      probabilities) added to every record; the scores go to stderr\n"
+    "                      probabilities) and z (the raw outputs: logits) added to\n"
+    "                      every record; the scores go to stderr\n"
     "  -o, --output FILE   with --predict: write FILE atomically instead of stdout\n"
     "      --zstd[=LEVEL]  with --predict: compress the output with zstd\n"
     "  -d, --device D      cpu, cuda, cuda:N, auto (default $DL_DEVICE, else auto)\n"
@@ -117,6 +118,8 @@ score(struct ev *e, struct dl_record *rec, int batched, int emit)
 	if (!p)
 		dl_writer_die(e->w, -DL_ESHAPE);
 	memcpy(p->data, e->probs, (size_t)n * e->k * sizeof(float));
+	if ((n = dl_put_z(e->net, rec, batched ? -1 : 0)) < 0)
+		dl_writer_die(e->w, n);
 	put(e, rec);
 }
 
@@ -139,6 +142,8 @@ flush(struct ev *e, int partial)
 			if (!p)
 				dl_writer_die(e->w, -DL_ESHAPE);
 			memcpy(p->data, e->probs + (size_t)i * e->k, e->k * sizeof(float));
+			if ((rc = dl_put_z(e->net, e->held[i], i)) < 0)
+				dl_writer_die(e->w, rc);
 			put(e, e->held[i]);
 			dl_record_free(e->held[i]);
 		}

@@ -78,6 +78,45 @@ count_values(const struct pb_field *f, int dtype, uint64_t *n, const char *what)
 	return 0;
 }
 
+/* The wire types each message's known fields may have (a bit per wire
+ * type, 0: a field this reader does not know, skipped): a known field
+ * with another wire type is refused, as the reading of it would be. */
+#define V (1 << PB_VARINT)
+#define L (1 << PB_LEN)
+#define F32 (1 << PB_I32)
+#define F64 (1 << PB_I64)
+static const uint8_t wt_model[26] = { [1] = V, [2] = L, [3] = L, [4] = L, [5] = V, [6] = L, [7] = L,
+	[8] = L, [14] = L, [20] = L, [25] = L };
+static const uint8_t wt_opset[3] = { [1] = L, [2] = V };
+static const uint8_t wt_graph[16] = { [1] = L, [2] = L, [5] = L, [10] = L, [11] = L, [12] = L,
+	[13] = L, [14] = L, [15] = L };
+static const uint8_t wt_node[8] = { [1] = L, [2] = L, [3] = L, [4] = L, [5] = L, [6] = L, [7] = L };
+static const uint8_t wt_attr[24] = { [1] = L, [2] = F32, [3] = V, [4] = L, [5] = L, [6] = L,
+	[7] = F32 | L, [8] = V | L, [9] = L, [10] = L, [11] = L, [13] = L, [14] = L, [15] = L,
+	[20] = V, [21] = L, [22] = L, [23] = L };
+static const uint8_t wt_tensor[15] = { [1] = V | L, [2] = V, [3] = L, [4] = F32 | L, [5] = V | L,
+	[6] = L, [7] = V | L, [8] = L, [9] = L, [10] = F64 | L, [11] = V | L, [12] = L, [13] = L,
+	[14] = V };
+static const uint8_t wt_value[4] = { [1] = L, [2] = L, [3] = L };
+static const uint8_t wt_type[10] = { [1] = L, [4] = L, [5] = L, [6] = L, [8] = L, [9] = L };
+static const uint8_t wt_ttype[3] = { [1] = V, [2] = L };
+static const uint8_t wt_shape[2] = { [1] = L };
+static const uint8_t wt_dim[4] = { [1] = V, [2] = L, [3] = L };
+#undef V
+#undef L
+#undef F32
+#undef F64
+#define KNOWN(tab, f, what) known(tab, sizeof tab, f, what)
+
+static int
+known(const uint8_t *tab, size_t n, const struct pb_field *f, const char *what)
+{
+	if (f->num < n && tab[f->num] && !(tab[f->num] & (1 << f->wt)))
+		return dl_seterr(DL_EFORMAT, "%s: field %u has wire type %d, which it cannot have",
+		    what, f->num, f->wt);
+	return 0;
+}
+
 static int
 want(const struct pb_field *f, int wt, const char *what)
 {
@@ -99,6 +138,8 @@ parse_tensor(const uint8_t *p, size_t n, struct onnx_tensor *t, const char *what
 	int dtype_set = 0;
 	/* first the metadata; values are counted once the dtype is known */
 	while ((rc = pb_next(&r, &f, what)) > 0) {
+		if ((rc = KNOWN(wt_tensor, &f, what)) < 0)
+			return rc;
 		switch (f.num) {
 		case 1:	/* dims: int64, packed or not */
 			if (f.wt == PB_LEN) {
@@ -321,6 +362,8 @@ parse_attr(const uint8_t *p, size_t n, struct onnx_attr *a, struct onnx_tensor *
 
 	*a = (struct onnx_attr){ 0 };
 	while ((rc = pb_next(&r, &f, "attribute")) > 0) {
+		if ((rc = KNOWN(wt_attr, &f, "attribute")) < 0)
+			return rc;
 		switch (f.num) {
 		case 1:
 			if ((rc = want(&f, PB_LEN, "attribute")) < 0)
@@ -419,16 +462,22 @@ parse_value(const uint8_t *p, size_t n, struct onnx_value *v)
 
 	*v = (struct onnx_value){ .ndim = -1 };
 	while ((rc = pb_next(&r, &f, "value_info")) > 0) {
+		if ((rc = KNOWN(wt_value, &f, "value_info")) < 0)
+			return rc;
 		if (f.num == 1 && f.wt == PB_LEN)
 			v->name = (struct onnx_str){ (const char *)f.data, f.len };
 		if (f.num != 2 || f.wt != PB_LEN)
 			continue;
 		ty = (struct pb){ f.data, f.data + f.len };
 		while ((rc = pb_next(&ty, &g, "type")) > 0) {
+			if ((rc = KNOWN(wt_type, &g, "type")) < 0)
+				return rc;
 			if (g.num != 1 || g.wt != PB_LEN)
 				continue;
 			tt = (struct pb){ g.data, g.data + g.len };
 			while ((rc = pb_next(&tt, &h, "tensor type")) > 0) {
+				if ((rc = KNOWN(wt_ttype, &h, "tensor type")) < 0)
+					return rc;
 				if (h.num == 1 && h.wt == PB_VARINT)
 					v->dtype = h.v > 1000 ? 1000 : (int)h.v;
 				if (h.num != 2 || h.wt != PB_LEN)
@@ -436,6 +485,8 @@ parse_value(const uint8_t *p, size_t n, struct onnx_value *v)
 				sh = (struct pb){ h.data, h.data + h.len };
 				v->ndim = 0;
 				while ((rc = pb_next(&sh, &k, "shape")) > 0) {
+					if ((rc = KNOWN(wt_shape, &k, "shape")) < 0)
+						return rc;
 					if (k.num != 1 || k.wt != PB_LEN)
 						continue;
 					if (v->ndim == DL_ONNX_MAX_NDIM)
@@ -443,9 +494,12 @@ parse_value(const uint8_t *p, size_t n, struct onnx_value *v)
 						    dl_onnx_esc(v->name), DL_ONNX_MAX_NDIM);
 					v->dims[v->ndim] = -1;
 					dim = (struct pb){ k.data, k.data + k.len };
-					while ((rc = pb_next(&dim, &e, "dim")) > 0)
-						if (e.num == 1 && e.wt == PB_VARINT)
+					while ((rc = pb_next(&dim, &e, "dim")) > 0) {
+						if ((rc = KNOWN(wt_dim, &e, "dim")) < 0)
+							return rc;
+						if (e.num == 1)
 							v->dims[v->ndim] = (int64_t)e.v;
+					}
 					if (rc < 0)
 						return rc;
 					v->ndim++;
@@ -478,7 +532,9 @@ parse_node(const uint8_t *p, size_t n, struct onnx_node *node, struct onnx_model
 	/* inputs, then outputs, each contiguous in m->names: count first */
 	int ins = 0, outs = 0;
 	while ((rc = pb_next(&r, &f, "node")) > 0)
-		if (f.num == 1 || f.num == 2) {
+		if ((rc = KNOWN(wt_node, &f, "node")) < 0)
+			return rc;
+		else if (f.num == 1 || f.num == 2) {
 			if ((rc = want(&f, PB_LEN, "node")) < 0)
 				return rc;
 			f.num == 1 ? ins++ : outs++;
@@ -533,6 +589,8 @@ parse_graph(const uint8_t *p, size_t n, struct onnx_model *m, int fill)
 	int rc, nt = 0, nodes = 0, inits = 0, ins = 0, outs = 0;
 
 	while ((rc = pb_next(&r, &f, "graph")) > 0) {
+		if ((rc = KNOWN(wt_graph, &f, "graph")) < 0)
+			return rc;
 		switch (f.num) {
 		case 1:
 			if ((rc = want(&f, PB_LEN, "graph")) < 0)
@@ -605,6 +663,8 @@ dl_onnx_parse(const void *buf, size_t n, struct onnx_model *m)
 	if (n == 0)
 		return dl_seterr(DL_EFORMAT, "empty file");
 	while ((rc = pb_next(&r, &f, "model")) > 0) {
+		if ((rc = KNOWN(wt_model, &f, "model")) < 0)
+			return rc;
 		switch (f.num) {
 		case 1:
 			if ((rc = want(&f, PB_VARINT, "model ir_version")) < 0)
@@ -628,6 +688,8 @@ dl_onnx_parse(const void *buf, size_t n, struct onnx_model *m)
 				return rc;
 			q = (struct pb){ f.data, f.data + f.len };
 			while ((rc = pb_next(&q, &g, "opset_import")) > 0) {
+				if ((rc = KNOWN(wt_opset, &g, "opset_import")) < 0)
+					return rc;
 				if (g.num == 1 && (rc = want(&g, PB_LEN, "opset_import domain")) == 0)
 					dom = (struct onnx_str){ (const char *)g.data, g.len };
 				else if (g.num == 2 && (rc = want(&g, PB_VARINT, "opset_import version")) == 0)

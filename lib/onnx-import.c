@@ -673,7 +673,7 @@ conv(struct imp *im, struct val **in, int nin)
 static int
 fc(struct imp *im, struct val **in, int nin, int gemm)
 {
-	static const char *const ok[] = { "alpha", "beta", "transA", "transB", NULL };
+	static const char *const ok[] = { "alpha", "beta", "transA", "transB", "broadcast", NULL };
 	const struct val *w;
 	struct lay *l;
 	int rc;
@@ -743,6 +743,9 @@ bias_add(struct imp *im, struct val **in, int nin)
 			}
 		int trail = b->ndim - 1 - lead;
 		ok = im->rank == 4 ? trail == 2 && b->ndim <= 4 : trail == 0 && b->ndim <= 2;
+		/* opsets before 7: broadcast=1 with axis=1 puts [C] on the channels */
+		if (im->m->opset < 7 && attr_i(im->node, "broadcast", 0) && im->rank == 4)
+			ok = attr_i(im->node, "axis", -1) == 1 && b->ndim == 1;
 	}
 	if (!ok)
 		return refuse(im, "a constant of %llu values over %d dims is not a bias per channel",
@@ -1120,8 +1123,10 @@ walk(struct imp *im, struct dl_onnx_import_info *info)
 	struct val *v;
 	int n_data = 0, rc;
 
-	if (m->opset < 7 || m->opset > 17)
-		return refuse(im, "opset %lld: opsets 7 to 17 are read", (long long)m->opset);
+	/* 7 to 17; the operators read here mean the same in 1 to 6 (Gemm and
+	 * Add's broadcast attribute, BN's is_test, read below) */
+	if (m->opset < 1 || m->opset > 17)
+		return refuse(im, "opset %lld: opsets 1 to 17 are read", (long long)m->opset);
 	for (int i = 0; i < m->n_init; i++) {
 		if (!(v = add(im, m->init[i].name, V_CONST)))
 			return refuse(im, "initializer %s is named twice", dl_onnx_esc(m->init[i].name));

@@ -13,6 +13,7 @@
  * when every data set's output is within TOL times the largest |value|
  * of the expected output (TOL absolute when that is below 1).
  * usage: onnx-run [--tol T] [--scale S] DIR...   exit 1 if any failed
+ * Without operands it checks the protobuf wire format (formats/pb.c).
  */
 #include <math.h>
 #include <stdio.h>
@@ -216,6 +217,70 @@ run_dir(const char *dir, double scale, double tol)
 	return rc > 0;
 }
 
+/* Without operands: the wire format's own checks (writer to reader and
+ * back, and the damage the reader must refuse). */
+static int
+self_test(void)
+{
+	struct pb_buf b = { 0 };
+	struct pb_field f;
+	struct pb r;
+	int bad = 0, n = 0;
+
+	pb_varint(&b, 1, 300);
+	size_t at = pb_begin(&b, 2);
+	pb_str(&b, 1, "conv1");
+	pb_f32(&b, 2, 0.5f);
+	pb_end(&b, at);
+	pb_varint(&b, 536870911, UINT64_MAX);
+	r = (struct pb){ b.p, b.p + b.n };
+	while (pb_next(&r, &f, "t") > 0) {
+		n++;
+		if ((n == 1 && (f.num != 1 || f.v != 300)) || (n == 2 && (f.num != 2 || f.wt != PB_LEN)) ||
+		    (n == 3 && (f.num != 536870911 || f.v != UINT64_MAX)))
+			bad = 1;
+		if (n == 2) {
+			struct pb q = { f.data, f.data + f.len };
+			struct pb_field g;
+			if (pb_next(&q, &g, "t") != 1 || g.len != 5 || memcmp(g.data, "conv1", 5) ||
+			    pb_next(&q, &g, "t") != 1 || g.wt != PB_I32 || g.v != 0x3f000000u ||
+			    pb_next(&q, &g, "t") != 0)
+				bad = 1;
+		}
+	}
+	bad |= n != 3 || b.err;
+	/* damage: every prefix of the message is refused or read short,
+	 * never past its end (ASan watches); a length past the end, a group,
+	 * an 11-byte varint and field 0 are errors */
+	for (size_t k = 0; k < b.n; k++) {
+		uint8_t *c = malloc(k + 1);
+		memcpy(c, b.p, k);
+		r = (struct pb){ c, c + k };
+		while (pb_next(&r, &f, "t") > 0)
+			;
+		free(c);
+	}
+	static const uint8_t past[] = { 0x12, 0x05, 'a' }, group[] = { 0x0b },
+	    longv[] = { 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 },
+	    zero[] = { 0x00, 0x01 };
+	const uint8_t *cases[] = { past, group, longv, zero };
+	size_t lens[] = { sizeof past, sizeof group, sizeof longv, sizeof zero };
+	for (int i = 0; i < 4; i++) {
+		r = (struct pb){ cases[i], cases[i] + lens[i] };
+		int rc;
+		while ((rc = pb_next(&r, &f, "t")) > 0)
+			;
+		if (rc != -DL_EFORMAT) {
+			printf("damaged case %d not refused\n", i);
+			bad = 1;
+		} else
+			printf("refused: %s\n", dl_errmsg());
+	}
+	pb_free(&b);
+	printf("wire format: %s\n", bad ? "FAIL" : "ok");
+	return bad;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -231,6 +296,8 @@ main(int argc, char *argv[])
 		else
 			break;
 	}
+	if (argc == 1)
+		return self_test();
 	if (i == argc) {
 		fprintf(stderr, "usage: onnx-run [--tol T] [--scale S] DIR...\n");
 		return 2;
