@@ -8,6 +8,7 @@
 #   make fuzz            fuzz the stream reader for FUZZ_SECONDS and the model
 #                        loader for FUZZ_MODEL_RUNS inputs (clang, libFuzzer),
 #                        then every program on the damaged-model catalogue
+#   make fuzz-onnx       the ONNX reader and importer alone, FUZZ_ONNX_RUNS inputs
 #   make bench           benchmarks in tests/bench/ (long)
 #   make demo            import Fashion-MNIST, train LeNet, evaluate
 #   make install PREFIX=/usr/local
@@ -27,6 +28,7 @@ DEPS_PREFIX ?=
 OPT      ?= -O2
 FUZZ_SECONDS ?= 60
 FUZZ_MODEL_RUNS ?= 1000000
+FUZZ_ONNX_RUNS ?= 1000000
 FUZZ_JOBS ?= 1
 
 # B: where outputs go. "." puts bin/ and lib/ in the tree; sanitize uses build/san.
@@ -147,6 +149,8 @@ fuzz: all
 	$(MAKE) --no-print-directory build/fuzz/fuzz-model
 	DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin \
 	    tests/fuzz/run-model.sh build/fuzz/fuzz-model $(FUZZ_MODEL_RUNS) $(FUZZ_JOBS)
+	$(MAKE) --no-print-directory fuzz-onnx
+
 
 FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 build/fuzz/obj/%.o: %.c
@@ -155,6 +159,12 @@ build/fuzz/obj/%.o: %.c
 build/fuzz/fuzz-model: tests/fuzz/fuzz-model.c $(FUZZ_OBJ)
 	clang $(ALL_CPPFLAGS) -std=c11 $(FUZZ_MODEL_FLAGS) -o $@ $^ $(ALL_LDLIBS)
 -include $(FUZZ_OBJ:.o=.d)
+# the ONNX reader and importer (dl-import onnx) for FUZZ_ONNX_RUNS inputs
+fuzz-onnx: all build/fuzz/fuzz-onnx
+	tests/fuzz/run-onnx.sh build/fuzz/fuzz-onnx $(FUZZ_ONNX_RUNS) $(FUZZ_JOBS)
+build/fuzz/fuzz-onnx: tests/fuzz/fuzz-onnx.c $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	clang $(ALL_CPPFLAGS) -std=c11 $(FUZZ_MODEL_FLAGS) -o $@ $^ $(ALL_LDLIBS)
 
 bench: all
 	tests/bench/run.sh
@@ -202,7 +212,7 @@ clean:
 	rm -rf build lib/libdlpipe* tests/bin
 	find bin -name 'dl-*' ! -name '*.c' -type f -delete
 
-.PHONY: all test sanitize test-cuda fuzz bench demo man-check install deps bench-deps clean
+.PHONY: all test sanitize test-cuda fuzz fuzz-onnx bench demo man-check install deps bench-deps clean
 .DELETE_ON_ERROR:
 # keep the objects of programs and tests (intermediate files otherwise)
 .SECONDARY:
