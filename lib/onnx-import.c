@@ -1290,7 +1290,7 @@ fill(struct imp *im, struct lay *l, const char *what, float *out, long nout)
 			else if (!strcmp(what, "beta")) out[c] = (float)p[1][c];
 			else if (!strcmp(what, "mean")) out[c] = (float)p[2][c];
 			else {	/* dlpipe's epsilon is BN_EPS: the variance takes the difference */
-				double var = p[3][c] + l->eps - 1e-5;
+				double var = (float)l->eps == BN_EPS ? p[3][c] : p[3][c] + l->eps - 1e-5;
 				if (!(var >= 0))
 					rc = refuse(im, "%s: variance %g with epsilon %g is negative with "
 					    "dlpipe's epsilon 1e-5", l->name, p[3][c], l->eps);
