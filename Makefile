@@ -9,6 +9,7 @@
 #                        loader for FUZZ_MODEL_RUNS inputs (clang, libFuzzer),
 #                        then every program on the damaged-model catalogue
 #   make fuzz-onnx       the ONNX reader and importer alone, FUZZ_ONNX_RUNS inputs
+#   make test-onnx-vgg16 PyTorch's VGG-16 through ONNX (slow)
 #   make bench           benchmarks in tests/bench/ (long)
 #   make demo            import Fashion-MNIST, train LeNet, evaluate
 #   make install PREFIX=/usr/local
@@ -137,6 +138,12 @@ DL_REQUIRE_CUDA ?= 1
 test-cuda: all
 	DL_REQUIRE_CUDA=$(DL_REQUIRE_CUDA) DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin tests/run.sh --cuda
 
+# PyTorch's VGG-16 at 224x224x3 (random weights) exported and imported: its
+# probabilities within 1e-4 of PyTorch's (slow: three 528 MB exports)
+test-onnx-vgg16: all
+	d=$$(mktemp -d) && cd $$d && DL_ONNX_VGG16=1 DL_BIN=$(abspath $(B))/bin DL_TESTS=$(abspath tests) \
+	    PATH=$(abspath $(B))/bin:$$PATH sh $(abspath tests/onnx-torch.sh); st=$$?; rm -rf $$d; exit $$st
+
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -DDLS_FUZZING
 # the model loader with the whole library, checksums verified as in the programs
 FUZZ_MODEL_FLAGS := -g -O1 -fopenmp -fsanitize=fuzzer,address,undefined \
@@ -212,7 +219,7 @@ clean:
 	rm -rf build lib/libdlpipe* tests/bin
 	find bin -name 'dl-*' ! -name '*.c' -type f -delete
 
-.PHONY: all test sanitize test-cuda fuzz fuzz-onnx bench demo man-check install deps bench-deps clean
+.PHONY: all test sanitize test-cuda test-onnx-vgg16 fuzz fuzz-onnx bench demo man-check install deps bench-deps clean
 .DELETE_ON_ERROR:
 # keep the objects of programs and tests (intermediate files otherwise)
 .SECONDARY:
