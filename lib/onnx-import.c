@@ -13,6 +13,7 @@
  */
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ struct lay {
 	int act;		/* DL_ACT_*; -1: none given */
 	float alpha;
 	int k, r, stride, pad, cin, mp;
+	int ident;		/* inserted: identity weights, for what needs a layer */
 	int fc_c, fc_h, fc_w;	/* FC after a flattened C,H,W map */
 	const struct val *w;
 	int trans_b;		/* FC weight stored [in, out] */
@@ -539,21 +541,40 @@ new_layer(struct imp *im, int kind)
 	return l;
 }
 
+/* An identity layer - a 1x1 convolution or a fully connected layer with
+ * identity weights and zero bias, whose outputs are its inputs exactly -
+ * for what the notation puts only on a layer: a non-linearity, bias or BN
+ * on the input, after pooling or after another non-linearity. */
+#define MAX_IDENT 4096
+static struct lay *
+identity(struct imp *im, const char *what)
+{
+	struct lay *l;
+	int n = im->rank == 4 ? im->c : im->d;
+
+	if (n > MAX_IDENT || (im->rank == 2 && im->flat_c > 1 && im->flat_h * im->flat_w > 1)) {
+		refuse(im, "%s here would need an identity layer of %d channels%s", what, n,
+		    n > MAX_IDENT ? " (too many)" : " on a flattened map");
+		return NULL;
+	}
+	if (!(l = new_layer(im, im->rank == 4 ? L_CONV : L_FC)))
+		return NULL;
+	l->ident = 1, l->k = l->cin = n, l->r = 1, l->stride = 1;
+	if (im->rank == 4)
+		snprintf(l->tok, sizeof l->tok, "%dC1", n);
+	else
+		snprintf(l->tok, sizeof l->tok, "FC%d", n);
+	return l;
+}
+
 /* The layer that a bias, BN or non-linearity attaches to. */
 static struct lay *
 open_layer(struct imp *im, const char *what)
 {
 	struct lay *l = last(im);
 
-	if (!l || (l->kind != L_CONV && l->kind != L_FC && l->kind != L_BN)) {
-		refuse(im, "%s %s: the notation puts it on a convolution or fully connected layer",
-		    what, l ? "after a pooling or dropout layer" : "on the network's input");
-		return NULL;
-	}
-	if (l->act >= 0) {
-		refuse(im, "%s after a non-linearity: not expressible", what);
-		return NULL;
-	}
+	if (!l || (l->kind != L_CONV && l->kind != L_FC && l->kind != L_BN) || l->act >= 0)
+		return identity(im, what);
 	return l;
 }
 
@@ -797,12 +818,9 @@ bn(struct imp *im, struct val **in, int nin)
 		if (in[i]->kind != V_CONST ||
 		    in[i]->count != (uint64_t)(im->rank == 4 ? im->c : im->d))
 			return refuse(im, "input %d must be a constant per channel", i);
-	if (!prev || (prev->kind != L_CONV && prev->kind != L_FC))
-		return refuse(im, "a BatchNormalization %s: the notation's BN follows a convolution or "
-		    "fully connected layer", prev ? "after a pooling or dropout layer" : "of the input");
-	if (prev->act >= 0)
-		return refuse(im, "a BatchNormalization after a non-linearity: the notation's BN comes "
-		    "before it");
+	if ((!prev || (prev->kind != L_CONV && prev->kind != L_FC) || prev->act >= 0) &&
+	    !(prev = identity(im, "a BatchNormalization")))
+		return -DL_EUSAGE;
 	if (!(l = new_layer(im, L_BN)))
 		return -DL_EUSAGE;
 	for (int i = 0; i < 4; i++)
@@ -944,10 +962,11 @@ node_step(struct imp *im, const struct onnx_node *n)
 	if (n->n_in > DL_ONNX_MAX_IO || n->n_out < 1)
 		return refuse(im, "%d inputs and %d outputs", n->n_in, n->n_out);
 	for (int i = 0; i < n->n_in; i++) {
-		if (!n->in[i].n) {	/* an optional input left out */
-			if (i == nin)
-				continue;
-			return refuse(im, "an optional input left out before a given one");
+		if (!n->in[i].n) {	/* an optional input left out: only at the end */
+			for (int j = i + 1; j < n->n_in; j++)
+				if (n->in[j].n)
+					return refuse(im, "optional input %d left out before input %d", i, j);
+			break;
 		}
 		if (!(in[nin] = find(im, n->in[i])))
 			return refuse(im, "input %s is produced by no earlier node (a dangling edge, a "
@@ -1177,9 +1196,8 @@ walk(struct imp *im, struct dl_onnx_import_info *info)
 	if (!(v = find(im, m->out[0].name)) || v->kind != V_ACT || v->gen != im->gen)
 		return refuse(im, "graph output %s is not the end of the chain of layers",
 		    dl_onnx_esc(m->out[0].name));
-	if (!im->nl)
-		return refuse(im, "no convolution, fully connected or pooling layer: nothing the "
-		    "notation holds");
+	if (!im->nl && !identity(im, "a graph without layers"))
+		return -DL_EUSAGE;
 	if (im->pad[0] + im->pad[1] + im->pad[2] + im->pad[3])
 		return refuse(im, "a Pad at the end");
 	if (im->rank == 2 && im->flat_c > 1 && im->flat_h * im->flat_w > 1)
@@ -1238,6 +1256,13 @@ fill(struct imp *im, struct lay *l, const char *what, float *out, long nout)
 	double *b = NULL;
 	int rc = 0;
 
+	if (!strcmp(what, "weight") && l->ident) {
+		for (long i = 0; i < nout; i++)
+			out[i] = 0;
+		for (int k = 0; k < l->k; k++)
+			out[(long)k * l->k + k] = (float)l->wscale;
+		return 0;
+	}
 	if (!strcmp(what, "weight")) {
 		if (!(src = malloc(l->w->count * sizeof *src)))
 			return dl_seterr(DL_ENOMEM, "out of memory");
