@@ -74,6 +74,7 @@ struct imp {
 	int gen, rank, c, h, w, d;	/* rank 4: [C,H,W]; rank 2: [D] */
 	int flat_c, flat_h, flat_w;	/* rank 2 from flattening this map (c>1 && h*w>1) */
 	int pad[4];			/* a Pad of zeros pending: top, left, bottom, right */
+	int rank3;			/* the input was (N,C,L), held as (N,C,L,1) */
 	int64_t batch;
 	struct lay L[MAX_LAYERS];
 	int nl, n_conv, n_fc, n_pool, n_bn, n_drop;
@@ -552,14 +553,16 @@ identity(struct imp *im, const char *what)
 	struct lay *l;
 	int n = im->rank == 4 ? im->c : im->d;
 
-	if (n > MAX_IDENT || (im->rank == 2 && im->flat_c > 1 && im->flat_h * im->flat_w > 1)) {
-		refuse(im, "%s here would need an identity layer of %d channels%s", what, n,
-		    n > MAX_IDENT ? " (too many)" : " on a flattened map");
+	if (n > MAX_IDENT) {
+		refuse(im, "%s here would need an identity layer of %d channels (too many)", what, n);
 		return NULL;
 	}
 	if (!(l = new_layer(im, im->rank == 4 ? L_CONV : L_FC)))
 		return NULL;
 	l->ident = 1, l->k = l->cin = n, l->r = 1, l->stride = 1;
+	/* after a flatten: the FC permutes dlpipe's H,W,C order into ONNX's C,H,W */
+	l->fc_c = im->flat_c, l->fc_h = im->flat_h, l->fc_w = im->flat_w;
+	im->flat_c = 0;
 	if (im->rank == 4)
 		snprintf(l->tok, sizeof l->tok, "%dC1", n);
 	else
@@ -1005,6 +1008,8 @@ node_step(struct imp *im, const struct onnx_node *n)
 		}
 		return refuse(im, "attribute %s is not supported", dl_onnx_esc(a->name));
 	}
+	if (dl_onnx_eq(n->op, "Shape") && nact && im->rank3)
+		return refuse(im, "the shape of an (N,C,L) input");
 	if (dl_onnx_eq(n->op, "Shape") && nact) {
 		/* of the activation: (N, C, H, W) or (N, D), folded */
 		int64_t start = attr_i(n, "start", 0), end = attr_i(n, "end", 8), dims[1];
@@ -1163,17 +1168,19 @@ walk(struct imp *im, struct dl_onnx_import_info *info)
 		if (gi->dtype && gi->dtype != ONNX_FLOAT)
 			return refuse(im, "graph input %s of data type %d: float inputs only",
 			    dl_onnx_esc(gi->name), gi->dtype);
-		if (gi->ndim != 4 && gi->ndim != 2)
-			return refuse(im, "graph input %s of %d dims: images (N,C,H,W) or vectors (N,D) only",
-			    dl_onnx_esc(gi->name), gi->ndim);
+		if (gi->ndim < 2 || gi->ndim > 4)
+			return refuse(im, "graph input %s of %d dims: images (N,C,H,W), (N,C,L) as "
+			    "(N,C,L,1), or vectors (N,D) only", dl_onnx_esc(gi->name), gi->ndim);
 		for (int j = 1; j < gi->ndim; j++)
 			if (gi->dims[j] < 1 || gi->dims[j] > 1 << 20)
 				return refuse(im, "graph input %s: dimension %d is %lld (known sizes up to "
 				    "2^20 only)", dl_onnx_esc(gi->name), j, (long long)gi->dims[j]);
 		im->batch = gi->dims[0] > 0 ? gi->dims[0] : 1;
-		im->rank = gi->ndim;
-		if (gi->ndim == 4) {
-			im->c = (int)gi->dims[1], im->h = (int)gi->dims[2], im->w = (int)gi->dims[3];
+		im->rank = gi->ndim == 3 ? 4 : gi->ndim;
+		im->rank3 = gi->ndim == 3;
+		if (gi->ndim >= 3) {
+			im->c = (int)gi->dims[1], im->h = (int)gi->dims[2];
+			im->w = gi->ndim == 4 ? (int)gi->dims[3] : 1;
 			if ((long)im->c * im->h * im->w > 1 << 28)
 				return refuse(im, "graph input %s is too large", dl_onnx_esc(gi->name));
 			info->in[0] = im->h, info->in[1] = im->w, info->in[2] = im->c;
@@ -1196,12 +1203,14 @@ walk(struct imp *im, struct dl_onnx_import_info *info)
 	if (!(v = find(im, m->out[0].name)) || v->kind != V_ACT || v->gen != im->gen)
 		return refuse(im, "graph output %s is not the end of the chain of layers",
 		    dl_onnx_esc(m->out[0].name));
+	/* a flattened map as the output: an FC puts it in ONNX's order */
+	if (im->rank == 2 && im->flat_c > 1 && im->flat_h * im->flat_w > 1 &&
+	    !identity(im, "a flattened map as the output"))
+		return -DL_EUSAGE;
 	if (!im->nl && !identity(im, "a graph without layers"))
 		return -DL_EUSAGE;
 	if (im->pad[0] + im->pad[1] + im->pad[2] + im->pad[3])
 		return refuse(im, "a Pad at the end");
-	if (im->rank == 2 && im->flat_c > 1 && im->flat_h * im->flat_w > 1)
-		return refuse(im, "the output is a flattened map: ONNX orders it C,H,W, dlpipe H,W,C");
 	/* a last Sigmoid on the last layer is the probabilities of loss bce */
 	struct lay *l = last(im);
 	if (!im->final && l->act == DL_ACT_SIGMOID && (l->kind == L_FC || l->kind == L_CONV ||
@@ -1257,10 +1266,19 @@ fill(struct imp *im, struct lay *l, const char *what, float *out, long nout)
 	int rc = 0;
 
 	if (!strcmp(what, "weight") && l->ident) {
+		long I = l->k;
 		for (long i = 0; i < nout; i++)
 			out[i] = 0;
-		for (int k = 0; k < l->k; k++)
-			out[(long)k * l->k + k] = (float)l->wscale;
+		if (l->kind == L_FC && l->fc_c) {
+			int C = l->fc_c, H = l->fc_h, W = l->fc_w;
+			for (int c = 0; c < C; c++)
+				for (int h = 0; h < H; h++)
+					for (int w = 0; w < W; w++)
+						out[(((long)c * H + h) * W + w) * I + ((long)h * W + w) * C + c] =
+						    (float)l->wscale;
+		} else
+			for (long k = 0; k < I; k++)
+				out[k * I + k] = (float)l->wscale;
 		return 0;
 	}
 	if (!strcmp(what, "weight")) {
@@ -1348,7 +1366,7 @@ static int
 write_model(struct imp *im, const char *out, const char *desc, const struct dl_onnx_import_info *info)
 {
 	uint64_t shape[3] = { (uint64_t)info->in[0], (uint64_t)info->in[1], (uint64_t)info->in[2] };
-	int ndim = info->in_rank == 4 ? 3 : 1;
+	int ndim = info->in_rank >= 3 ? 3 : 1;
 	struct dl_net *net;
 	struct dl_record *rec = NULL;
 	struct dl_writer *w = NULL;

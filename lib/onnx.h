@@ -40,7 +40,7 @@ struct dl_onnx_import_opts {
 struct dl_onnx_import_info {
 	char desc[1024];	/* the description */
 	int final;		/* enum dl_onnx_final */
-	int in_rank;		/* the ONNX input: 4 (N,C,H,W) or 2 (N,D) */
+	int in_rank;		/* the ONNX input: 4 (N,C,H,W), 3 (N,C,L) or 2 (N,D) */
 	int out_rank;		/* the ONNX output: 4 (N,C,H,W) or 2 (N,D) */
 	int in[3];		/* dlpipe's input [H,W,C] */
 	int out[3];		/* the last layer's output [H,W,C] */

@@ -84,7 +84,7 @@ run_set(struct dl_net *net, const struct dl_onnx_import_info *info, const char *
 				for (int w = 0; w < W; w++) {
 					long src = (((long)n * C + c) * H + h) * W + w;
 					long dst = (((long)n * H + h) * W + w) * C + c;
-					xs[dst] = info->in_rank == 4 ? x[src] : x[(long)n * C + c];
+					xs[dst] = info->in_rank >= 3 ? x[src] : x[(long)n * C + c];
 					xs[dst] = (float)(xs[dst] / scale);
 				}
 	int K = dl_net_outputs(net);

@@ -49,10 +49,21 @@ if [ -d "$d/node" ]; then
 	xargs "$DL_TESTBIN/onnx-run" < dirs > runs.txt || { grep ' fail ' runs.txt; exit 1; }
 	[ "$(wc -l < runs.txt)" = "$(wc -l < dirs)" ]
 	# the table: tests per operator, passed, refused
-	awk '{ t = $1; sub(/^test_/, "", t); sub(/^operator_/, "op:", t);
-	    split(t, a, "_"); op = a[1]; n[op]++; if ($2 == "pass") p[op]++; else r[op]++ }
-	    END { printf "%-22s %5s %6s %7s\n", "test group", "tests", "passed", "refused";
-	    for (o in n) printf "%-22s %5d %6d %7d\n", o, n[o], p[o], r[o] }' runs.txt | sort
+	printf "%-18s %5s %6s %7s\n" operator tests passed refused
+	awk '{
+		t = tolower($1); sub(/^test_/, "", t); op = "other"
+		n = split("globalaveragepool averagepool avgpool maxpool batchnorm basic_conv conv gemm matmul " \
+		    "logsoftmax log_softmax softmax leakyrelu relu sigmoid tanh dropout flatten reshape identity " \
+		    "transpose constant_pad zeropad2d constantpad2d reflect edge_pad pad constant shape gather " \
+		    "unsqueeze concat add linear operator_mm operator_addmm view permute", k, " ")
+		for (i = 1; i <= n; i++)
+			if (index(t, k[i]) == 1 || index(t, "operator_" k[i]) == 1) { op = k[i]; break }
+		if (op == "basic_conv") op = "conv"; if (op == "avgpool") op = "averagepool"
+		if (op == "log_softmax") op = "logsoftmax"
+		if (op == "linear" || op == "operator_mm" || op == "operator_addmm") op = "gemm"
+		if (op ~ /pad/ || op == "reflect") op = "pad"
+		N[op]++; if ($2 == "pass") P[op]++; else R[op]++
+	    } END { for (o in N) printf "%-18s %5d %6d %7d\n", o, N[o], P[o], R[o] }' runs.txt | sort
 	echo "passed $(grep -c ' pass ' runs.txt) of $(wc -l < runs.txt); refused:"
 	grep ' refused ' runs.txt | cut -c1-160
 fi
