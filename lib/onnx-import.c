@@ -341,13 +341,16 @@ fold(struct imp *im, struct val **in, int nin)
 				continue;
 			}
 			if (a[i] < 0 || a[i] > (double)(1ll << 40)) {
+				double bad = a[i];
 				free(a);
-				return refuse(im, "shape value %g", a[i]);
+				return refuse(im, "shape value %g", bad);
 			}
 			dims[i] = (int64_t)a[i];
 			known *= (uint64_t)dims[i];
-			if (known > (1ull << 40))
-				break;
+			if (known > (1ull << 40)) {
+				free(a);
+				return refuse(im, "a shape of over 2^40 values");
+			}
 		}
 		if (neg >= 0)
 			dims[neg] = known ? (int64_t)(in[0]->count / known) : 0;
