@@ -59,8 +59,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int i = 0; i < m.n_init; i++)
 			if (m.init[i].count <= 4096) {
 				float *v = malloc((m.init[i].count + 1) * sizeof *v);
-				if (v && dl_onnx_tensor_f32(&m.init[i], v) == 0 && m.init[i].count)
-					sum += (unsigned)v[m.init[i].count - 1];
+				if (v && dl_onnx_tensor_f32(&m.init[i], v) == 0 && m.init[i].count) {
+					unsigned bits;
+					memcpy(&bits, &v[m.init[i].count - 1], sizeof bits);
+					sum += bits;
+				}
 				free(v);
 			}
 		dl_onnx_free(&m);
