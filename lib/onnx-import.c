@@ -294,6 +294,8 @@ fold(struct imp *im, struct val **in, int nin)
 	double *d = NULL, *a = NULL;
 	int rc = 0, ax = 0;
 
+	if (nin < 1)
+		return refuse(im, "no inputs");
 	if (dl_onnx_eq(n->op, "Identity") || dl_onnx_eq(n->op, "Cast") ||
 	    ((dl_onnx_eq(n->op, "Dropout")) && nin >= 1)) {
 		struct val *o;

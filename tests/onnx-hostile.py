@@ -115,5 +115,7 @@ bad["residual-add"] = model(res, good_inits)
 ext = onnx.TensorProto(); ext.CopyFrom(good_inits[2]); ext.ClearField("raw_data"); ext.data_location = 1
 e = ext.external_data.add(); e.key = "location"; e.value = "weights.bin"
 bad["external-data"] = model(good_nodes, good_inits[:2] + [ext, good_inits[3]])
+noin = list(good_nodes); noin.insert(0, helper.make_node("Concat", [], ["nothing"], name="empty", axis=0))
+bad["node-without-inputs"] = model(noin, good_inits)	# found by the fuzzer
 for k, m in bad.items():
 	put(k, m.SerializeToString())
