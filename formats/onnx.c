@@ -16,7 +16,7 @@
 int
 dl_onnx_eq(struct onnx_str s, const char *z)
 {
-	return strlen(z) == s.n && !memcmp(s.p, z, s.n);
+	return strlen(z) == s.n && (!s.n || !memcmp(s.p, z, s.n));
 }
 
 const char *

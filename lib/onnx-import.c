@@ -101,7 +101,7 @@ find(struct imp *im, struct onnx_str s)
 		if (!j)
 			return NULL;
 		struct val *v = &im->v[j - 1];
-		if (v->name.n == s.n && !memcmp(v->name.p, s.p, s.n))
+		if (v->name.n == s.n && (!s.n || !memcmp(v->name.p, s.p, s.n)))
 			return v;
 	}
 }
