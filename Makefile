@@ -8,7 +8,10 @@
 #   make fuzz            fuzz the stream reader for FUZZ_SECONDS and the model
 #                        loader for FUZZ_MODEL_RUNS inputs (clang, libFuzzer),
 #                        then every program on the damaged-model catalogue,
-#                        then the PNG/JPEG decoders for FUZZ_IMAGE_SECONDS
+#                        the PNG/JPEG decoders for FUZZ_IMAGE_SECONDS and
+#                        the ONNX reader (fuzz-onnx)
+#   make fuzz-onnx       the ONNX reader and importer alone, FUZZ_ONNX_RUNS inputs
+#   make test-onnx-vgg16 PyTorch's VGG-16 through ONNX (slow)
 #   make bench           benchmarks in tests/bench/ (long)
 #   make demo            import Fashion-MNIST, train LeNet, evaluate
 #   make install PREFIX=/usr/local
@@ -28,6 +31,7 @@ DEPS_PREFIX ?=
 OPT      ?= -O2
 FUZZ_SECONDS ?= 60
 FUZZ_MODEL_RUNS ?= 1000000
+FUZZ_ONNX_RUNS ?= 1000000
 FUZZ_JOBS ?= 1
 FUZZ_IMAGE_SECONDS ?= 60
 
@@ -151,6 +155,12 @@ DL_REQUIRE_CUDA ?= 1
 test-cuda: all
 	DL_REQUIRE_CUDA=$(DL_REQUIRE_CUDA) DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin tests/run.sh --cuda
 
+# PyTorch's VGG-16 at 224x224x3 (random weights) exported and imported: its
+# probabilities within 1e-4 of PyTorch's (slow: three 528 MB exports)
+test-onnx-vgg16: all
+	d=$$(mktemp -d) && cd $$d && DL_ONNX_VGG16=1 DL_BIN=$(abspath $(B))/bin DL_TESTS=$(abspath tests) \
+	    PATH=$(abspath $(B))/bin:$$PATH sh $(abspath tests/onnx-torch.sh); st=$$?; rm -rf $$d; exit $$st
+
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -DDLS_FUZZING
 # the model loader with the whole library, checksums verified as in the programs
 FUZZ_MODEL_FLAGS := -g -O1 -fopenmp -fsanitize=fuzzer,address,undefined \
@@ -165,6 +175,7 @@ fuzz: all
 	    tests/fuzz/run-model.sh build/fuzz/fuzz-model $(FUZZ_MODEL_RUNS) $(FUZZ_JOBS)
 	$(MAKE) --no-print-directory build/fuzz/fuzz-image
 	tests/fuzz/run-image.sh build/fuzz/fuzz-image $(FUZZ_IMAGE_SECONDS)
+	$(MAKE) --no-print-directory fuzz-onnx
 
 FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 build/fuzz/obj/%.o: %.c
@@ -175,6 +186,12 @@ build/fuzz/fuzz-model: tests/fuzz/fuzz-model.c $(FUZZ_OBJ)
 build/fuzz/fuzz-image: tests/fuzz/fuzz-image.c $(FUZZ_OBJ)
 	clang $(ALL_CPPFLAGS) -std=c11 $(FUZZ_MODEL_FLAGS) -o $@ $^ $(ALL_LDLIBS)
 -include $(FUZZ_OBJ:.o=.d)
+# the ONNX reader and importer (dl-import onnx) for FUZZ_ONNX_RUNS inputs
+fuzz-onnx: all build/fuzz/fuzz-onnx
+	tests/fuzz/run-onnx.sh build/fuzz/fuzz-onnx $(FUZZ_ONNX_RUNS) $(FUZZ_JOBS)
+build/fuzz/fuzz-onnx: tests/fuzz/fuzz-onnx.c $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	clang $(ALL_CPPFLAGS) -std=c11 $(FUZZ_MODEL_FLAGS) -o $@ $^ $(ALL_LDLIBS)
 
 bench: all
 	tests/bench/run.sh
@@ -222,7 +239,7 @@ clean:
 	rm -rf build lib/libdlpipe* tests/bin
 	find bin -name 'dl-*' ! -name '*.c' -type f -delete
 
-.PHONY: all test sanitize test-cuda fuzz bench demo man-check install deps bench-deps clean
+.PHONY: all test sanitize test-cuda test-onnx-vgg16 fuzz fuzz-onnx bench demo man-check install deps bench-deps clean
 .DELETE_ON_ERROR:
 # keep the objects of programs and tests (intermediate files otherwise)
 .SECONDARY:

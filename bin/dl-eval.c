@@ -23,8 +23,9 @@ static const char usage_text[] =
     "      --json          one JSON object on stdout instead of the table\n"
     "  -p, --predict       the predictions: on a terminal (or --text) one line per sample,\n"
     "                      ID Y CLASS NAME P tab-separated (Y '-' when unlabelled); else\n"
-    "                      (or --stream) the input stream with a tensor p (the output\n"
-    "                      probabilities) added to every record; the scores go to stderr\n"
+    "                      (or --stream) the input stream with tensors p (the output\n"
+    "                      probabilities) and z (the raw outputs: logits) added to every\n"
+    "                      record; the scores go to stderr\n"
     "      --text, --stream  with --predict: force the text lines or the stream\n"
     "      --top K         the K most probable classes on each text line, and the\n"
     "                      top-K accuracy in the scores\n"
@@ -107,8 +108,9 @@ parse_args(int argc, char *argv[], struct ev *e)
 
 /* --predict: rec (n samples, batched, or one) with its probabilities, as
  * a line of text each or as the record with a tensor p. */
+/* row: rec's row in the net's last batch (-1: all of it, batched) */
 static void
-out(struct ev *e, struct dl_record *rec, int batched, const float *probs, int n)
+out(struct ev *e, struct dl_record *rec, int batched, const float *probs, int n, int row)
 {
 	uint64_t shape[2] = { (uint64_t)n, (uint64_t)e->k };
 	struct dl_tensor *p;
@@ -123,7 +125,7 @@ out(struct ev *e, struct dl_record *rec, int batched, const float *probs, int n)
 	if (!(p = dl_record_add(rec, "p", DL_F32, batched ? 2 : 1, shape + !batched)))
 		dl_writer_die(e->w, -DL_ESHAPE);
 	memcpy(p->data, probs, (size_t)n * e->k * sizeof(float));
-	if ((rc = dl_writer_put(e->w, rec)) < 0)
+	if ((rc = dl_put_z(e->net, rec, row)) < 0 || (rc = dl_writer_put(e->w, rec)) < 0)
 		dl_writer_die(e->w, rc);
 }
 
@@ -144,7 +146,7 @@ score(struct ev *e, struct dl_record *rec, int batched, int emit)
 	if ((n = dl_score_batch(e->net, rec, batched, &e->s, e->predict ? e->probs : NULL, room)) < 0)
 		dl_writer_die(e->w, n);
 	if (emit)
-		out(e, rec, batched, e->probs, n);
+		out(e, rec, batched, e->probs, n, batched ? -1 : 0);
 }
 
 /* --predict on samples: score the batch of held records, write each. */
@@ -160,7 +162,7 @@ flush(struct ev *e, int partial)
 
 		score(e, e->batch, 1, 0);
 		for (int i = 0; i < n; i++) {
-			out(e, e->held[i], 0, e->probs + (size_t)i * e->k, 1);
+			out(e, e->held[i], 0, e->probs + (size_t)i * e->k, 1, i);
 			dl_record_free(e->held[i]);
 		}
 		memmove(e->held, e->held + n, (e->n_held - n) * sizeof *e->held);

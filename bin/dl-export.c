@@ -19,6 +19,7 @@ static const char usage_text[] =
     "                 [--cmap viridis|inferno] [--alpha A] [--range R] [--no-bar]]\n"
     "                 [--zoom N] [--label FIELDS] [--gap PX] [FILE]\n"
     "       dl-export npy -o PREFIX [--tensors x,y] [FILE]\n"
+    "       dl-export onnx -o FILE.onnx [--probs] [MODEL] (dl-export onnx -h)\n"
     "       options: [--image NAME] [--normalise] [--limit N] [-qv]\n"
     "Write the samples of a tensor stream (stdin when no FILE) to files.\n"
     "  png      DIR/000000.png, DIR/000001.png, ... one image per sample\n"
@@ -189,6 +190,8 @@ main(int argc, char *argv[])
 	int rc;
 
 	dl_setprogname(argv[0]);
+	if (argc > 1 && !strcmp(argv[1], "onnx"))
+		return dl_onnx_export_cmd(argc - 1, argv + 1);
 	parse_args(argc, argv, &o);
 	if (!(r = dl_reader_open(o.in, NULL)))
 		dl_die("%s", dl_errmsg());

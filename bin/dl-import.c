@@ -17,6 +17,7 @@ static const char usage_text[] =
     "       dl-import png|jpeg FILE...\n"
     "       dl-import folder DIR|ARCHIVE\n"
     "       dl-import npy X.npy [Y.npy]\n"
+    "       dl-import onnx MODEL.onnx [-o FILE] [--input-scale S] (dl-import onnx -h)\n"
     "       options: [--grey|--rgb] [--resize HxW [--pad]] [--limit N] [--classes A,B,...]\n"
     "                [--keep-16] [-o FILE] [--zstd[=LEVEL]] [-qv]\n"
     "Turn images and arrays into a tensor stream of samples (x, y).\n"
@@ -272,6 +273,8 @@ main(int argc, char *argv[])
 	struct import im = { 0 };
 
 	dl_setprogname(argv[0]);
+	if (argc > 1 && !strcmp(argv[1], "onnx"))
+		return dl_onnx_import_cmd(argc - 1, argv + 1);
 	parse_args(argc, argv, &im.o);
 	if (im.o.classes)
 		im.n_classes = dl_classes_count(im.o.classes);

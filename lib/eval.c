@@ -327,3 +327,27 @@ dl_score_report(FILE *f, const struct dl_score *s, const char *classes, int json
 	}
 	return ferror(f) ? dl_seterr(DL_EIO, "write:") : 0;
 }
+
+int
+dl_put_z(struct dl_net *net, struct dl_record *rec, int row)
+{
+	int n = dl_net_batch(net), k = dl_net_outputs(net);
+	uint64_t shape[2] = { (uint64_t)n, (uint64_t)k };
+	struct dl_tensor *t;
+	float *z;
+	long got;
+
+	if (row >= n)
+		return dl_seterr(DL_EUSAGE, "z: row %d of a batch of %d", row, n);
+	if (!(z = malloc(((size_t)n * k + 1) * sizeof *z)))
+		return dl_seterr(DL_ENOMEM, "z: out of memory");
+	if ((got = dl_net_activation(net, NULL, z, (long)n * k)) < 0) {
+		free(z);
+		return (int)got;
+	}
+	t = row < 0 ? dl_record_add(rec, "z", DL_F32, 2, shape) : dl_record_add(rec, "z", DL_F32, 1, shape + 1);
+	if (t)
+		memcpy(t->data, z + (row < 0 ? 0 : (size_t)row * k), (row < 0 ? (size_t)n : 1) * k * sizeof *z);
+	free(z);
+	return t ? 0 : dl_seterr(DL_ESHAPE, "z: cannot add the tensor");
+}

@@ -89,6 +89,10 @@ void dl_score_fini(struct dl_score *s);
  * only gets probabilities.  Returns N. */
 int dl_score_batch(struct dl_net *net, const struct dl_record *rec, int batched,
     struct dl_score *s, float *probs, long nprobs);
+/* Add the raw outputs of the last forward (the logits, before the softmax
+ * or sigmoid of dl_net_probs) to rec as tensor z: row < 0 all N rows
+ * [N,K], else that row alone [K] (dl-eval --predict). */
+int dl_put_z(struct dl_net *net, struct dl_record *rec, int row);
 /* Score a whole stream (a file: path; "-": stdin), batching samples in
  * batch_size.  HEAD, markers and other records are skipped. */
 int dl_score_stream(struct dl_net *net, const char *path, int batch_size,

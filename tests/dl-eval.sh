@@ -94,13 +94,16 @@ got = {}
 for r in Reader("pa.dls"):
 	tags.append(r.tag)
 	if r.tag == "DATA":
-		assert set(r.tensors) == {"x", "y", "id", "p"}, r.tensors.keys()
+		assert set(r.tensors) == {"x", "y", "id", "p", "z"}, r.tensors.keys()
 		assert r.tensors["p"].dtype == np.float32 and r.tensors["p"].shape == (3,)
+		z = r.tensors["z"].astype(np.float64)	# the logits: p is their softmax
+		assert r.tensors["z"].shape == (3,) and np.abs(np.exp(z - z.max()) / np.exp(z - z.max()).sum() - r.tensors["p"]).max() < 1e-6
 		got[int(r.tensors["id"])] = r.tensors["p"]
 assert tags.index("MARK") == 31, tags		# HEAD, 30 samples, MARK
 assert np.abs(np.stack([got[i] for i in range(50)]) - p).max() < 1e-5
 rows = [r.tensors["p"] for r in Reader("pb.dls") if r.tag == "DATA"]
 assert rows[0].shape == (16, 3)
+assert [r.tensors["z"].shape for r in Reader("pb.dls") if r.tag == "DATA"][0] == (16, 3)
 assert np.abs(np.concatenate(rows) - p).max() < 1e-5
 PY
 

@@ -137,6 +137,11 @@ __attribute__((noreturn)) void dl_mpirun_fail(int rc);
 void dl_mpirun_epoch(long epoch);
 char **dl_mpirun_inputs(char **in, int n);
 
+/* dl-import onnx and dl-export onnx (lib/kit/onnx-cmd.c): argv from the
+ * format on (argv[0] "onnx"); 0, or exits as a main does. */
+int dl_onnx_import_cmd(int argc, char *argv[]);
+int dl_onnx_export_cmd(int argc, char *argv[]);
+
 #ifdef __cplusplus
 }
 #endif
