@@ -288,27 +288,32 @@ drain(struct gtrain *t, int partial)
 	return rc;
 }
 
+/* The first record's images against the discriminator (a resumed one has
+ * its own input shape). */
+static int
+first_images(struct gtrain *t, const struct dl_record *rec)
+{
+	int s[3], di[3], rc;
+
+	if ((rc = image_shape(rec, t->batched, s)) < 0)
+		return rc;
+	dl_net_input_shape(t->d, di);
+	if (di[0] != s[0] || di[1] != s[1] || di[2] != s[2])
+		return dl_seterr(DL_ESHAPE, "the images are %dx%dx%d but the discriminator takes "
+		    "%dx%dx%d", s[0], s[1], s[2], di[0], di[1], di[2]);
+	t->img = (long)s[0] * s[1] * s[2];
+	return 0;
+}
+
 static int
 data(struct gtrain *t, const struct dl_record *rec)
 {
-	int s[3], rc;
+	int rc;
 
 	if (!t->gan && (rc = build(t, rec)) < 0)
 		return rc;
-	if (!t->img) {
-		if ((rc = image_shape(rec, t->batched, s)) < 0)
-			return rc;
-		t->img = (long)s[0] * s[1] * s[2];
-		{
-			int di[3];
-
-			dl_net_input_shape(t->d, di);
-			if (di[0] != s[0] || di[1] != s[1] || di[2] != s[2])
-				return dl_seterr(DL_ESHAPE, "the images are %dx%dx%d but the "
-				    "discriminator takes %dx%dx%d", s[0], s[1], s[2], di[0], di[1],
-				    di[2]);
-		}
-	}
+	if (!t->img && (rc = first_images(t, rec)) < 0)
+		return rc;
 	if (!t->b)
 		return step(t, rec);
 	if ((rc = dl_batcher_put(t->b, rec, t->batched)) < 0)
