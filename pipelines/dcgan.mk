@@ -8,7 +8,7 @@
 # Adam), each over SEEDS.
 #
 #   make -f pipelines/fmnist.mk vgg          (the classifier, once)
-#   make -f pipelines/dcgan.mk [table]       (everything; montages, then the table)
+#   make -f pipelines/dcgan.mk [all]         (montages, then the table; or: montages, table)
 #
 # Variables: DL_BIN, OUT (out/dcgan), EPOCHS (5), SEEDS (1 2), THREADS (1
 # a run; the runs are independent: make -j), CLASSIFIER (out/fmnist/vgg.dlm),
@@ -35,9 +35,10 @@ LAST := $(EPOCHS)
 DL_RUNS := $(foreach s,$(SEEDS),$(OUT)/dl-s$(s))
 PT_RUNS := $(foreach s,$(SEEDS),$(OUT)/torch-s$(s))
 
+all: montages table
 table: $(OUT)/table.txt
 montages: $(foreach r,$(DL_RUNS),$(r)/montages)
-.PHONY: table montages
+.PHONY: all table montages
 
 $(OUT)/train.dls:
 	@mkdir -p $(OUT)
