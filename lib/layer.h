@@ -2,7 +2,7 @@
  * layer.h - the layer-kind table: what lib/net.c's generic walk asks of a
  * kind of layer (kann's operator table, ggml's one op per file).  One file
  * per kind (lib/layer-conv.c, layer-tconv.c, layer-fc.c, layer-pool.c,
- * layer-bn.c, layer-drop.c, layer-flat.c, layer-up.c) defines a const
+ * layer-bn.c, layer-drop.c, layer-flat.c, layer-up.c, layer-reshape.c) defines a const
  * struct dl_layer_kind; lib/layers.c lists them in dl_layer_kinds[], the
  * order in which lib/notation.c offers each token to their parse entries.
  * Adding a kind is one new file, one line in that list, and backend entries
@@ -91,7 +91,7 @@ struct dl_layer_kind {
 
 extern const struct dl_layer_kind *const dl_layer_kinds[];	/* NULL-terminated */
 extern const struct dl_layer_kind dl_layer_conv, dl_layer_tconv, dl_layer_fc, dl_layer_pool,
-    dl_layer_bn, dl_layer_drop, dl_layer_flat, dl_layer_up;
+    dl_layer_bn, dl_layer_drop, dl_layer_flat, dl_layer_up, dl_layer_reshape;
 
 /* ---- what layer files use of the net (lib/net.c) ---- */
 /* Declare parameter layer.what of ndim dims; its index or -DL_ENOMEM. */

@@ -14,5 +14,6 @@ const struct dl_layer_kind *const dl_layer_kinds[] = {
 	&dl_layer_conv,
 	&dl_layer_tconv,
 	&dl_layer_up,
+	&dl_layer_reshape,
 	NULL,
 };

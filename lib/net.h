@@ -53,9 +53,11 @@ struct dl_record;
  *                RELU; LIN for none; also SIGMOID, LINEAR, NONE)
  *   FLAT         flatten to [1,1,H*W*C] (implicit before FC; explicit is
  *                allowed)
+ *   RSHxWxC      reshape to [H,W,C] (HWC order; H*W*C equal to the input's
+ *                count): a generator's FC output as a map
  * The last conv/FC/transposed conv (with its BN) has no non-linearity
  * unless one is named: it feeds the loss.  Layers are named by kind and
- * index: conv1, pool1, fc1, bn1, drop1, flat1, tconv1, up1 (pool counts MP,
+ * index: conv1, pool1, fc1, bn1, drop1, flat1, tconv1, up1, reshape1 (pool counts MP,
  * AP and GAP together).  The grammar is lib/notation.c; each kind's token
  * is parsed by its file lib/layer-*.c (lib/layer.h).
  * A description can be a file (dl-train --net FILE, read by
@@ -142,7 +144,7 @@ int dl_net_outputs(const struct dl_net *net);		/* elements per sample at the las
 /* ---- layers -------------------------------------------------------------- */
 struct dl_layer_info {
 	const char *name;	/* "conv1" */
-	const char *kind;	/* "conv", "pool", "fc", "bn", "drop", "flat", "tconv", "up" */
+	const char *kind;	/* "conv", "pool", "fc", "bn", "drop", "flat", "tconv", "up", "reshape" */
 	const char *token;	/* the description token, "20C5" */
 	int shape[3];		/* output [H,W,C] per sample */
 	long params;		/* trainable floats (BN running stats not counted) */

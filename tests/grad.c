@@ -41,6 +41,8 @@ static const struct tcase cases[] = {
 	{ "2T2s3p-SIGM-FC3", 2, 2, 3, DL_LOSS_BCE, 1, 1, NULL },		/* k < S: gaps between patches */
 	{ "UP2-3C3-FC3", 3, 3, 2, DL_LOSS_NLL, 0, 1, NULL },			/* nearest upsampling */
 	{ "2C3p-UP3-FC3", 2, 3, 2, DL_LOSS_MSE, 1, 1, NULL },			/* upsampling by 3, non-square */
+	{ "4C3-RS2x3x6-2C2-FC3", 5, 5, 2, DL_LOSS_NLL, 0, 1, NULL },		/* reshape between convolutions */
+	{ "FC12-BN-RS2x2x3-2T4s2p-TANH-FC3", 3, 3, 2, DL_LOSS_MSE, 1, 1, NULL },	/* a generator's FC-reshape-tconv */
 };
 
 static unsigned long long rs = 42;
