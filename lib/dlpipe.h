@@ -35,6 +35,7 @@ extern "C" {		/* cuda/ is compiled as C++ */
 #include "plot.h"
 #include "summary.h"
 #include "model.h"
+#include "select.h"
 
 #ifdef __cplusplus
 }
