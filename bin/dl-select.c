@@ -219,7 +219,7 @@ stream(struct sel *s)
 }
 
 static void
-bad_line(void *arg, const char *msg)
+bad_line(void *arg, long line, const char *msg)
 {
 	dl_warn("%s", msg);
 }

@@ -306,7 +306,7 @@ dl_select_filter_free(struct dl_select_filter *f)
 
 /* ---- label files -------------------------------------------------------------- */
 static void
-badf(dl_bad_line_fn *bad, void *arg, const char *fmt, ...)
+badf(dl_bad_line_fn *bad, void *arg, long line, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -314,7 +314,7 @@ badf(dl_bad_line_fn *bad, void *arg, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	bad(arg, msg);
+	bad(arg, line, msg);
 }
 
 /* by id, then by line */
@@ -339,23 +339,23 @@ parse_line(char *s, size_t len, const char *path, long ln, int64_t n_classes,
 	char *end;
 
 	if (memchr(s, 0, len))
-		return badf(bad, arg, "%s:%ld: a NUL byte (not a text line)", path, ln), 0;
+		return badf(bad, arg, ln, "%s:%ld: a NUL byte (not a text line)", path, ln), 0;
 	while (i && !isspace((unsigned char)s[i - 1]))
 		i--;
 	for (j = i; j && isspace((unsigned char)s[j - 1]); j--)
 		;
 	if (!i || !j)
-		return badf(bad, arg, "%s:%ld: malformed: expected ID LABEL, got '%.40s'", path,
-		    ln, s), 0;
+		return badf(bad, arg, ln, "%s:%ld: malformed: expected ID LABEL, got '%.40s'",
+		    path, ln, s), 0;
 	if (j > MAX_ID)
-		return badf(bad, arg, "%s:%ld: an id longer than %d bytes", path, ln, MAX_ID), 0;
+		return badf(bad, arg, ln, "%s:%ld: an id longer than %d bytes", path, ln, MAX_ID), 0;
 	errno = 0;
 	v = strtoll(s + i, &end, 10);
 	if (*end || !isdigit((unsigned char)s[i + (s[i] == '-' || s[i] == '+')]) || errno)
-		return badf(bad, arg, "%s:%ld: malformed: label '%.40s' is not an integer", path,
-		    ln, s + i), 0;
+		return badf(bad, arg, ln, "%s:%ld: malformed: label '%.40s' is not an integer",
+		    path, ln, s + i), 0;
 	if (v < 0 || v >= n_classes)
-		return badf(bad, arg, "%s:%ld: label %lld out of range 0..%lld", path, ln, v,
+		return badf(bad, arg, ln, "%s:%ld: label %lld out of range 0..%lld", path, ln, v,
 		    (long long)n_classes - 1), 0;
 	if (!(out->id = strndup(s, j)))
 		return -DL_ENOMEM;
@@ -416,8 +416,8 @@ dl_labels_read(struct dl_labels *l, const char *path, int64_t n_classes,
 
 			while (first && !strcmp(l->v[first - 1].id, l->v[i].id))
 				first--;
-			badf(bad, arg, "%s:%ld: id '%.100s' given again (first on line %ld)", path,
-			    l->v[i].line, l->v[i].id, l->v[first].line);
+			badf(bad, arg, l->v[i].line, "%s:%ld: id '%.100s' given again (first on line "
+			    "%ld)", path, l->v[i].line, l->v[i].id, l->v[first].line);
 			n_bad++;
 		}
 	return n_bad;
@@ -466,8 +466,8 @@ dl_labels_match(struct dl_labels *l, const char *path, const char *const *ids, u
 	}
 	for (uint64_t j = 0; j < l->n; j++)
 		if (l->v[j].sample < 0 && (!j || strcmp(l->v[j].id, l->v[j - 1].id))) {
-			badf(bad, arg, "%s:%ld: unknown id '%.100s' (no sample has it)", path,
-			    l->v[j].line, l->v[j].id);
+			badf(bad, arg, l->v[j].line, "%s:%ld: unknown id '%.100s' (no sample has it)",
+			    path, l->v[j].line, l->v[j].id);
 			n_bad++;
 		}
 	return n_bad;
@@ -502,6 +502,9 @@ dl_labels_free(struct dl_labels *l)
 }
 
 /* ---- over held records (dl-select -k, --relabel) ------------------------------- */
+static int dl_select_relabel_held(const char *path, long classes, const struct dl_record *head,
+                                  struct dl_record_list *l, dl_bad_line_fn *bad, void *arg);
+
 int64_t
 dl_select_records(const struct dl_record_list *l, uint64_t *idx, uint64_t m, int by, uint64_t k,
                   int balance, uint64_t seed)
@@ -579,9 +582,65 @@ class_count(long classes, const struct dl_record *head, const struct dl_record_l
 	    "give --classes N");
 }
 
+/* The bad lines, held to be reported in the order of the file. */
+struct bad_lines {
+	struct bad_line { long line, seq; char *msg; } *v;
+	size_t n, cap;
+	int nomem;
+};
+
+static void
+hold_bad(void *arg, long line, const char *msg)
+{
+	struct bad_lines *b = arg;
+
+	if (b->n == b->cap) {
+		struct bad_line *v = realloc(b->v, (b->cap = b->cap ? 2 * b->cap : 64) * sizeof *v);
+
+		if (!v) {
+			b->nomem = 1;
+			return;
+		}
+		b->v = v;
+	}
+	if (!(b->v[b->n].msg = strdup(msg))) {
+		b->nomem = 1;
+		return;
+	}
+	b->v[b->n].line = line, b->v[b->n].seq = (long)b->n;
+	b->n++;
+}
+
+static int
+cmp_bad(const void *a, const void *b)
+{
+	const struct bad_line *x = a, *y = b;
+
+	return x->line != y->line ? (x->line > y->line) - (x->line < y->line)
+	    : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
 int
 dl_select_relabel(const char *path, long classes, const struct dl_record *head,
                   struct dl_record_list *l, dl_bad_line_fn *bad, void *arg)
+{
+	struct bad_lines held = { 0 };
+	int rc = dl_select_relabel_held(path, classes, head, l, hold_bad, &held);
+
+	qsort(held.v, held.n, sizeof *held.v, cmp_bad);
+	for (size_t i = 0; i < held.n; i++) {
+		bad(arg, held.v[i].line, held.v[i].msg);
+		free(held.v[i].msg);
+	}
+	free(held.v);
+	if (held.nomem && rc == 0)
+		rc = dl_seterr(DL_ENOMEM, "out of memory");
+	return rc;
+}
+
+static int
+dl_select_relabel_held(const char *path, long classes, const struct dl_record *head,
+                       struct dl_record_list *l, dl_bad_line_fn *bad, void *arg)
 {
 	struct dl_labels lab;
 	const char **ids;

@@ -77,7 +77,7 @@ struct dl_label {
 	long line;
 	int64_t sample;		/* index of the sample with this id; -1: none */
 };
-typedef void dl_bad_line_fn(void *arg, const char *msg);
+typedef void dl_bad_line_fn(void *arg, long line, const char *msg);
 /* Read and check path (every line); returns the count of bad lines, or
  * -DL_E* when the file cannot be read. */
 long dl_labels_read(struct dl_labels *l, const char *path, int64_t n_classes,
@@ -102,8 +102,8 @@ int64_t dl_select_records(const struct dl_record_list *l, uint64_t *idx, uint64_
                           uint64_t k, int balance, uint64_t seed);
 /* Set y of the records from the label file at path, labels 0..N-1 with N
  * from classes (> 0), else head's class names, else the size of p: every
- * bad line is handed to bad, and then nothing is changed and -DL_EFORMAT
- * returned.  0 or -DL_E*. */
+ * bad line is handed to bad, in the order of the file, and then nothing is
+ * changed and -DL_EFORMAT returned.  0 or -DL_E*. */
 int dl_select_relabel(const char *path, long classes, const struct dl_record *head,
                       struct dl_record_list *l, dl_bad_line_fn *bad, void *arg);
 

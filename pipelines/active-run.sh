@@ -7,21 +7,23 @@
 # the person who labels them.  Round 0 takes START samples at random
 # (dl-select --by random --seed SEED: the same for every CHOICE of a
 # seed); each later round trains a LeNet from scratch on what is labelled,
-# scores it on the test set, scores the pool (dl-eval --predict), chooses
+# scores it on the test set, scores CANDIDATES images drawn at random from
+# the pool (dl-eval --predict; 0: the whole pool), chooses
 # STEP samples by CHOICE (least, margin, entropy, random; "-bal" appended:
 # balanced by predicted class), asks the "person" (awk over truth.txt
 # writes the label file) and merges the answers (dl-select --relabel),
 # until LABELS samples are labelled.  Writes DIR/curve.tsv: labels,
 # test accuracy.
 # Env: DATA (out/active), START (100), STEP (100), LABELS (2000), NET,
-# STEPS (training steps per round), BATCH (64), DL_BIN.
+# STEPS (training steps per round: 300), BATCH (32), CANDIDATES (5000),
+# DL_BIN.
 set -eu
 [ $# -eq 3 ] || { echo "usage: active-run.sh CHOICE SEED DIR" >&2; exit 2; }
 choice=$1 seed=$2 dir=$3
 top=$(cd "$(dirname "$0")/.." && pwd)
 PATH=${DL_BIN:-$top/bin}:$PATH
-: "${DATA:=out/active}" "${START:=100}" "${STEP:=100}" "${LABELS:=2000}" "${BATCH:=64}"
-: "${STEPS:=500}" "${NET:=6C5-MP2-16C5-MP2-FC120-FC84-FC10}"
+: "${DATA:=out/active}" "${START:=100}" "${STEP:=100}" "${LABELS:=2000}" "${BATCH:=32}"
+: "${STEPS:=300}" "${NET:=6C5-MP2-16C5-MP2-FC120-FC84-FC10}" "${CANDIDATES:=5000}"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 case $choice in
 *-bal) by=${choice%-bal} bal=--balance ;;
@@ -62,9 +64,22 @@ while :; do
 		dl-select -k "$STEP" --by random --seed $((seed * 100000 + n)) --rest "$dir/rest.dls" \
 		    -o "$dir/ask.dls" "$dir/pool.dls"
 	else
-		dl-eval -q -b 1000 --predict "$dir/model.dlm" "$dir/pool.dls" |
-		    dl-select -k "$STEP" --by "$by" $bal --drop p --rest "$dir/rest.dls" \
+		# score CANDIDATES images of the pool drawn at random (0: all)
+		cand=$dir/pool.dls
+		if [ "$CANDIDATES" -gt 0 ]; then
+			cand=$dir/cand.dls
+			dl-select -k "$CANDIDATES" --by random --seed $((seed * 100000 + n)) \
+			    --rest "$dir/far.dls" -o "$cand" "$dir/pool.dls"
+		fi
+		dl-eval -q -b 1000 --predict "$dir/model.dlm" "$cand" |
+		    dl-select -k "$STEP" --by "$by" $bal --drop p --rest "$dir/back.dls" \
 		    -o "$dir/ask.dls"
+		if [ "$CANDIDATES" -gt 0 ]; then
+			dl-cat -o "$dir/rest.dls" "$dir/far.dls" "$dir/back.dls"
+			rm -f "$dir/far.dls" "$dir/back.dls" "$cand"
+		else
+			mv "$dir/back.dls" "$dir/rest.dls"
+		fi
 	fi
 	mv "$dir/rest.dls" "$dir/pool.dls"
 	ask
