@@ -122,15 +122,6 @@ parse_args(int argc, char *argv[], struct sel *s)
 	s->in = argv + optind, s->n_in = argc - optind;
 }
 
-/* Remove the tensors of --drop from rec. */
-static void
-drop(const struct sel *s, struct dl_record *rec)
-{
-	for (int i = 0; i < s->n_drop; i++)
-		if (dl_record_find(rec, s->drop[i]))
-			dl_record_remove(rec, s->drop[i]);
-}
-
 static _Noreturn void
 fail(struct sel *s, int rc)
 {
@@ -149,11 +140,9 @@ open_outputs(struct sel *s)
 	const struct dl_record *h = dl_reader_head(s->r);
 	int rc;
 
-	if (!h)
-		dl_die("%s", dl_errmsg());
-	if (dl_head_batched(h))
-		dl_die("%s: a stream of batches; select samples, before dl-batch",
-		    dl_reader_name(s->r));
+	if (!h || dl_head_batched(h))
+		dl_die("%s", h ? "a stream of batches; select samples, before dl-batch"
+		    : dl_errmsg());
 	if (!(s->head = dl_record_new(NULL)) || dl_record_copy(s->head, h) < 0)
 		dl_die("out of memory");
 	if (s->list)
@@ -185,7 +174,9 @@ emit(struct sel *s, struct dl_record *rec, int rest)
 	}
 	if (!w)
 		return;
-	drop(s, rec);
+	for (int i = 0; i < s->n_drop; i++)	/* --drop */
+		if (dl_record_find(rec, s->drop[i]))
+			dl_record_remove(rec, s->drop[i]);
 	if ((rc = dl_writer_put_raw(w, rec)) < 0)
 		fail(s, rc);
 }
@@ -250,17 +241,9 @@ hold(struct sel *s)
 		fail(s, rc);
 	if (!(keep = calloc(l.n + 1, 1)) || !(chosen = malloc((l.n + 1) * sizeof *chosen)))
 		dl_die("out of memory");
-	for (i = 0; i < l.n; i++) {
-		if ((rc = dl_select_keep(&s->f, l.rec[i], i + 1)) < 0)
-			fail(s, rc);
-		if (rc)
-			chosen[m++] = i;
-	}
-	if (s->k >= 0) {
-		if ((got = dl_select_records(&l, chosen, m, s->by, s->k, s->balance, s->seed)) < 0)
-			fail(s, (int)got);
-		m = (uint64_t)got;
-	}
+	if ((got = dl_select_pick(&s->f, &l, s->k, s->by, s->balance, s->seed, chosen)) < 0)
+		fail(s, (int)got);
+	m = (uint64_t)got;
 	for (i = 0; i < m; i++) {
 		keep[chosen[i]] = 1;
 		s->n = chosen[i] + 1;

@@ -558,6 +558,22 @@ out:
 	return got;
 }
 
+int64_t
+dl_select_pick(const struct dl_select_filter *f, const struct dl_record_list *l, int64_t k,
+               int by, int balance, uint64_t seed, uint64_t *idx)
+{
+	uint64_t m = 0;
+	int rc;
+
+	for (uint64_t i = 0; i < l->n; i++) {
+		if ((rc = dl_select_keep(f, l->rec[i], i + 1)) < 0)
+			return rc;
+		if (rc)
+			idx[m++] = i;
+	}
+	return k < 0 ? (int64_t)m : dl_select_records(l, idx, m, by, (uint64_t)k, balance, seed);
+}
+
 /* The number of classes: --classes N, else the stream's names, else p's size. */
 static int64_t
 class_count(long classes, const struct dl_record *head, const struct dl_record_list *l)

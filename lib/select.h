@@ -100,6 +100,11 @@ void dl_labels_free(struct dl_labels *l);
  * another size, a value that is no probability). */
 int64_t dl_select_records(const struct dl_record_list *l, uint64_t *idx, uint64_t m, int by,
                           uint64_t k, int balance, uint64_t seed);
+/* The samples of l that pass f, in input order, into idx[] (room for
+ * l->n); with k >= 0, then the k of them chosen by dl_select_records(),
+ * in the order chosen.  Returns how many, or -DL_E*. */
+int64_t dl_select_pick(const struct dl_select_filter *f, const struct dl_record_list *l, int64_t k,
+                       int by, int balance, uint64_t seed, uint64_t *idx);
 /* Set y of the records from the label file at path, labels 0..N-1 with N
  * from classes (> 0), else head's class names, else the size of p: every
  * bad line is handed to bad, in the order of the file, and then nothing is
