@@ -345,15 +345,15 @@ parse_line(char *s, size_t len, const char *path, long ln, int64_t n_classes,
 	for (j = i; j && isspace((unsigned char)s[j - 1]); j--)
 		;
 	if (!i || !j)
-		return badf(bad, arg, ln, "%s:%ld: malformed: expected ID LABEL, got '%.40s'",
-		    path, ln, s), 0;
+		return badf(bad, arg, ln, "%s:%ld: malformed: expected ID LABEL, got '%s'",
+		    path, ln, dl_esc(s)), 0;
 	if (j > MAX_ID)
 		return badf(bad, arg, ln, "%s:%ld: an id longer than %d bytes", path, ln, MAX_ID), 0;
 	errno = 0;
 	v = strtoll(s + i, &end, 10);
 	if (*end || !isdigit((unsigned char)s[i + (s[i] == '-' || s[i] == '+')]) || errno)
-		return badf(bad, arg, ln, "%s:%ld: malformed: label '%.40s' is not an integer",
-		    path, ln, s + i), 0;
+		return badf(bad, arg, ln, "%s:%ld: malformed: label '%s' is not an integer",
+		    path, ln, dl_esc(s + i)), 0;
 	if (v < 0 || v >= n_classes)
 		return badf(bad, arg, ln, "%s:%ld: label %lld out of range 0..%lld", path, ln, v,
 		    (long long)n_classes - 1), 0;
@@ -416,8 +416,8 @@ dl_labels_read(struct dl_labels *l, const char *path, int64_t n_classes,
 
 			while (first && !strcmp(l->v[first - 1].id, l->v[i].id))
 				first--;
-			badf(bad, arg, l->v[i].line, "%s:%ld: id '%.100s' given again (first on line "
-			    "%ld)", path, l->v[i].line, l->v[i].id, l->v[first].line);
+			badf(bad, arg, l->v[i].line, "%s:%ld: id '%s' given again (first on line "
+			    "%ld)", path, l->v[i].line, dl_esc(l->v[i].id), l->v[first].line);
 			n_bad++;
 		}
 	return n_bad;
@@ -459,15 +459,15 @@ dl_labels_match(struct dl_labels *l, const char *path, const char *const *ids, u
 		if (!ids[i] || (j = find_label(l, ids[i])) < 0)
 			continue;
 		if (l->v[j].sample >= 0)
-			return dl_seterr(DL_EFORMAT, "samples %lld and %llu both have id '%.100s' "
+			return dl_seterr(DL_EFORMAT, "samples %lld and %llu both have id '%s' "
 			    "(line %ld of %s): ambiguous", (long long)l->v[j].sample + 1,
-			    (unsigned long long)i + 1, ids[i], l->v[j].line, path);
+			    (unsigned long long)i + 1, dl_esc(ids[i]), l->v[j].line, path);
 		l->v[j].sample = (int64_t)i;
 	}
 	for (uint64_t j = 0; j < l->n; j++)
 		if (l->v[j].sample < 0 && (!j || strcmp(l->v[j].id, l->v[j - 1].id))) {
-			badf(bad, arg, l->v[j].line, "%s:%ld: unknown id '%.100s' (no sample has it)",
-			    path, l->v[j].line, l->v[j].id);
+			badf(bad, arg, l->v[j].line, "%s:%ld: unknown id '%s' (no sample has it)",
+			    path, l->v[j].line, dl_esc(l->v[j].id));
 			n_bad++;
 		}
 	return n_bad;
@@ -527,8 +527,8 @@ dl_select_records(const struct dl_record_list *l, uint64_t *idx, uint64_t m, int
 			continue;
 		got = -DL_EFORMAT;
 		if (!p || p->dtype != DL_F32 || p->ndim != 1 || p->shape[0] < 2) {
-			dl_seterr(DL_EFORMAT, "sample %llu%s%.100s: %s", (unsigned long long)idx[j] + 1,
-			    id ? " id " : "", id ? id : "", p ? "p is not a vector of f32 "
+			dl_seterr(DL_EFORMAT, "sample %llu%s%s: %s", (unsigned long long)idx[j] + 1,
+			    id ? " id " : "", id ? dl_esc(id) : "", p ? "p is not a vector of f32 "
 			    "probabilities" : "no probabilities p (dl-eval --predict adds them)");
 			goto out;
 		}
