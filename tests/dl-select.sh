@@ -84,7 +84,7 @@ chk "s6 s7" -k 2 --by margin --label 2
 # the chosen to a person: PNGs named by id, and a montage
 dl-select -k 3 --by entropy p.dls | dl-export png --id -o ask -q
 [ "$(ls ask | tr '\n' ' ')" = "s2.png s4.png s5.png " ] || fail "PNGs by id: $(ls ask)"
-dl-select -k 3 --by entropy --drop p p.dls | dl-export montage --cols 3 -o ask.png -q
+dl-select -k 3 --by entropy --drop p p.dls | dl-export montage --cols 3 --label id -o ask.png -q
 [ -s ask.png ] || fail "no montage"
 # random: the same seed the same choice, another seed another
 dl-select -k 4 --by random --seed 7 -o r1.dls p.dls
