@@ -217,10 +217,10 @@ dl_select_keep(const struct dl_select_filter *f, const struct dl_record *rec, ui
 		    prob < f->min_prob || prob > f->max_prob)
 			return 0;
 	}
-	if (f->ids) {
+	if (f->by_id) {
 		const char *id = dl_record_get(rec, "id");
 
-		if (!id || !bsearch(&id, f->ids, f->n_ids, sizeof *f->ids, cmp_str))
+		if (!id || !f->n_ids || !bsearch(&id, f->ids, f->n_ids, sizeof *f->ids, cmp_str))
 			return 0;
 	}
 	return 1;
@@ -250,12 +250,15 @@ dl_select_ids_list(struct dl_select_filter *f, const char *list)
 	const char *s = list, *c;
 	int rc;
 
+	f->by_id = 1;
+
 	for (; (c = strchr(s, ',')); s = c + 1)
 		if ((rc = add_id(f, s, (size_t)(c - s))) < 0)
 			return rc;
 	if ((rc = add_id(f, s, strlen(s))) < 0)
 		return rc;
-	qsort(f->ids, f->n_ids, sizeof *f->ids, cmp_str);
+	if (f->n_ids)
+		qsort(f->ids, f->n_ids, sizeof *f->ids, cmp_str);
 	return 0;
 }
 
@@ -279,6 +282,7 @@ dl_select_ids_file(struct dl_select_filter *f, const char *path)
 
 	if (!fp)
 		return dl_seterr(DL_EIO, "%s: %s", path, strerror(errno));
+	f->by_id = 1;
 	while (rc == 0 && (len = getline(&line, &cap, fp)) >= 0) {
 		if (memchr(line, 0, (size_t)len))
 			rc = dl_seterr(DL_EFORMAT, "%s: a NUL byte: not a text file", path);
@@ -289,7 +293,7 @@ dl_select_ids_file(struct dl_select_filter *f, const char *path)
 		rc = dl_seterr(DL_EIO, "%s: %s", path, strerror(errno));
 	free(line);
 	fclose(fp);
-	if (!rc)
+	if (!rc && f->n_ids)
 		qsort(f->ids, f->n_ids, sizeof *f->ids, cmp_str);
 	return rc;
 }
@@ -409,7 +413,8 @@ dl_labels_read(struct dl_labels *l, const char *path, int64_t n_classes,
 	fclose(fp);
 	if (rc < 0)
 		return rc;
-	qsort(l->v, l->n, sizeof *l->v, cmp_label);
+	if (l->n)
+		qsort(l->v, l->n, sizeof *l->v, cmp_label);
 	for (uint64_t i = 1; i < l->n; i++)
 		if (!strcmp(l->v[i].id, l->v[i - 1].id)) {
 			uint64_t first = i - 1;
@@ -643,7 +648,8 @@ dl_select_relabel(const char *path, long classes, const struct dl_record *head,
 	struct bad_lines held = { 0 };
 	int rc = dl_select_relabel_held(path, classes, head, l, hold_bad, &held);
 
-	qsort(held.v, held.n, sizeof *held.v, cmp_bad);
+	if (held.n)
+		qsort(held.v, held.n, sizeof *held.v, cmp_bad);
 	for (size_t i = 0; i < held.n; i++) {
 		bad(arg, held.v[i].line, held.v[i].msg);
 		free(held.v[i].msg);

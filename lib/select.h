@@ -41,8 +41,9 @@ struct dl_select_filter {
 	const char *labels, *preds;	/* "3,5": y / argmax p in the list; NULL: any */
 	int mistakes;			/* 1: y != argmax p */
 	double min_prob, max_prob;	/* the top probability in [min, max] */
-	char **ids;			/* sorted, n_ids of them; NULL: any id */
+	char **ids;			/* sorted, n_ids of them ... */
 	uint64_t n_ids;
+	int by_id;			/* ... 1: the id must be one of them */
 };
 /* 1 when the sample rec passes every filter, 0 when not, -DL_EFORMAT when
  * a filter needs y or p and rec lacks it (the message names sample n). */

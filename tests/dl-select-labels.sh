@@ -82,6 +82,11 @@ printf 's1\0 1\n' > nul.txt
 dl-select --relabel nul.txt in.dls > /dev/null 2> err.txt && fail "NUL accepted"
 grep -q 'nul.txt:1: a NUL byte' err.txt || fail "NUL: $(cat err.txt)"
 
+# an empty file is valid and merges nothing; an empty --id-file keeps nothing
+: > empty.txt
+dl-select --relabel empty.txt -o out.dls in.dls
+[ "$(dl-select --list out.dls)" = "$(dl-select --list in.dls)" ] || fail "empty file changed labels"
+[ -z "$(dl-select --id-file empty.txt --list in.dls)" ] || fail "empty --id-file kept samples"
 # a valid file: comments, blank lines, tabs, an id with a space
 printf '# answers\ns3\t1\n\n  s1 2\ns 5   1\n' > good.txt
 dl-select --relabel good.txt -o out.dls in.dls
