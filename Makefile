@@ -7,7 +7,8 @@
 #   make sanitize        the same tests under ASan + UBSan          (build/san/)
 #   make fuzz            fuzz the stream reader for FUZZ_SECONDS and the model
 #                        loader for FUZZ_MODEL_RUNS inputs (clang, libFuzzer),
-#                        then every program on the damaged-model catalogue
+#                        then every program on the damaged-model catalogue,
+#                        then the PNG/JPEG decoders for FUZZ_IMAGE_SECONDS
 #   make bench           benchmarks in tests/bench/ (long)
 #   make demo            import Fashion-MNIST, train LeNet, evaluate
 #   make install PREFIX=/usr/local
@@ -28,6 +29,7 @@ OPT      ?= -O2
 FUZZ_SECONDS ?= 60
 FUZZ_MODEL_RUNS ?= 1000000
 FUZZ_JOBS ?= 1
+FUZZ_IMAGE_SECONDS ?= 60
 
 # B: where outputs go. "." puts bin/ and lib/ in the tree; sanitize uses build/san.
 B        ?= .
@@ -45,7 +47,7 @@ ALL_CPPFLAGS = -Ilib -Ilib/base -Ilib/kit -Iformats -Ilib/cpu $(DEPS_INC) -D_GNU
 	-DDL_CUDA_LIBDIR='"$(abspath $(B))/lib"' $(CPPFLAGS)
 ALL_CFLAGS = -std=c11 -fPIC -fopenmp -fno-math-errno $(WARN) -MMD -MP $(CFLAGS)
 # libdlpipe-cuda.so (dlopen()ed) reports errors through the program's dl_seterr
-ALL_LDLIBS = $(DEPS_LIB) -ldnnl -lopenblas -llapacke -lzstd -lpng -larchive -lz -llzma -lm -lpthread -ldl \
+ALL_LDLIBS = $(DEPS_LIB) -ldnnl -lopenblas -llapacke -lzstd -lpng -ljpeg -larchive -lz -llzma -lm -lpthread -ldl \
 	-fopenmp -Wl,--export-dynamic-symbol=dl_seterr $(LDLIBS)
 
 # The library: the base layer, formats/, the CPU backend and the rest of
@@ -71,6 +73,15 @@ ifeq ($(CUDA),1)
 ifneq ($(CU_SRC),)
 ALL += $(CUDALIB)
 endif
+endif
+# The MPI shim (lib/mpi/) is a shared object of its own too, dlopen()ed by
+# lib/dist.c only under mpirun: nothing else links MPI.  MPI=0: without it.
+MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null)
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
+MPI      ?= $(if $(MPI_LIBS),1,0)
+MPILIB   := $(B)/lib/libdlpipe-mpi.so
+ifeq ($(MPI),1)
+ALL += $(MPILIB)
 endif
 
 all: $(ALL)
@@ -99,6 +110,11 @@ $(B)/bin/%: $(O)/bin/%.o $(KIT) $(STATIC)
 $(B)/tests/bin/%: $(O)/tests/%.o $(KIT) $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(KIT) $(STATIC) $(ALL_LDLIBS)
+
+$(MPILIB): lib/mpi/shim.c lib/mpi/shim.h
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -std=c11 $(WARN) $(CFLAGS) $(MPI_CFLAGS) $(LDFLAGS) \
+	    -Wl,-soname,libdlpipe-mpi.so -o $@ $< $(MPI_LIBS)
 
 # The CUDA part is its own shared object, loaded at run time by
 # lib/backend.c, so one build runs on machines with no GPU or driver.
@@ -147,12 +163,16 @@ fuzz: all
 	$(MAKE) --no-print-directory build/fuzz/fuzz-model
 	DL_BIN=$(abspath $(B))/bin DL_TESTBIN=$(abspath $(B))/tests/bin \
 	    tests/fuzz/run-model.sh build/fuzz/fuzz-model $(FUZZ_MODEL_RUNS) $(FUZZ_JOBS)
+	$(MAKE) --no-print-directory build/fuzz/fuzz-image
+	tests/fuzz/run-image.sh build/fuzz/fuzz-image $(FUZZ_IMAGE_SECONDS)
 
 FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	clang $(ALL_CPPFLAGS) -std=c11 -MMD -MP $(subst fuzzer$(,),fuzzer-no-link$(,),$(FUZZ_MODEL_FLAGS)) -c -o $@ $<
 build/fuzz/fuzz-model: tests/fuzz/fuzz-model.c $(FUZZ_OBJ)
+	clang $(ALL_CPPFLAGS) -std=c11 $(FUZZ_MODEL_FLAGS) -o $@ $^ $(ALL_LDLIBS)
+build/fuzz/fuzz-image: tests/fuzz/fuzz-image.c $(FUZZ_OBJ)
 	clang $(ALL_CPPFLAGS) -std=c11 $(FUZZ_MODEL_FLAGS) -o $@ $^ $(ALL_LDLIBS)
 -include $(FUZZ_OBJ:.o=.d)
 
@@ -172,7 +192,7 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(STATIC) $(KIT) $(DESTDIR)$(PREFIX)/lib
-	install -m 755 $(SHARED) $(wildcard $(CUDALIB)) $(DESTDIR)$(PREFIX)/lib
+	install -m 755 $(SHARED) $(wildcard $(CUDALIB)) $(wildcard $(MPILIB)) $(DESTDIR)$(PREFIX)/lib
 	install -m 644 $(filter-out %-priv.h,$(wildcard lib/*.h)) lib/base/base.h lib/kit/kit.h \
 	    formats/dls.h formats/formats.h $(DESTDIR)$(PREFIX)/include/dlpipe
 	install -m 644 $(wildcard man/man1/*.1) $(DESTDIR)$(PREFIX)/share/man/man1
@@ -181,9 +201,9 @@ install: all
 
 # ---- Debian packages ---------------------------------------------------------------
 DEBS := build-essential pkg-config clang libdnnl-dev libopenblas-dev liblapacke-dev libzstd-dev zstd \
-        libpng-dev libarchive-dev zlib1g-dev liblzma-dev xz-utils python3-numpy \
+        libpng-dev libjpeg62-turbo-dev libarchive-dev zlib1g-dev liblzma-dev xz-utils python3-numpy \
         dataset-fashion-mnist mandoc parallel python3-crc32c gnuplot-nox \
-        python3-skimage
+        python3-skimage openmpi-bin libopenmpi-dev
 # the peers of the benchmarks and of the PyTorch cross-checks (which skip without it)
 BENCH_DEBS := python3-torch
 deps:

@@ -135,6 +135,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 		dl_usage_die("unexpected argument '%s'", argv[optind]);
 	if (!x->out)
 		dl_usage_die("%s: -o is required", f);
+	if (dl_export_check_out(x) < 0)
+		dl_usage_die("%s", dl_errmsg());
 	if (x->mo.side_by_side && !x->overlay)
 		dl_usage_die("--side-by-side needs --overlay");
 	if (x->fmt != DL_EXPORT_MONTAGE && (x->label || x->mo.zoom))

@@ -1,8 +1,9 @@
 /*
- * dl-import: bytes from elsewhere (IDX, PNG, a folder or archive of PNGs,
- * NPY) into a tensor stream of samples: HEAD (kind=samples, source,
- * classes), one DATA record per sample (x, y, KV id), ENDS.  The readers
- * are formats/idx.c, npy.c, png.c and archive.c; x and y: lib/import.c.
+ * dl-import: bytes from elsewhere (IDX, PNG and JPEG, a folder or archive
+ * of images, NPY) into a tensor stream of samples: HEAD (kind=samples,
+ * source, classes), one DATA record per sample (x, y, KV id), ENDS.  The
+ * readers are formats/idx.c, npy.c, png.c, jpeg.c and archive.c; x and y:
+ * lib/import.c; --resize: lib/resize.c.  Formats: the table in main().
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -13,19 +14,22 @@
 
 static const char usage_text[] =
     "usage: dl-import idx IMAGES [LABELS]\n"
-    "       dl-import png FILE...\n"
+    "       dl-import png|jpeg FILE...\n"
     "       dl-import folder DIR|ARCHIVE\n"
     "       dl-import npy X.npy [Y.npy]\n"
-    "       options: [--grey|--rgb] [--limit N] [--classes A,B,...] [--keep-16]\n"
-    "                [-o FILE] [--zstd[=LEVEL]] [-qv]\n"
+    "       options: [--grey|--rgb] [--resize HxW [--pad]] [--limit N] [--classes A,B,...]\n"
+    "                [--keep-16] [-o FILE] [--zstd[=LEVEL]] [-qv]\n"
     "Turn images and arrays into a tensor stream of samples (x, y).\n"
     "  idx      IDX files (MNIST, Fashion-MNIST), plain or gzip/xz/zstd compressed\n"
-    "  png      PNG files, one sample each (no label)\n"
-    "  folder   DIR/CLASS/NAME.png, or the same in a .tar(.gz/.xz/.zst) or .zip:\n"
+    "  png, jpeg  image files, one sample each (no label); PNG or JPEG by content\n"
+    "  folder   DIR/CLASS/NAME.png|jpg, or the same in a .tar(.gz/.xz/.zst) or .zip:\n"
     "           y is the class index, classes sorted by name\n"
     "  npy      NumPy arrays X[N,...] and Y[N] or Y[N,...]\n"
     "      --grey, --gray    convert images to one channel (BT.601 luma)\n"
     "      --rgb             convert images to three channels\n"
+    "      --resize HxW      images to H rows, W columns: area when shrinking, bilinear\n"
+    "                        when growing; the centre is cropped to keep the aspect\n"
+    "      --pad             with --resize: fit the whole image, pad the sides black\n"
     "  -n, --limit N         stop after N samples\n"
     "      --classes A,B,..  class names for the stream (e.g. Fashion-MNIST's)\n"
     "      --keep-16         keep 16-bit PNG samples as u16 (default: scale to u8)\n"
@@ -35,11 +39,12 @@ static const char usage_text[] =
     "  -h, --help            this text; -V, --version: the version\n";
 
 struct opts {
-	const char *format;	/* idx, png, folder, npy */
+	const char *format;	/* a name of the table in main() */
 	char **args;		/* its operands */
 	int n_args;
 	int channels;		/* 0 keep, 1 grey, 3 RGB */
 	int png_flags;		/* DL_PNG_KEEP16 */
+	int rh, rw, rflags;	/* --resize HxW (0: none), DL_RESIZE_PAD */
 	long long limit;	/* samples; -1: all */
 	const char *classes;	/* --classes */
 	struct dl_io_opts io;	/* -o, --zstd (no stream is read) */
@@ -64,10 +69,12 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "limit", required_argument, NULL, 'n' },
 		{ "classes", required_argument, NULL, 'C' },
 		{ "keep-16", no_argument, NULL, 'K' },
+		{ "resize", required_argument, NULL, 'R' },
+		{ "pad", no_argument, NULL, 'P' },
 		DL_OUT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	int c, lo, hi;
+	int c;
 
 	*o = (struct opts){ .limit = -1 };
 	opterr = 0;
@@ -78,38 +85,23 @@ parse_args(int argc, char *argv[], struct opts *o)
 		case 'n': o->limit = dl_arg_long(optarg, "--limit", 0, 1L << 62); break;
 		case 'C': o->classes = optarg; break;
 		case 'K': o->png_flags |= DL_PNG_KEEP16; break;
+		case 'R':
+			if (dl_resize_parse(optarg, &o->rh, &o->rw) < 0)
+				dl_usage_die("--resize: '%s' is not HxW (e.g. 28x28)", optarg);
+			break;
+		case 'P': o->rflags |= DL_RESIZE_PAD; break;
 		default: dl_opt_common(c, argv, &o->io, usage_text);
 		}
 	}
 	if (optind == argc)
-		dl_usage_die("no format given (idx, png, folder or npy)");
+		dl_usage_die("no format given (idx, png, jpeg, folder or npy)");
 	o->format = argv[optind];
 	o->args = argv + optind + 1;
 	o->n_args = argc - optind - 1;
-	if (!strcmp(o->format, "idx") || !strcmp(o->format, "npy"))
-		lo = 1, hi = 2;
-	else if (!strcmp(o->format, "folder"))
-		lo = 1, hi = 1;
-	else if (!strcmp(o->format, "png"))
-		lo = 1, hi = 1 << 30;
-	else
-		dl_usage_die("unknown format '%s' (idx, png, folder or npy)", o->format);
-	if (o->n_args < lo)
-		dl_usage_die("%s: missing file operand", o->format);
-	if (o->n_args > hi)
-		dl_usage_die("%s: unexpected operand '%s'", o->format, o->args[hi]);
 	if (o->classes && !*o->classes)
 		dl_usage_die("--classes: empty list");
-}
-
-static int
-count_classes(const char *list)
-{
-	int n = 1;
-
-	for (const char *p = list; *p; p++)
-		n += *p == ',';
-	return n;
+	if (o->rflags && !o->rh)
+		dl_usage_die("--pad is for --resize");
 }
 
 /* Start the output: HEAD with kind, source and the class names. */
@@ -181,10 +173,9 @@ import_arrays(struct import *im, int is_idx)
 		if (!(ya = is_idx ? dl_idx_open(yf) : dl_npy_open(yf)))
 			dl_die("%s", dl_errmsg());
 		yi = dl_array_info(ya);
-		if (yi->shape[0] != xi->shape[0])
-			dl_die("%s has %llu labels, %s has %llu samples: the counts must match", yf,
-			    (unsigned long long)yi->shape[0], xf, (unsigned long long)xi->shape[0]);
 	}
+	if ((rc = dl_import_check_arrays(xi, xf, yi, yf, is_idx)) < 0)
+		rc == -DL_EUSAGE ? dl_usage_die("%s", dl_errmsg()) : dl_die("%s", dl_errmsg());
 	/* [N,H,W] is a stack of grey images: x[H,W,1]. */
 	ndim = xi->ndim - 1;
 	memcpy(shape, xi->shape + 1, sizeof *shape * (size_t)ndim);
@@ -218,19 +209,18 @@ import_arrays(struct import *im, int is_idx)
 }
 
 static void
-import_png(struct import *im)
+import_images(struct import *im, int unused)
 {
 	struct dl_tensor t;
 	int rc;
 
 	start(im, im->o.classes);
 	for (int i = 0; i < im->o.n_args && more(im); i++) {
-		if ((rc = dl_png_load(im->o.args[i], im->o.channels, im->o.png_flags, &t)) < 0)
+		if ((rc = dl_image_load(im->o.args[i], im->o.channels, im->o.png_flags, &t)) < 0)
 			dl_writer_die(im->w, rc);
-		dl_record_clear(im->rec, DL_TAG_DATA);
-		if (!dl_record_add_ref(im->rec, "x", t.dtype, t.ndim, t.shape, t.data) ||
-		    (rc = dl_record_set(im->rec, "id", im->o.args[i])) < 0)
-			dl_writer_die(im->w, -DL_ENOMEM);
+		if ((rc = dl_import_image(im->rec, &t, -1, im->o.args[i], im->o.rh, im->o.rw,
+		    im->o.rflags)) < 0)
+			dl_writer_die(im->w, rc);
 		put(im, (uint64_t)im->o.n_args);
 		dl_tensor_drop(&t);
 	}
@@ -238,7 +228,7 @@ import_png(struct import *im)
 }
 
 static void
-import_folder(struct import *im)
+import_folder(struct import *im, int unused)
 {
 	struct dl_folder *f;
 	struct dl_tensor t;
@@ -254,12 +244,8 @@ import_folder(struct import *im)
 		dl_warn("--classes ignored: the folder names the classes");
 	start(im, classes);
 	while (more(im) && (rc = dl_folder_next(f, &t, &y, &id)) > 0) {
-		dl_record_clear(im->rec, DL_TAG_DATA);
-		if (!dl_record_add_ref(im->rec, "x", t.dtype, t.ndim, t.shape, t.data) ||
-		    !dl_record_add(im->rec, "y", DL_I32, 0, NULL) ||
-		    (rc = dl_record_set(im->rec, "id", id)) < 0)
-			dl_writer_die(im->w, -DL_ENOMEM);
-		*(int32_t *)dl_record_find(im->rec, "y")->data = y;
+		if ((rc = dl_import_image(im->rec, &t, y, id, im->o.rh, im->o.rw, im->o.rflags)) < 0)
+			dl_writer_die(im->w, rc);
 		put(im, dl_folder_count(f));
 		dl_tensor_drop(&t);
 	}
@@ -273,19 +259,36 @@ import_folder(struct import *im)
 int
 main(int argc, char *argv[])
 {
+	static const struct {
+		const char *name;
+		int lo, hi;	/* operands */
+		void (*run)(struct import *, int);
+		int arg;
+	} formats[] = {
+		{ "idx", 1, 2, import_arrays, 1 },
+		{ "npy", 1, 2, import_arrays, 0 },
+		{ "png", 1, 1 << 30, import_images, 0 },
+		{ "jpeg", 1, 1 << 30, import_images, 0 },
+		{ "folder", 1, 1, import_folder, 0 },
+	};
 	struct import im = { 0 };
 
 	dl_setprogname(argv[0]);
 	parse_args(argc, argv, &im.o);
 	if (im.o.classes)
-		im.n_classes = count_classes(im.o.classes);
-	if (!strcmp(im.o.format, "idx"))
-		import_arrays(&im, 1);
-	else if (!strcmp(im.o.format, "npy"))
-		import_arrays(&im, 0);
-	else if (!strcmp(im.o.format, "png"))
-		import_png(&im);
-	else
-		import_folder(&im);
-	return 0;
+		im.n_classes = dl_classes_count(im.o.classes);
+	for (size_t i = 0; i < sizeof formats / sizeof *formats; i++) {
+		if (strcmp(im.o.format, formats[i].name))
+			continue;
+		if (im.o.n_args < formats[i].lo)
+			dl_usage_die("%s: missing file operand", im.o.format);
+		if (im.o.n_args > formats[i].hi)
+			dl_usage_die("%s: unexpected operand '%s'", im.o.format,
+			    im.o.args[formats[i].hi]);
+		if (im.o.rh && formats[i].run != import_images && formats[i].run != import_folder)
+			dl_usage_die("--resize is for images (png, jpeg, folder)");
+		formats[i].run(&im, formats[i].arg);
+		return 0;
+	}
+	dl_usage_die("unknown format '%s' (idx, png, jpeg, folder or npy)", im.o.format);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dlpipe.h"
+#include "dist.h"
 
 static const char usage_text[] =
     "usage: dl-train --net SPEC -o MODEL [options] [FILE...]\n"
@@ -43,6 +44,8 @@ static const char usage_text[] =
     "      --threads N       CPU threads (default: OpenMP's)\n"
     "      --seed S          weights, dropout (default 0)\n"
     "  -q, --quiet           no messages; -v, --verbose: a line per epoch off a terminal\n"
+    "Under mpirun: data-parallel, rank 0 reads and sends each rank its slice of every\n"
+    "batch; a FILE with %r (the rank) gives each rank its own shard.\n"
     "  -h, --help            this text; -V, --version: the version\n";
 
 struct opts {
@@ -196,6 +199,7 @@ log_epoch(const struct dl_epoch_stats *s, void *arg)
 		dl_msg("epoch %ld: loss %.4f acc %.2f%%%s, lr %.3g, %.1f s, %.0f samples/s%s%s",
 		    s->epoch, s->train_loss, 100 * s->train_acc, val, s->lr, s->seconds,
 		    s->samples_per_s, scale, s->has_val && s->best ? " (best)" : "");
+	dl_mpirun_epoch(s->epoch);
 	return o->logf ? dl_train_log_row(o->logf, o->log, s) : 0;
 }
 
@@ -209,10 +213,15 @@ main(int argc, char *argv[])
 	dl_setprogname(argv[0]);
 	dl_omp_init();
 	parse_args(argc, argv, &o);
+	dl_mpirun_start(&o.c.net_opts);		/* under mpirun only; rank 0 reads and writes */
+	o.in = dl_mpirun_inputs(o.in, o.n_in);
+	if (dl_dist_rank() > 0)
+		o.log = NULL, o.in = dl_dist_shards() ? o.in : NULL;
 	if (o.log && !(o.logf = dl_train_log_open(o.log, o.c.resume != NULL)))
 		dl_die("%s", dl_errmsg());
-	in = o.in ? dl_reader_open_many(o.in, o.n_in, NULL) : dl_reader_open(NULL, NULL);
-	if (!in)
+	in = o.in ? dl_reader_open_many(o.in, o.n_in, NULL) : dl_dist_rank() > 0 ? NULL :
+	    dl_reader_open(NULL, NULL);
+	if (!in && dl_dist_rank() == 0)
 		dl_die("%s", dl_errmsg());
 	if (!dl_quiet && isatty(2))
 		o.c.on_batch = dl_train_progress;
@@ -220,12 +229,15 @@ main(int argc, char *argv[])
 	o.c.on_epoch = log_epoch;
 	o.c.arg = &o;
 	rc = dl_train(&o.c, in, &stopped);
-	dl_reader_close(in);	/* upstream ends when training stopped early */
+	if (in)
+		dl_reader_close(in);	/* upstream ends when training stopped early */
 	if (o.logf && fclose(o.logf) != 0 && rc == 0)
 		dl_die("%s:", o.log);
 	free((char *)o.c.net);
 	if (rc < 0)
-		dl_fail(rc, NULL);
+		dl_mpirun_fail(rc);
+	if (dl_dist_finish() < 0)
+		dl_die("%s", dl_errmsg());
 	if (stopped && (dl_verbose || isatty(2)))
 		dl_msg("stopped; the model is %s", o.c.out);
 	return 0;

@@ -1,8 +1,8 @@
 /*
- * archive.c - a labelled image folder (ROOT/CLASS/.../NAME.png), as a
+ * archive.c - a labelled image folder (ROOT/CLASS/.../NAME.png|jpg), as a
  * directory or inside an archive libarchive reads (.tar, .tar.gz, .zip,
  * ...).  Archives are read twice: once for the names (to number the
- * classes), once for the images.  PNG decoding is png.c.
+ * classes), once for the images.  PNG and JPEG decoding: png.c, jpeg.c.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -43,8 +43,8 @@ enum { IGNORE, IMAGE, REFUSED };
 static int
 classify(const char *path, int strip, const char **rel, size_t *cls_len)
 {
-	static const char *const refused[] = { "jpg", "jpeg", "gif", "bmp", "tif", "tiff",
-	    "webp", "ppm", "pgm" };
+	static const char *const refused[] = { "gif", "bmp", "tif", "tiff", "webp", "ppm",
+	    "pgm" };
 	const char *p = path, *q, *slash, *base, *ext;
 
 	while (*p == '/' || (p[0] == '.' && p[1] == '/'))
@@ -68,7 +68,7 @@ classify(const char *path, int strip, const char **rel, size_t *cls_len)
 	if (!*base || !(ext = strrchr(base, '.')))
 		return IGNORE;
 	ext++;
-	if (!strcasecmp(ext, "png"))
+	if (!strcasecmp(ext, "png") || !strcasecmp(ext, "jpg") || !strcasecmp(ext, "jpeg"))
 		return IMAGE;
 	for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
 		if (!strcasecmp(ext, refused[i]))
@@ -135,8 +135,8 @@ note(struct dl_folder *f, const char *where, const char *path, int strip, int ke
 	case IGNORE:
 		return 0;
 	case REFUSED:
-		return dl_seterr(DL_EFORMAT, "%s: %s: only PNG images are supported (convert "
-		    "it to PNG)", where, rel);
+		return dl_seterr(DL_EFORMAT, "%s: %s: only PNG and JPEG images are "
+		    "supported (convert it to PNG)", where, rel);
 	}
 	f->n_images++;
 	if (keep) {
@@ -286,7 +286,8 @@ dl_folder_open(const char *path, int channels, int flags)
 	if (rc < 0)
 		goto fail;
 	if (!f->n_images) {
-		dl_seterr(DL_EFORMAT, "%s: no PNG images in class folders (CLASS/NAME.png)", path);
+		dl_seterr(DL_EFORMAT, "%s: no PNG or JPEG images in class folders "
+		    "(CLASS/NAME.png)", path);
 		goto fail;
 	}
 	qsort(f->classes, (size_t)f->n_classes, sizeof *f->classes, cmp_str);
@@ -393,7 +394,7 @@ dl_folder_next(struct dl_folder *f, struct dl_tensor *x, int32_t *y, const char 
 		rel = f->files[f->next++];
 		if (asprintf(&path, "%s/%s", f->root, rel) < 0)
 			return dl_seterr(DL_ENOMEM, "out of memory");
-		rc = dl_png_load(path, f->channels, f->flags, x);
+		rc = dl_image_load(path, f->channels, f->flags, x);
 		free(path);
 		if (rc < 0)
 			return rc;
@@ -416,7 +417,7 @@ dl_folder_next(struct dl_folder *f, struct dl_tensor *x, int32_t *y, const char 
 		if (!(path = malloc(strlen(f->root) + strlen(rel) + 2)))
 			return dl_seterr(DL_ENOMEM, "out of memory");
 		sprintf(path, "%s:%s", f->root, rel);
-		rc = dl_png_decode(f->buf, len, path, f->channels, f->flags, x);
+		rc = dl_image_decode(f->buf, len, path, f->channels, f->flags, x);
 		free(path);
 		if (rc < 0)
 			return rc;

@@ -78,6 +78,20 @@ int dl_png_load(const char *path, int channels, int flags, struct dl_tensor *t);
 int dl_png_encode(const struct dl_tensor *t, void **out, size_t *len);
 int dl_png_save(const char *path, const struct dl_tensor *t);	/* atomic */
 
+/* ---- JPEG (libjpeg-turbo, formats/jpeg.c) ------------------------------
+ * Decoding gives x[H, W, C] u8 owned by t: C=1 for grey files, 3 for
+ * colour (YCbCr/RGB); channels 1 or 3 ask libjpeg for grey or RGB.  An
+ * EXIF orientation tag is applied (the image as a viewer shows it).  CMYK
+ * is refused; truncated or corrupt data is an error, not grey padding. */
+int dl_jpeg_decode(const void *buf, size_t len, const char *name, int channels,
+                   struct dl_tensor *t);
+/* PNG or JPEG, told apart by the first bytes (flags: DL_PNG_*). */
+int dl_image_decode(const void *buf, size_t len, const char *name, int channels,
+                    int flags, struct dl_tensor *t);
+int dl_image_load(const char *path, int channels, int flags, struct dl_tensor *t);
+/* Read a whole file (at most 1 GiB) into malloc'd memory (formats/png.c). */
+int dl_file_slurp(const char *path, unsigned char **out, size_t *len);
+
 /* ---- pixels (formats/pixels.c) ------------------------------------------ */
 /* Convert an image [H, W] or [H, W, C] (C = 1..4, u8 or u16) to 1 (grey:
  * BT.601 luma, alpha dropped) or 3 (RGB: grey replicated, alpha dropped)
@@ -91,12 +105,13 @@ int dl_pixels_channels(struct dl_tensor *t, int channels);
 int dl_pixels_to_u8(const struct dl_tensor *src, int normalise, struct dl_tensor *dst);
 
 /* ---- folders and archives of images (libarchive) --------------------------
- * DIR/CLASS/.../NAME.png, or the same inside a .tar, .tar.gz/.xz/.zst or
- * .zip: each PNG is a sample whose class is its first-level folder; classes
+ * DIR/CLASS/.../NAME.png (or .jpg, .jpeg), or the same inside a .tar,
+ * .tar.gz/.xz/.zst or .zip: each image is a sample whose class is its
+ * first-level folder; classes
  * are numbered in byte order of their names.  An archive whose entries all
  * sit under one top folder (data/CLASS/NAME.png) has that folder dropped.
  * Hidden entries (.name) and __MACOSX are ignored, as are files that are
- * not images; JPEG, GIF, BMP, TIFF and WebP files are refused by name.
+ * not images; GIF, BMP, TIFF and WebP files are refused by name.
  * Directories are read in path order, archives in archive order. */
 struct dl_folder;
 struct dl_folder *dl_folder_open(const char *path, int channels, int flags);

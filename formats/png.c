@@ -199,9 +199,8 @@ dl_png_decode(const void *buf, size_t len, const char *name, int channels, int f
 	return rc;
 }
 
-/* Read a whole regular file (or stdin) into malloc'd memory. */
-static int
-slurp(const char *path, unsigned char **out, size_t *len)
+int
+dl_file_slurp(const char *path, unsigned char **out, size_t *len)
 {
 	struct stat st;
 	unsigned char *buf = NULL, *p;
@@ -255,7 +254,7 @@ dl_png_load(const char *path, int channels, int flags, struct dl_tensor *t)
 	int rc;
 
 	memset(t, 0, sizeof *t);
-	if ((rc = slurp(path, &buf, &len)) < 0)
+	if ((rc = dl_file_slurp(path, &buf, &len)) < 0)
 		return rc;
 	rc = dl_png_decode(buf, len, path, channels, flags, t);
 	free(buf);

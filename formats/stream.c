@@ -829,6 +829,19 @@ fail(struct dl_reader *r, int rc, const char *tag)
 	return rc;
 }
 
+/* Nothing at all: on a pipe, as a rule the program before failed. */
+static int
+empty_input(const struct dl_reader *r)
+{
+	struct stat st;
+
+	if (r->src.fd >= 0 && fstat(r->src.fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		return dl_seterr(DL_EFORMAT, "%s: empty input: nothing came down the pipe (the "
+		    "program before this one failed or wrote nothing; its message, if any, is "
+		    "above)", dl_reader_name(r));
+	return dl_seterr(DL_EFORMAT, "%s: empty input (0 bytes, not a stream)", dl_reader_name(r));
+}
+
 static int
 read_stream_header(struct dl_reader *r)
 {
@@ -843,6 +856,10 @@ read_stream_header(struct dl_reader *r)
 		return fail(r, (int)n, NULL);
 	if (n == 0 && r->streams)
 		return 0;			/* clean end of this source */
+	if (n == 0 && !r->streams) {
+		r->failed = empty_input(r);
+		return r->failed;
+	}
 	if (r->streams && (n < 8 || memcmp(b, DLS_MAGIC, 8)))
 		return fail(r, dl_seterr(DL_EFORMAT, "data after ENDS (%s%s)", esc(b, n < 8 ? (size_t)n : 8, e, sizeof e),
 		                         n < 8 ? "" : "..."), NULL);
@@ -1003,7 +1020,7 @@ dl_reader_head(struct dl_reader *r)
 		return NULL;
 	rc = next_record(r, r->head);
 	if (rc == 0) {
-		rc = dl_seterr(DL_EFORMAT, "%s: empty input", dl_reader_name(r));
+		rc = empty_input(r);
 		r->failed = rc;
 	}
 	if (rc < 0) {

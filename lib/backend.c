@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dlpipe.h"
+#include "dist.h"
 
 #ifndef DL_CUDA_LIBDIR
 #define DL_CUDA_LIBDIR "/usr/local/lib"
@@ -23,33 +24,39 @@ static int cuda_tried;
 static struct dl_backend_ctx *parked;
 static int parked_dev;
 
-/* Where libdlpipe-cuda.so may be: $DL_CUDA_LIB, beside the program
- * (BIN/../lib, as in the build tree and after make install), then the
- * build's lib directory. */
-static void *
-open_cuda_lib(char *path, size_t n)
+/* Where a helper library (libdlpipe-cuda.so, libdlpipe-mpi.so) may be:
+ * $env, beside the program (BIN/../lib, as in the build tree and after
+ * make install), then the build's lib directory. */
+void *
+dl_dlopen_beside(const char *env, const char *file, int flags, char *path, size_t n)
 {
-	const char *env = getenv("DL_CUDA_LIB");
+	const char *e = env ? getenv(env) : NULL;
 	char exe[900];
 	ssize_t len;
 	void *h;
 
-	if (env && *env) {
-		snprintf(path, n, "%s", env);
-		return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (e && *e) {
+		snprintf(path, n, "%s", e);
+		return dlopen(path, flags);
 	}
 	if ((len = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
 		char *slash;
 		exe[len] = 0;
 		if ((slash = strrchr(exe, '/'))) {
 			*slash = 0;
-			snprintf(path, n, "%s/../lib/libdlpipe-cuda.so", exe);
-			if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)))
+			snprintf(path, n, "%s/../lib/%s", exe, file);
+			if ((h = dlopen(path, flags)))
 				return h;
 		}
 	}
-	snprintf(path, n, "%s", DL_CUDA_LIBDIR "/libdlpipe-cuda.so");
-	return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	snprintf(path, n, "%s/%s", DL_CUDA_LIBDIR, file);
+	return dlopen(path, flags);
+}
+
+static void *
+open_cuda_lib(char *path, size_t n)
+{
+	return dl_dlopen_beside("DL_CUDA_LIB", "libdlpipe-cuda.so", RTLD_NOW | RTLD_LOCAL, path, n);
 }
 
 static const struct dl_backend *

@@ -38,6 +38,40 @@ is_class_dtype(int dtype)
 	    dtype == DL_U16 || dtype == DL_I8;
 }
 
+/* Refuse samples (x: [N, ...]) of another shape than the net takes, with
+ * a message that names both and the dl-import flags that convert. */
+static int
+check_input(const struct dl_net *net, const struct dl_tensor *x)
+{
+	int in[3], d = x->ndim - 1, n = 0;
+	uint64_t cnt = 1, h, w, c;
+	char got[96], fix[96];
+
+	dl_net_input_shape(net, in);
+	for (int i = 1; i < x->ndim; i++)
+		cnt *= x->shape[i];
+	h = d >= 2 ? x->shape[1] : 1, w = d >= 2 ? x->shape[2] : 1;
+	c = d == 3 ? x->shape[3] : 1;
+	if (cnt == (uint64_t)in[0] * in[1] * in[2] && (d != 3 || (in[0] == 1 && in[1] == 1) ||
+	    (h == (uint64_t)in[0] && w == (uint64_t)in[1] && c == (uint64_t)in[2])))
+		return 0;	/* the same values, or the same image */
+	n = snprintf(got, sizeof got, "%s", d ? "" : "1");
+	for (int i = 1; i < x->ndim && n < (int)sizeof got; i++)
+		n += snprintf(got + n, sizeof got - n, "%s%llu", i > 1 ? "x" : "",
+		    (unsigned long long)x->shape[i]);
+	fix[0] = 0;
+	if (d == 3 || d == 2) {		/* an image: say which dl-import flags fit it */
+		n = 0;
+		if (h != (uint64_t)in[0] || w != (uint64_t)in[1])
+			n += snprintf(fix + n, sizeof fix - n, " --resize %dx%d", in[0], in[1]);
+		if (c != (uint64_t)in[2] && (in[2] == 1 || in[2] == 3))
+			snprintf(fix + n, sizeof fix - n, " %s", in[2] == 1 ? "--grey" : "--rgb");
+	}
+	return dl_seterr(DL_ESHAPE, "the input x is %s per sample (%s), the model takes %dx%dx%d%s%s%s",
+	    got, dl_dtype_name(x->dtype), in[0], in[1], in[2], fix[0] ? ": import the images "
+	    "with 'dl-import png|jpeg|folder ..." : "", fix, fix[0] ? "'" : "");
+}
+
 int
 dl_score_batch(struct dl_net *net, const struct dl_record *rec, int batched,
     struct dl_score *s, float *probs, long nprobs)
@@ -49,7 +83,8 @@ dl_score_batch(struct dl_net *net, const struct dl_record *rec, int batched,
 	float *p = probs;
 
 	if (!x)
-		return dl_seterr(DL_EFORMAT, "a DATA record without tensor x");
+		return dl_seterr(DL_EFORMAT, "a DATA record without tensor x (the samples to "
+		    "score): 'dl-info FILE' shows what the input holds");
 	xv = *x;
 	if (!batched) {		/* one sample: give it a batch dimension of 1 */
 		if (xv.ndim >= DL_MAX_NDIM)
@@ -58,8 +93,8 @@ dl_score_batch(struct dl_net *net, const struct dl_record *rec, int batched,
 		xv.shape[0] = 1;
 		xv.ndim++;
 	}
-	if ((n = dl_net_forward(net, &xv, 0)) < 0)
-		return n;
+	if ((rc = check_input(net, &xv)) < 0 || (n = dl_net_forward(net, &xv, 0)) < 0)
+		return rc < 0 ? rc : n;
 	conf = y && s && s->confusion && is_class_dtype(y->dtype);
 	if (!p && s) {
 		if (s->tmp_n < (long)n * k) {
@@ -80,6 +115,8 @@ dl_score_batch(struct dl_net *net, const struct dl_record *rec, int batched,
 				s->nonfinite++;
 				break;
 			}
+	if (s && !y)
+		s->unlabelled += n;
 	if (!y || !s)
 		return n;
 	yv = *y;
@@ -103,6 +140,13 @@ dl_score_batch(struct dl_net *net, const struct dl_record *rec, int batched,
 					am = j;
 			if (t >= 0 && t < s->n_classes && am < s->n_classes)
 				s->confusion[t * s->n_classes + am]++;
+			if (s->topk > 1 && t >= 0 && t < k) {	/* fewer than topk above t */
+				int above = 0;
+
+				for (int j = 0; j < k; j++)
+					above += pi[j] > pi[t] || (j < t && pi[j] == pi[t]);
+				s->correct_topk += above < s->topk;
+			}
 		}
 	return n;
 }
@@ -122,6 +166,8 @@ dl_score_stream(struct dl_net *net, const char *path, int batch_size, struct dl_
 		rc = -DL_EFORMAT;
 		goto out;
 	}
+	if ((rc = dl_head_check_data(h, dl_reader_name(r))) < 0)
+		goto out;
 	batched = dl_head_batched(h);
 	if (!(rec = dl_record_new(NULL)) || !(batch = dl_record_new(NULL)) ||
 	    (!batched && !(b = dl_batcher_new(batch_size > 0 ? batch_size : 256, 0, 0)))) {
@@ -160,9 +206,8 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-/* The name of class i from a comma-separated list, into buf. */
-static const char *
-class_name(const char *classes, int i, char *buf, size_t n)
+const char *
+dl_class_name(const char *classes, int i, char *buf, size_t n)
 {
 	const char *p = classes;
 
@@ -184,6 +229,33 @@ ratio(long a, long b)
 }
 
 int
+dl_score_nothing(const struct dl_score *s)
+{
+	if (s->n)
+		return 0;
+	if (s->unlabelled)
+		return dl_seterr(DL_EFORMAT, "the input's %ld samples have no labels (no tensor "
+		    "y): nothing to score; 'dl-eval --predict MODEL' writes what the model says "
+		    "of each", s->unlabelled);
+	return dl_seterr(DL_EFORMAT, "the input holds no samples: nothing to score");
+}
+
+int
+dl_head_check_data(const struct dl_record *h, const char *src)
+{
+	const char *kind = dl_record_get(h, "kind");
+
+	if (kind && !strcmp(kind, "model"))
+		return dl_seterr(DL_EUSAGE, "%s is a model (kind=model), not data: the model is "
+		    "the MODEL operand, the samples come on stdin or as FILE (e.g. 'dl-import png "
+		    "photo.png | dl-eval model.dlm')", src);
+	if (kind && !strcmp(kind, "stats"))
+		return dl_seterr(DL_EUSAGE, "%s holds statistics (kind=stats, from dl-whiten --fit), "
+		    "not data samples", src);
+	return 0;
+}
+
+int
 dl_score_report(FILE *f, const struct dl_score *s, const char *classes, int json)
 {
 	int k = s->n_classes;
@@ -197,6 +269,9 @@ dl_score_report(FILE *f, const struct dl_score *s, const char *classes, int json
 			fputs("null", f);	/* JSON has no NaN */
 		fprintf(f, ", \"accuracy\": %.9g, \"nonfinite\": %ld", ratio(s->correct, s->n),
 		    s->nonfinite);
+		if (s->topk > 1 && k)
+			fprintf(f, ", \"top_k\": %d, \"top_k_accuracy\": %.9g", s->topk,
+			    ratio(s->correct_topk, s->n));
 		if (k) {
 			fputs(", \"per_class\": {", f);
 			for (int i = 0; i < k; i++) {
@@ -205,7 +280,7 @@ dl_score_report(FILE *f, const struct dl_score *s, const char *classes, int json
 				for (int j = 0; j < k; j++)
 					row += s->confusion[i * k + j], col += s->confusion[j * k + i];
 				fputs(i ? ", " : "", f);
-				dl_json_str(f, class_name(classes, i, name, sizeof name));
+				dl_json_str(f, dl_class_name(classes, i, name, sizeof name));
 				fprintf(f, ": {\"precision\": %.9g, \"recall\": %.9g, \"support\": %ld}",
 				    ratio(tp, col), ratio(tp, row), row);
 			}
@@ -223,6 +298,8 @@ dl_score_report(FILE *f, const struct dl_score *s, const char *classes, int json
 	}
 	fprintf(f, "samples   %ld\nloss      %.6f\naccuracy  %.2f%%\n", s->n,
 	    s->n ? s->loss / s->n : 0.0, 100 * ratio(s->correct, s->n));
+	if (s->topk > 1 && k)
+		fprintf(f, "top-%-5d %.2f%%\n", s->topk, 100 * ratio(s->correct_topk, s->n));
 	if (s->nonfinite)
 		fprintf(f, "nonfinite %ld samples with an output that is NaN or infinite\n",
 		    s->nonfinite);
@@ -235,7 +312,7 @@ dl_score_report(FILE *f, const struct dl_score *s, const char *classes, int json
 		for (int j = 0; j < k; j++)
 			row += s->confusion[i * k + j], col += s->confusion[j * k + i];
 		fprintf(f, "%-4d %-16s %8.2f%% %6.2f%% %7ld\n", i,
-		    dl_esc(class_name(classes, i, name, sizeof name)), 100 * ratio(tp, col),
+		    dl_esc(dl_class_name(classes, i, name, sizeof name)), 100 * ratio(tp, col),
 		    100 * ratio(tp, row), row);
 	}
 	fputs("\nconfusion (rows: true class, columns: predicted)\n    ", f);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dlpipe.h"
 #include "export.h"
@@ -480,4 +481,35 @@ dl_export_close(struct dl_export *e, int rc)
 	free(e->classes);
 	free(e);
 	return rc;
+}
+
+int
+dl_export_check_out(const struct dl_export_opts *o)
+{
+	static const char *const other[] = { "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp",
+	    "ppm", "pgm", "pnm", "svg", "pdf", "eps" };
+	const char *base = strrchr(o->out, '/'), *ext;
+
+	base = base ? base + 1 : o->out;
+	if (!(ext = strrchr(base, '.')) || ext == base)
+		return 0;
+	ext++;
+	if (o->fmt == DL_EXPORT_NPY)
+		return 0;
+	for (size_t i = 0; i <= sizeof other / sizeof *other; i++) {
+		const char *e = i < sizeof other / sizeof *other ? other[i] : "png";
+
+		if (strcasecmp(ext, e))
+			continue;
+		if (o->fmt == DL_EXPORT_PNG)
+			return dl_seterr(DL_EUSAGE, "png: -o %s: -o names a directory that gets one "
+			    "PNG file per sample (DIR/000000.png, ...); for one picture of them all "
+			    "use 'dl-export montage -o %.*s.png'", o->out, (int)(ext - 1 - o->out),
+			    o->out);
+		if (strcasecmp(ext, "png"))
+			return dl_seterr(DL_EUSAGE, "montage: -o %s: the montage is a PNG image, "
+			    "not %s: name it %.*s.png (and convert it afterwards if %s is needed)",
+			    o->out, ext, (int)(ext - 1 - o->out), o->out, ext);
+	}
+	return 0;
 }

@@ -43,6 +43,10 @@ int dl_export_set_range(struct dl_export_opts *o, const char *s);
 struct dl_export;
 /* An exporter writing as o says (o and its strings must outlive it).
  * NULL with dl_errmsg(). */
+/* Refuse an -o that names another kind of file than the format writes:
+ * a montage to x.jpg (it is PNG), PNG files into a "directory" x.png.
+ * 0 or -DL_EUSAGE with a message that says what to write instead. */
+int dl_export_check_out(const struct dl_export_opts *o);
 struct dl_export *dl_export_new(const struct dl_export_opts *o);
 /* Write the samples of DATA record rec (batched: its rows, every tensor
  * with the same leading dimension; else rec is one sample), at most max

@@ -9,6 +9,7 @@
 
 #include "dlpipe.h"
 #include "import.h"
+#include "formats.h"
 
 /* The tensor over item, data borrowed. */
 static void
@@ -95,4 +96,51 @@ dl_import_y(struct dl_record *rec, const void *item, int dtype, int ndim, const 
 	if (is_float(dtype) && dtype != DL_F32)
 		return add_f32(rec, "y", &t);
 	return dl_record_add_ref(rec, "y", dtype, ndim, shape, (void *)item) ? 0 : -DL_ENOMEM;
+}
+
+int
+dl_import_check_arrays(const struct dl_array_info *xi, const char *xf,
+    const struct dl_array_info *yi, const char *yf, int is_idx)
+{
+	if (yi && xi->ndim == 1 && yi->ndim >= 3)
+		return dl_seterr(DL_EUSAGE, "%s holds one number per item and %s holds images: "
+		    "the operands are swapped (images first, then labels)", xf, yf);
+	if (is_idx && xi->ndim == 1)
+		return dl_seterr(DL_EUSAGE, "%s holds one number per item (labels?), not images: "
+		    "give the images file first, then the labels", xf);
+	if (yi && yi->shape[0] != xi->shape[0])
+		return dl_seterr(DL_EFORMAT, "%s has %llu labels, %s has %llu samples: the counts "
+		    "must match", yf, (unsigned long long)yi->shape[0], xf,
+		    (unsigned long long)xi->shape[0]);
+	return 0;
+}
+
+int
+dl_import_image(struct dl_record *rec, struct dl_tensor *t, int32_t y, const char *id,
+    int rh, int rw, int flags)
+{
+	struct dl_tensor *yt;
+	int rc;
+
+	if (rh && (rc = dl_image_resize(t, rh, rw, flags)) < 0) {
+		dl_errprefix("%s", id);
+		return rc;
+	}
+	dl_record_clear(rec, DL_TAG_DATA);
+	if (!dl_record_add_ref(rec, "x", t->dtype, t->ndim, t->shape, t->data) ||
+	    (y >= 0 && !(yt = dl_record_add(rec, "y", DL_I32, 0, NULL))))
+		return dl_seterr(DL_ENOMEM, "out of memory");
+	if (y >= 0)
+		*(int32_t *)yt->data = y;
+	return dl_record_set(rec, "id", id);
+}
+
+int
+dl_classes_count(const char *list)
+{
+	int n = 1;
+
+	for (const char *p = list; *p; p++)
+		n += *p == ',';
+	return n;
 }

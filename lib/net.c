@@ -837,8 +837,13 @@ dl_net_loss(struct dl_net *net, const struct dl_tensor *y, int backward, struct 
 
 /* ---- backward ---------------------------------------------------------------------- */
 
-int
-dl_net_backward(struct dl_net *net, int flags)
+static int layer_or_last(struct dl_net *net, const char *layer);
+
+/* Backward from the seeded layer down; at each layer i below it with
+ * extra[i] (a device buffer of its output's size; extra NULL: none),
+ * extra[i] is added to the gradient that came down before it goes on. */
+static int
+backward_walk(struct dl_net *net, int flags, float *const *extra)
 {
 	const struct dl_backend *be = net->be;
 	struct dl_backend_ctx *c = net->ctx;
@@ -856,7 +861,9 @@ dl_net_backward(struct dl_net *net, int flags)
 		float *dx = i ? net->L[i - 1].dy : (flags & DL_BACK_INPUT) ? net->dx : NULL;
 		double t0 = prof_clock(net);
 
-		if (l->act != DL_ACT_NONE)
+		if (extra && extra[i] && i < net->seeded)
+			rc = be->axpy(c, (long)N * l->out_n, 1.0f, extra[i], l->dy);
+		if (rc == 0 && l->act != DL_ACT_NONE)
 			rc = be->act_bwd(c, l->act, l->alpha, (long)N * l->out_n, l->y, l->dy, l->dy);
 		if (rc == 0)
 			rc = l->kind->backward(net, l, x, l->dy, dx, params);
@@ -865,6 +872,66 @@ dl_net_backward(struct dl_net *net, int flags)
 			dl_errprefix("%s", l->name);
 	}
 	net->seeded = -1;
+	return rc;
+}
+
+int
+dl_net_backward(struct dl_net *net, int flags)
+{
+	return backward_walk(net, flags, NULL);
+}
+
+int
+dl_net_backward_seeds(struct dl_net *net, int n, const char *const *layers,
+    const float *const *g, int flags)
+{
+	const struct dl_backend *be = net->be;
+	float **extra;
+	int rc = 0, top = -1, *idx;
+
+	if (net->batch < 1)
+		return dl_seterr(DL_EUSAGE, "net: no forward yet");
+	extra = calloc((size_t)net->n_layers, sizeof *extra);
+	idx = malloc((size_t)(n > 0 ? n : 1) * sizeof *idx);
+	if (!extra || !idx) {
+		rc = dl_seterr(DL_ENOMEM, "net: out of memory");
+		goto out;
+	}
+	for (int j = 0; j < n; j++) {
+		if ((idx[j] = layer_or_last(net, layers[j])) < 0) {
+			rc = -DL_EUSAGE;
+			goto out;
+		}
+		for (int k = 0; k < j; k++)
+			if (idx[k] == idx[j]) {
+				rc = dl_seterr(DL_EUSAGE, "net: %s seeded twice", net->L[idx[j]].name);
+				goto out;
+			}
+		if (idx[j] > top)
+			top = idx[j];
+	}
+	if (top < 0) {
+		rc = dl_seterr(DL_EUSAGE, "net: no layer to seed");
+		goto out;
+	}
+	for (int j = 0; j < n && rc == 0; j++) {
+		size_t nb = (size_t)net->batch * net->L[idx[j]].out_n * sizeof(float);
+		if (idx[j] == top) {
+			rc = dl_net_seed(net, layers[j], g[j]);
+		} else if (!(extra[idx[j]] = be->alloc(net->ctx, nb))) {
+			rc = dl_seterr(DL_ENOMEM, "net: out of device memory");
+		} else {
+			rc = be->put(net->ctx, extra[idx[j]], g[j], nb);
+		}
+	}
+	if (rc == 0)
+		rc = backward_walk(net, flags, extra);
+out:
+	if (extra)
+		for (int i = 0; i < net->n_layers; i++)
+			be->free(net->ctx, extra[i]);
+	free(extra);
+	free(idx);
 	return rc;
 }
 

@@ -198,6 +198,14 @@ enum {
  * it with the running statistics and its gamma/beta gradients are 0. */
 int dl_net_backward(struct dl_net *net, int flags);
 
+/* Backward with gradients seeded at several layers at once: layer
+ * layers[j] (NULL: the output) gets host g[j][N*H*W*C] added to what comes
+ * down to it from above, so one pass gives the gradient of a sum of
+ * objectives on several layers (style transfer).  A layer named twice is
+ * -DL_EUSAGE. */
+int dl_net_backward_seeds(struct dl_net *net, int n, const char *const *layers,
+    const float *const *g, int flags);
+
 /* Copy a layer's output activation of the last forward (layer name, or
  * NULL for the output; for a layer with a non-linearity, after it) into
  * host f32 out[N*H*W*C]; returns the number of floats, or a negative

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dlpipe.h"
+#include "dist.h"
 
 struct trainer {
 	const struct dl_train_conf *c;
@@ -30,6 +31,8 @@ struct trainer {
 	struct dl_record *meta;		/* KV for the model's HEAD */
 	struct dl_batcher *b;		/* re-batching (-b), else NULL */
 	struct dl_record *batch;
+	struct dl_record *slice;	/* MPI: this rank's part of the batch (lib/dist.h) */
+	long bsize;			/* MPI shards: this rank's batch size */
 	int batched;			/* the input holds batches */
 	int n_classes;			/* from the input HEAD; 0: unknown */
 	char *last;			/* checkpoint path (with val) */
@@ -118,7 +121,8 @@ build(struct trainer *t, const struct dl_record *rec)
 	int skip = t->batched, rc;
 
 	if (!x)
-		return dl_seterr(DL_EFORMAT, "a DATA record without tensor x");
+		return dl_seterr(DL_EFORMAT, "a DATA record without tensor x (the samples): "
+		    "'dl-info FILE' shows what the input holds");
 	if (x->ndim - skip < 1 || x->ndim - skip > 3)
 		return dl_seterr(DL_ESHAPE, "x of %d dimensions per sample (1 to 3 expected)",
 		    x->ndim - skip);
@@ -235,10 +239,10 @@ nonfinite(const struct dl_tensor *x, long *at)
 }
 
 static int
-step(struct trainer *t, const struct dl_record *rec)
+step_slice(struct trainer *t, const struct dl_record *rec, long whole)
 {
 	const struct dl_tensor *x = dl_record_find(rec, "x"), *y = dl_record_find(rec, "y");
-	struct dl_loss_stats st;
+	struct dl_loss_stats st = { 0 };
 	long bad;
 	int rc;
 
@@ -255,12 +259,17 @@ step(struct trainer *t, const struct dl_record *rec)
 	if (nonfinite(x, &bad))
 		return dl_seterr(DL_ENUM, "epoch %ld, batch %ld: x of sample %ld is not finite",
 		    t->epoch + 1, t->batches, bad + 1);
+	if (x->shape[0] == 0)	/* MPI: an empty slice of a small batch */
+		goto reduce;
 	if ((rc = dl_net_forward(t->net, x, 1)) < 0 || (rc = dl_net_loss(t->net, y, 1, &st)) < 0)
 		return dl_errprefix("epoch %ld, batch %ld", t->epoch + 1, t->batches), rc;
 	if (!isfinite(st.loss))
 		return dl_seterr(DL_ENUM, "epoch %ld, batch %ld: the loss is %s", t->epoch + 1,
 		    t->batches, isnan(st.loss) ? "nan" : "infinite");
-	if ((rc = dl_net_backward(t->net, DL_BACK_PARAMS)) < 0 ||
+	if ((rc = dl_net_backward(t->net, DL_BACK_PARAMS)) < 0)
+		return dl_errprefix("epoch %ld, batch %ld", t->epoch + 1, t->batches), rc;
+reduce:
+	if ((whole && (rc = dl_dist_grads(t->net, st.n, whole)) < 0) ||
 	    (rc = dl_opt_step(t->opt)) < 0)
 		return dl_errprefix("epoch %ld, batch %ld", t->epoch + 1, t->batches), rc;
 	t->loss += st.loss;
@@ -270,6 +279,31 @@ step(struct trainer *t, const struct dl_record *rec)
 		t->c->on_batch(t->epoch + 1, t->n, t->prev_samples, t->loss / t->n,
 		    (double)t->correct / t->n);
 	return 0;
+}
+
+/* A batch: under MPI, rank 0 sends the other ranks their slices. */
+static int
+step(struct trainer *t, const struct dl_record *rec)
+{
+	long whole = 0;
+	int rc;
+
+	if (dl_dist_size() == 1)
+		return step_slice(t, rec, 0);
+	if (dl_dist_shards()) {
+		const struct dl_tensor *x = dl_record_find(rec, "x");
+		long n = x && x->ndim ? (long)x->shape[0] : 0;
+
+		if ((rc = dl_dist_agree(DL_DIST_STEP, n, !t->b || n == t->bsize, t->epoch + 1,
+		    &whole)) < 0)
+			return rc;
+		return step_slice(t, rec, whole);
+	}
+	if (!t->slice && !(t->slice = dl_record_new(NULL)))
+		return -DL_ENOMEM;
+	if ((rc = dl_dist_scatter(rec, t->slice, &whole)) < 0)
+		return rc;
+	return step_slice(t, t->slice, whole);
 }
 
 static int
@@ -298,6 +332,49 @@ save_meta(struct trainer *t, const struct dl_epoch_stats *s)
 	return 0;
 }
 
+/* MPI shards: agree with the other ranks that an epoch (or the input)
+ * ended, taking empty steps while theirs have a last partial batch. */
+static int
+dist_agree(struct trainer *t, int kind)
+{
+	long whole;
+	int rc;
+
+	while ((rc = dl_dist_agree(kind, 0, 0, t->epoch + 1, &whole)) == DL_DIST_STEP) {
+		if (!t->net)
+			return dl_seterr(DL_EFORMAT, "rank %d: no samples in the shard's first batch",
+			    dl_dist_rank());
+		if (t->batches++ == 0)
+			dl_opt_set_progress(t->opt, (double)t->epoch);
+		if ((rc = dl_dist_grads(t->net, 0, whole)) < 0 || (rc = dl_opt_step(t->opt)) < 0)
+			return rc;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* MPI: the epoch's sums over every rank and the weights' check; 1 for a
+ * follower, whose epoch ends here (rank 0 validates and saves). */
+static int
+dist_epoch(struct trainer *t)
+{
+	double v[3] = { t->loss, (double)t->n, (double)t->correct };
+	int rc;
+
+	if (dl_dist_size() == 1)
+		return 0;
+	if ((rc = dl_dist_send(DL_DIST_EPOCH)) < 0 || (rc = dl_dist_sum(v, 3)) < 0 ||
+	    (rc = dl_dist_check_weights(t->net, t->epoch)) < 0)
+		return rc;
+	t->loss = v[0];
+	t->n = (long)v[1];
+	t->correct = (long)v[2];
+	if (dl_dist_rank() == 0 || dl_dist_shards())
+		return 0;
+	t->loss = 0;
+	t->n = t->correct = t->batches = 0;
+	return 1;
+}
+
 static int
 end_epoch(struct trainer *t)
 {
@@ -312,6 +389,8 @@ end_epoch(struct trainer *t)
 	if (c->on_batch)
 		c->on_batch(t->epoch + 1, -1, 0, 0, 0);
 	t->epoch++;
+	if ((rc = dist_epoch(t)) != 0)
+		return rc < 0 ? rc : 0;
 	s.epoch = t->epoch;
 	s.batches = t->batches;
 	s.samples = t->n;
@@ -352,15 +431,24 @@ end_epoch(struct trainer *t)
 		return rc;
 	/* the best model first: a crash between the two leaves an older
 	 * checkpoint, which a resumed run brings back to the same place */
-	if (s.best && (rc = dl_model_save(c->out, t->net, t->opt, t->meta)) < 0)
+	if (dl_dist_rank() > 0)		/* MPI shards: rank 0 writes */
+		s.best = 0;
+	else if (s.best && (rc = dl_model_save(c->out, t->net, t->opt, t->meta)) < 0)
 		return dl_errprefix("%s", c->out), rc;
-	if (c->val && (rc = dl_model_save(t->last, t->net, t->opt, t->meta)) < 0)
+	if (c->val && dl_dist_rank() == 0 && (rc = dl_model_save(t->last, t->net, t->opt, t->meta)) < 0)
 		return dl_errprefix("%s", t->last), rc;
 	if (c->patience > 0)
 		s.stop_at = dl_patience_stop(t->best_epoch, c->patience, c->patience_min,
 		    c->min_epochs);
 	if ((s.stop_at && t->epoch >= s.stop_at) || (c->max_epochs && t->epoch >= c->max_epochs))
 		t->done = 1;
+	if (dl_dist_shards()) {		/* rank 0 decides (batch norm differs a rank) */
+		double d = dl_dist_rank() == 0 && t->done;
+
+		if ((rc = dl_dist_sum(&d, 1)) < 0)
+			return rc;
+		t->done = d > 0;
+	}
 	s.seconds = dl_now() - t->t0;
 	if (c->on_epoch && (rc = c->on_epoch(&s, c->arg)) < 0)
 		return rc;
@@ -400,15 +488,16 @@ data(struct trainer *t, const struct dl_record *rec)
 }
 
 static int
-setup(struct trainer *t, struct dl_reader *r)
+setup(struct trainer *t, const struct dl_record *h)
 {
 	const struct dl_train_conf *c = t->c;
-	const struct dl_record *h = dl_reader_head(r);
 	const char *cl;
 	int rc;
 
 	if (!h)
 		return -DL_EFORMAT;
+	if ((rc = dl_head_check_data(h, dl_reader_name(r))) < 0)
+		return rc;
 	t->batched = dl_head_batched(h);
 	t->seed = c->net_opts.seed;
 	if ((cl = dl_record_get(h, "classes")) && *cl) {
@@ -425,8 +514,9 @@ setup(struct trainer *t, struct dl_reader *r)
 		    (rc = dl_record_set(t->meta, k, h->kv[i].val)) < 0)
 			return rc;
 	}
+	t->bsize = dl_dist_share(c->batch_size > 0 ? c->batch_size : 128);
 	if (c->batch_size > 0 || !t->batched)
-		if (!(t->b = dl_batcher_new(c->batch_size > 0 ? c->batch_size : 128, 0, 0)))
+		if (!(t->b = dl_batcher_new((int)t->bsize, 0, 0)))
 			return -DL_ENOMEM;
 	if (c->val && !(t->last = c->last ? strdup(c->last) : NULL) &&
 	    asprintf(&t->last, "%s.last", c->out) < 0)
@@ -441,6 +531,29 @@ setup(struct trainer *t, struct dl_reader *r)
 	return 0;
 }
 
+/* MPI, rank > 0: train on the slices rank 0 sends, until it says the end. */
+static int
+follow(struct trainer *t, struct dl_record *rec)
+{
+	long whole;
+	int rc;
+
+	if ((rc = dl_dist_recv_head(rec)) < 0 || (rc = setup(t, rec)) < 0)
+		return rc;
+	dl_batcher_free(t->b);		/* the slices are batches already */
+	t->b = NULL;
+	t->batched = 1;
+	while ((rc = dl_dist_next(rec, &whole)) > 0 && rc != DL_DIST_END) {
+		if (rc == DL_DIST_EPOCH)
+			rc = end_epoch(t);
+		else if (t->net || (rc = build(t, rec)) == 0)
+			rc = step_slice(t, rec, whole);
+		if (rc < 0)
+			break;
+	}
+	return rc < 0 ? rc : 0;
+}
+
 int
 dl_train(const struct dl_train_conf *c, struct dl_reader *r, int *stopped)
 {
@@ -450,7 +563,11 @@ dl_train(const struct dl_train_conf *c, struct dl_reader *r, int *stopped)
 
 	if (!rec)
 		return -DL_ENOMEM;
-	if ((rc = setup(&t, r)) < 0)
+	if (dl_dist_rank() > 0 && !dl_dist_shards()) {
+		rc = follow(&t, rec);
+		goto out;
+	}
+	if ((rc = setup(&t, dl_reader_head(r))) < 0 || (rc = dl_dist_send_head(dl_reader_head(r))) < 0)
 		goto out;
 	while (!t.done && (rc = dl_reader_next(r, rec)) > 0) {
 		if (dl_record_is_mark(rec, DL_MARK_EPOCH)) {
@@ -458,7 +575,8 @@ dl_train(const struct dl_train_conf *c, struct dl_reader *r, int *stopped)
 				t.skip--;
 				continue;
 			}
-			if ((t.b && (rc = drain(&t, 1)) < 0) || (rc = end_epoch(&t)) < 0)
+			if ((t.b && (rc = drain(&t, 1)) < 0) || (rc = dist_agree(&t, DL_DIST_EPOCH)) < 0 ||
+			    (rc = end_epoch(&t)) < 0)
 				break;
 		} else if (dl_record_is(rec, DL_TAG_DATA) && t.skip == 0) {
 			if ((rc = data(&t, rec)) < 0)
@@ -468,9 +586,14 @@ dl_train(const struct dl_train_conf *c, struct dl_reader *r, int *stopped)
 	if (rc > 0)
 		rc = 0;
 	if (rc == 0 && !t.done && t.skip == 0) {	/* the input's last (or only) epoch */
-		if ((!t.b || (rc = drain(&t, 1)) == 0))
+		if ((!t.b || (rc = drain(&t, 1)) == 0) && (t.batches == 0 ||
+		    (rc = dist_agree(&t, DL_DIST_EPOCH)) == 0))
 			rc = end_epoch(&t);
 	}
+	if (rc == 0 && !t.done)
+		rc = dist_agree(&t, DL_DIST_END);
+	if (rc == 0)
+		rc = dl_dist_send(DL_DIST_END);
 	if (stopped)
 		*stopped = t.done;
 	if (rc == 0 && !t.net)
@@ -490,6 +613,7 @@ out:
 		c->on_batch(t.epoch + 1, -1, 0, 0, 0);
 	dl_record_free(rec);
 	dl_record_free(t.batch);
+	dl_record_free(t.slice);
 	dl_record_free(t.meta);
 	dl_batcher_free(t.b);
 	dl_opt_free(t.opt);

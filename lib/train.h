@@ -72,6 +72,9 @@ struct dl_score {
 	long n;			/* samples */
 	long correct;		/* argmax == class (BCE: 0.5 threshold) */
 	long nonfinite;		/* samples with an output that is NaN or infinite */
+	long unlabelled;	/* samples forwarded that had no y (not in n) */
+	int topk;		/* > 1: also count the true class among the top k */
+	long correct_topk;
 	int n_classes;		/* outputs, for class targets; 0: none */
 	long *confusion;	/* [n_classes * n_classes], NULL when n_classes = 0 */
 	float *tmp;		/* private: probabilities scratch */
@@ -96,6 +99,22 @@ int dl_score_stream(struct dl_net *net, const char *path, int batch_size,
  * "per_class": {name: {"precision", "recall", "support"}}, "confusion"}.
  * classes: comma-separated names (NULL: class numbers). */
 int dl_score_report(FILE *f, const struct dl_score *s, const char *classes, int json);
+/* -DL_EFORMAT with a message that says why when s holds no scored sample
+ * (none came, or none had a label); else 0. */
+int dl_score_nothing(const struct dl_score *s);
+/* -DL_EUSAGE with a message that says what to do when the stream head h
+ * (named src) is a model or statistics rather than data; else 0. */
+int dl_head_check_data(const struct dl_record *h, const char *src);
+/* The name of class i from a comma-separated list, into buf (the number
+ * when the list has none); returns buf. */
+const char *dl_class_name(const char *classes, int i, char *buf, size_t n);
+
+/* Predictions as text (lib/predict.c): one tab-separated line per sample
+ * of rec (batched: its n rows; else one sample) with probabilities p
+ * (n x k): id (KV or tensor id, else ++*seq), true class or "-", then the
+ * top classes (number, name, probability), most probable first. */
+int dl_predict_text(FILE *f, const struct dl_record *rec, int batched, const float *p, int n,
+    int k, int top, const char *classes, long *seq);
 
 /* ---- training (lib/train.c) ------------------------------------------------------ */
 struct dl_epoch_stats {

@@ -122,6 +122,21 @@ void dl_device_check(const struct dl_net_opts *no);
 struct dl_net;
 void dl_msg_device(const struct dl_net *net);
 
+/* ---- under mpirun (lib/kit/mpirun.c, lib/dist.h) ----------------------------
+ * dl_mpirun_start: MPI started when an MPI launcher ran the program (else
+ * nothing happens); ranks > 0 quiet and named "PROG (rank R)" in their
+ * messages; --device auto/cuda becomes auto:L/cuda:L (L: the local rank);
+ * a SIGTERM from the launcher (another rank died) exits 1 naming that rank.
+ * dl_mpirun_fail: print the error and stop every rank (exit 1), or
+ * dl_fail() without MPI.  dl_mpirun_inputs: the input names with "%r"
+ * replaced by the rank (any "%r": every rank reads its own shard, lib/dist.h;
+ * rank 0 alone reads otherwise).  dl_mpirun_epoch: with -v on rank 0, the epoch's
+ * all-reduce time. */
+void dl_mpirun_start(struct dl_net_opts *no);
+__attribute__((noreturn)) void dl_mpirun_fail(int rc);
+void dl_mpirun_epoch(long epoch);
+char **dl_mpirun_inputs(char **in, int n);
+
 #ifdef __cplusplus
 }
 #endif
