@@ -194,6 +194,8 @@ import_arrays(struct import *im, int is_idx)
 		if (ya && (rc = dl_import_y(im->rec, yp, yi->dtype, yi->ndim - 1, yi->shape + 1,
 		    im->n_classes, yf, im->n + 1)) < 0)
 			dl_writer_die(im->w, rc);
+		if ((rc = dl_record_setf(im->rec, "id", "%lld", (long long)im->n + 1)) < 0)
+			dl_writer_die(im->w, rc);
 		put(im, xi->shape[0]);
 	}
 	if (more(im)) {

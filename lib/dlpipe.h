@@ -36,6 +36,7 @@ extern "C" {		/* cuda/ is compiled as C++ */
 #include "summary.h"
 #include "model.h"
 #include "onnx.h"
+#include "select.h"
 
 #ifdef __cplusplus
 }
