@@ -52,6 +52,7 @@ struct import {
 	struct dl_progress prog;
 	long long n;		/* samples written */
 	int n_classes;		/* from --classes or the folder; 0: unknown */
+	long long samples;	/* for the HEAD, when known; 0: unknown */
 };
 
 static void
@@ -130,6 +131,7 @@ start(struct import *im, const char *classes)
 	if ((rc = dl_record_set(im->rec, "kind", "samples")) < 0 ||
 	    (rc = dl_record_set(im->rec, "source", source)) < 0 ||
 	    (classes && (rc = dl_record_set(im->rec, "classes", classes)) < 0) ||
+	    (rc = dl_head_set_counts(im->rec, im->samples ? im->samples : -1, 0)) < 0 ||
 	    (rc = dl_writer_head(im->w, im->rec)) < 0)
 		dl_writer_die(im->w, rc);
 	dl_progress_start(&im->prog, "import");
@@ -190,6 +192,7 @@ import_arrays(struct import *im, int is_idx)
 	memcpy(shape, xi->shape + 1, sizeof *shape * (size_t)ndim);
 	if (xi->ndim == 3)
 		shape[ndim++] = 1;
+	im->samples = dl_head_samples_cut((long long)xi->shape[0], 0, 0, im->o.limit);
 	start(im, im->o.classes);
 	while (more(im) && (rc = dl_array_next(xa, &xp)) > 0) {
 		if (ya && (ry = dl_array_next(ya, &yp)) <= 0)

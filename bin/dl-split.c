@@ -152,8 +152,11 @@ open_outputs(struct split *s)
 {
 	static const char *side[2] = { "a", "b" };
 	struct dl_record *h = dl_record_new(NULL);
+	long long nb = 0;
 	int rc;
 
+	for (uint64_t k = 0; k < s->n; k++)
+		nb += s->to_b[k];
 	if (!s->head)
 		dl_seterr(DL_EFORMAT, "%s: no stream header", s->in), fail(s, -DL_EFORMAT);
 	for (int i = 0; i < 2; i++) {
@@ -161,6 +164,7 @@ open_outputs(struct split *s)
 			fail(s, -DL_EIO);
 		if (!h || (rc = dl_record_copy(h, s->head)) < 0 ||
 		    (rc = dl_record_set(h, "split", side[i])) < 0 ||
+		    (rc = dl_head_set_counts(h, i ? nb : (long long)s->n - nb, 0)) < 0 ||
 		    (rc = dl_record_setf(h, "split_fraction", "%g", s->fraction)) < 0 ||
 		    (rc = dl_record_setf(h, "split_seed", "%llu", (unsigned long long)s->seed)) < 0 ||
 		    (rc = dl_writer_head(s->w[i], h)) < 0)

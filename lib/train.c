@@ -310,7 +310,7 @@ end_epoch(struct trainer *t)
 	if (t->batches == 0)
 		return 0;
 	if (c->on_batch)
-		c->on_batch(t->epoch + 1, -1, 0, 0, 0);
+		c->on_batch(t->epoch + 1, c->val ? -2 : -1, 0, 0, 0);
 	t->epoch++;
 	s.epoch = t->epoch;
 	s.batches = t->batches;

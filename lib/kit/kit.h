@@ -31,29 +31,58 @@ __attribute__((noreturn)) void dl_die(const char *fmt, ...) __attribute__((forma
 __attribute__((noreturn)) void dl_usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* on a tty or -v; never -q */
-/* Exit for a failed library call: quietly (status 1, no message) on
- * -DL_EPIPE, else dl_die("what: message").  */
+void dl_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* unless -q, tty or not */
+/* Exit for a failed library call: quietly with status 0 on -DL_EPIPE
+ * (the program downstream closed the pipe: dl-train stopping at -e or
+ * --patience, head; a downstream that failed says so with its own
+ * status), else dl_die("what: message").  dl_setprogname() ignores
+ * SIGPIPE, so a closed pipe is this error rather than death by signal
+ * (status 141 under set -o pipefail). */
 __attribute__((noreturn)) void dl_fail(int rc, const char *what);
 /* Exit with status after an error: flush stdio, then _exit() (no atexit
  * handlers: the memory an error path held is the system's to free). */
 __attribute__((noreturn)) void dl_exit_error(int status);
 void dl_print_version(void);	/* "dl-cat (dlpipe) 0.1.0" on stdout */
 
-/* Progress line on stderr, redrawn in place (lib/kit/progress.c); only
- * when stderr is a terminal (or dl_verbose) and not dl_quiet.  done/total
- * may be 0. */
+/* Progress on stderr (lib/kit/progress.c).  Of a pipeline only the last
+ * program draws: stderr a terminal and stdout not a pipe (or
+ * dl_stdout_text set: a program that writes no stream on stdout, such as
+ * dl-train); it redraws one line in place (DL_SHOW_DRAW).  With -v the
+ * others, and any program whose stderr is not a terminal, write plain
+ * lines (DL_SHOW_LINES: at most one every 10 s and a closing one; no
+ * carriage return, no escape code); otherwise, and with -q, nothing.
+ * done/total may be 0. */
+enum { DL_SHOW_NONE, DL_SHOW_DRAW, DL_SHOW_LINES };
+extern int dl_stdout_text;
+int dl_progress_mode(void);
+/* Erase a drawn progress line (the messages of lib/kit/err.c do, first). */
+void dl_progress_clear(void);
 struct dl_progress {
-	const char *what;	/* "epoch 3" */
+	const char *what;	/* "epoch 3/30" */
 	double t0;		/* dl_now() at start */
 	double last;		/* last redraw */
-	int active;		/* 1: drawing */
+	int active;		/* 1: showing */
+	int mode;		/* DL_SHOW_* */
+	uint64_t done, total;	/* the latest update */
+	char extra[96];
 };
 void dl_progress_start(struct dl_progress *p, const char *what);
 void dl_progress_update(struct dl_progress *p, uint64_t done, uint64_t total, const char *extra);
 void dl_progress_end(struct dl_progress *p);
-/* The training loop's progress line (dl_train_conf.on_batch, lib/train.h):
- * "epoch 3 [####....] 1024/60000 2s loss 0.4321 acc 85.00%". */
+/* The training loop's progress (dl_train_conf.on_batch, lib/train.h):
+ * "epoch 3/30 [####....] 1024/60000 0:02 ETA 1:55 loss 0.4321 acc 85.00%",
+ * then "epoch 3/30 validating ..." while it validates.  setup: the epochs
+ * of the run (0: unknown) and the samples of an epoch (0: unknown; known
+ * from the second epoch on), and whether it validates. */
+void dl_train_progress_setup(long epochs, long samples, int val);
 void dl_train_progress(long epoch, long done, long total, double loss, double acc);
+/* The line of an epoch ("epoch 3/30: loss ... (best)"), unless -q, on a
+ * terminal or not: a run under nohup or CI says how it goes.  The closing
+ * line names the best epoch (the last without validation), its figures and
+ * the model written. */
+struct dl_epoch_stats;
+void dl_train_epoch_line(const struct dl_epoch_stats *s);
+void dl_train_closing_line(const struct dl_epoch_stats *best, const char *model, int stopped);
 
 /* ---- flags (lib/kit/prog.c) -------------------------------------------------- */
 /* Flag values: parse or dl_usage_die() naming the flag. */
@@ -92,7 +121,8 @@ void dl_opt_common(int c, char **argv, struct dl_io_opts *io, const char *usage)
  * there is no FILE; a missing MODEL or an extra operand exits 2. */
 void dl_args_model_input(int argc, char **argv, const char **model, const char **input);
 /* Leave a failed output cleanly (an ABRT record on a pipe, no file for
- * -o) and exit 1: quietly when rc is -DL_EPIPE, else with dl_errmsg(). */
+ * -o) and exit 1 with dl_errmsg(); quietly with status 0 when rc is
+ * -DL_EPIPE (see dl_fail). */
 __attribute__((noreturn)) void dl_writer_die(struct dl_writer *w, int rc);
 
 /* First thing in the main of a program that computes with threads: make

@@ -58,7 +58,7 @@ dl_arg_seed(const char *s, const char *flag)
 __attribute__((noreturn)) static void
 exit_stdout(void)
 {
-	if (fflush(stdout) == EOF || ferror(stdout))
+	if ((fflush(stdout) == EOF || ferror(stdout)) && errno != EPIPE)
 		dl_die("stdout:");
 	exit(DL_EXIT_OK);
 }
@@ -132,7 +132,7 @@ dl_writer_die(struct dl_writer *w, int rc)
 	snprintf(msg, sizeof msg, "%s", dl_errmsg());
 	dl_writer_abort(w, msg);
 	if (rc == -DL_EPIPE)
-		dl_exit_error(DL_EXIT_FAIL);
+		dl_exit_error(DL_EXIT_OK);
 	dl_die("%s", msg);
 }
 
