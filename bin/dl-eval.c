@@ -198,6 +198,7 @@ main(int argc, char *argv[])
 	if (!in || !(h = dl_reader_head(in)))
 		dl_die("%s", dl_errmsg());
 	e.batched = dl_head_batched(h);
+	dl_warn_prep(mh, h);
 	if (!(classes = dl_record_get(mh, "classes")))
 		classes = dl_record_get(h, "classes");
 	if (dl_score_init(&e.s, dl_net_loss_kind(e.net) == DL_LOSS_NLL ? e.k : 0) < 0 ||

@@ -34,6 +34,7 @@ static const char usage_text[] =
     "      --tensors A,B     npy: the tensors to write (default x,y; y if present)\n"
     "      --image NAME      png, montage: the image tensor (default x)\n"
     "      --normalise       png, montage: stretch each image to its own min..max\n"
+    "                        (also --normalize)\n"
     "  -n, --limit N         stop after N samples\n"
     "  -q, --quiet           no messages; -v, --verbose: progress even off a terminal\n"
     "  -h, --help            this text; -V, --version: the version\n";

@@ -213,9 +213,11 @@ apply(const struct opts *o, const char *stats, char **paths, int n_paths)
 		dl_record_unset(head, "whiten");
 		dl_record_unset(head, "whiten_scope");
 		dl_record_unset(head, "whiten_eps");
+		dl_record_unset(head, "whiten_stats");
 	} else if (dl_record_set(head, "whiten", dl_whiten_method_name(w.method)) < 0 ||
 	           dl_record_set(head, "whiten_scope", dl_whiten_scope_name(w.scope)) < 0 ||
-	           dl_record_setf(head, "whiten_eps", "%.9g", w.eps) < 0) {
+	           dl_record_setf(head, "whiten_eps", "%.9g", w.eps) < 0 ||
+	           dl_record_setf(head, "whiten_stats", "%08x", dl_whiten_checksum(&w)) < 0) {
 		dl_die("%s", dl_errmsg());
 	}
 	if (!(wr = dl_writer_open(o->io.out, &o->io.wo)))

@@ -425,6 +425,9 @@ setup(struct trainer *t, struct dl_reader *r)
 		    (rc = dl_record_set(t->meta, k, h->kv[i].val)) < 0)
 			return rc;
 	}
+	/* the model says how its data was prepared (dl_prep_mismatch) */
+	if (!dl_record_get(h, "whiten") && (rc = dl_record_set(t->meta, "whiten", "none")) < 0)
+		return rc;
 	if (c->batch_size > 0 || !t->batched)
 		if (!(t->b = dl_batcher_new(c->batch_size > 0 ? c->batch_size : 128, 0, 0)))
 			return -DL_ENOMEM;

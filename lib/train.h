@@ -68,6 +68,9 @@ long long dl_head_samples_cut(long long n, int batched, long long skip, long lon
  * first stream's: the same kind and classes where both say; classes
  * first lacks are taken from h.  0 or -DL_E*. */
 int dl_head_merge(struct dl_record *first, const struct dl_record *h, const char *src);
+/* 1 when path is a regular file that holds a stream (DLS or zstd magic):
+ * an output operand that would overwrite data (lib/guard.c). */
+int dl_file_holds_stream(const char *path);
 /* A stratified split of n samples with classes label[n] (lib/split.c):
  * per class v, the permutation of its samples that dl_rng_fork(seed, v)
  * shuffles; its first round(fraction * count) get to_b 0, the rest 1, so

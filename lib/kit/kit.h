@@ -84,6 +84,11 @@ struct dl_epoch_stats;
 void dl_train_epoch_line(const struct dl_epoch_stats *s);
 void dl_train_closing_line(const struct dl_epoch_stats *best, const char *model, int stopped);
 
+/* "warning: the model was trained on data with zca (...), this data has
+ * no whitening: ..." when dl_prep_mismatch() says so (lib/kit/prep.c). */
+struct dl_record;
+void dl_warn_prep(const struct dl_record *model_head, const struct dl_record *data_head);
+
 /* ---- flags (lib/kit/prog.c) -------------------------------------------------- */
 /* Flag values: parse or dl_usage_die() naming the flag. */
 long dl_arg_long(const char *s, const char *flag, long lo, long hi);
@@ -140,6 +145,8 @@ void dl_omp_init(void);
  * and fp16 on the cpu exit 2, with --device auto and no usable GPU 1. */
 enum { DL_OPT_PRECISION = 0x1100, DL_OPT_THREADS };
 #define DL_DEVICE_LONGOPTS { "device", required_argument, NULL, 'd' }
+/* --threads alone, for a program without --precision */
+#define DL_THREADS_LONGOPT { "threads", required_argument, NULL, DL_OPT_THREADS }
 #define DL_PRECISION_LONGOPTS \
 	{ "precision", required_argument, NULL, DL_OPT_PRECISION }, \
 	{ "threads", required_argument, NULL, DL_OPT_THREADS }
