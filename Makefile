@@ -223,7 +223,7 @@ uninstall:
 DEBS := build-essential pkg-config clang libdnnl-dev libopenblas-dev liblapacke-dev libzstd-dev zstd \
         libpng-dev libarchive-dev zlib1g-dev liblzma-dev xz-utils python3-numpy \
         dataset-fashion-mnist mandoc parallel python3-crc32c gnuplot-nox \
-        python3-skimage
+        python3-skimage tmux
 # the peers of the benchmarks and of the PyTorch cross-checks (which skip without it)
 BENCH_DEBS := python3-torch
 deps:

@@ -18,8 +18,8 @@ static const char usage_text[] =
     "  -f, --fit METHOD   standardise, pca or zca: read the data, write statistics\n"
     "  -s, --scope SCOPE  channel (statistics of pixel colours, default) or image\n"
     "                     (of whole images, at most 4096 values each)\n"
-    "  -e, --eps E        added to variances and eigenvalues (default 1e-5;\n"
-    "                     0.1 is usual for --scope image)\n"
+    "  -e, --eps E        added to variances and eigenvalues (default 1e-5, and 0.1\n"
+    "                     with --scope image)\n"
     "  -i, --invert       undo the whitening STATS describe\n"
     "  -t, --tensor NAME  the tensor to fit on or change (default x)\n"
     "  -o, --output FILE  write FILE atomically instead of stdout\n"
@@ -76,6 +76,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 		default: dl_opt_common(c, argv, &o->io, usage_text);
 		}
 	}
+	if (!eps_given && o->scope == DL_SCOPE_IMAGE)
+		o->eps = 0.1;	/* ZCA of images in [0, 1]: eps 1e-5 amplifies noise */
 	if (o->method < 0 && (scope_given || eps_given))
 		dl_usage_die("--scope and --eps go with --fit (STATS carry their own)");
 	if (o->method >= 0 && o->invert)
