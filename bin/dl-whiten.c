@@ -24,6 +24,7 @@ static const char usage_text[] =
     "  -t, --tensor NAME  the tensor to fit on or change (default x)\n"
     "  -o, --output FILE  write FILE atomically instead of stdout\n"
     "      --zstd[=LEVEL] compress the output with zstd (level 1-19, default 3)\n"
+    "      --threads N    CPU threads (default: OpenMP's)\n"
     "  -q, --quiet        no messages; -v, --verbose: progress even off a terminal\n"
     "  -h, --help         this text; -V, --version: the version\n";
 
@@ -48,7 +49,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "eps", required_argument, NULL, 'e' },
 		{ "invert", no_argument, NULL, 'i' },
 		{ "tensor", required_argument, NULL, 't' },
-		DL_OUT_LONGOPTS,
+		DL_OUT_LONGOPTS, DL_THREADS_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	int c, scope_given = 0, eps_given = 0;
@@ -271,6 +272,7 @@ main(int argc, char *argv[])
 	struct opts o;
 
 	dl_setprogname(argv[0]);
+	dl_omp_init();
 	parse_args(argc, argv, &o);
 	if (o.method >= 0) {
 		fit(&o, optind < argc ? argv + optind : dash, optind < argc ? argc - optind : 1);

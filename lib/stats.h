@@ -122,6 +122,9 @@ int dl_whiten_load(struct dl_whiten *w, const char *path);
  * stream's: 1 with a message in msg, 0 when they agree or the model does
  * not say. */
 struct dl_record;
+/* --threads of a program without a network: OpenMP's and OpenBLAS's
+ * threads (lib/threads.c); n <= 0 leaves the defaults. */
+void dl_threads_set(int n);
 uint32_t dl_whiten_checksum(const struct dl_whiten *w);
 int dl_prep_mismatch(const struct dl_record *model, const struct dl_record *data, char *msg,
     size_t n);

@@ -91,6 +91,9 @@ dl_opt_common(int c, char **argv, struct dl_io_opts *io, const char *usage)
 			return;
 		}
 		break;
+	case DL_OPT_THREADS:	/* a program without dl_opt_device() */
+		dl_threads_set((int)dl_arg_long(optarg, "--threads", 1, 1024));
+		return;
 	case 'q':
 		dl_quiet = 1;
 		return;
