@@ -26,7 +26,7 @@ static const char usage_text[] =
     "  npy      NumPy arrays X[N,...] and Y[N] or Y[N,...]\n"
     "      --grey, --gray    convert images to one channel (BT.601 luma)\n"
     "      --rgb             convert images to three channels\n"
-    "  -n, --limit N         stop after N samples\n"
+    "      --limit N         stop after N samples\n"
     "      --classes A,B,..  class names for the stream (e.g. Fashion-MNIST's)\n"
     "      --keep-16         keep 16-bit PNG samples as u16 (default: scale to u8)\n"
     "  -o, --output FILE     write FILE atomically instead of stdout\n"
@@ -72,7 +72,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 
 	*o = (struct opts){ .limit = -1 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, DL_IO_SHORTOPTS "n:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, DL_IO_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'g': o->channels = 1; break;
 		case 'r': o->channels = 3; break;
