@@ -9,7 +9,8 @@ set -eu
 . "$DL_TESTS/readme.inc"
 export OMP_WAIT_POLICY=PASSIVE
 small=$PWD/fmnist
-small_fmnist 2000 300
+n=2000; [ -z "${DL_SANITIZE:-}" ] || n=600	# ASan is slow
+small_fmnist $n 300
 readme_block 2 > readme-run.sh
 grep -q "^fm=$small\$" readme-run.sh || fail "no fm= line in the README's first example"
 grep -q -- '-n 2 ' readme-run.sh || fail "no -n 30 in the README's first example"

@@ -10,7 +10,8 @@ set -eu
 . "$DL_TESTS/readme.inc"
 command -v tmux > /dev/null || { echo "skip: tmux not installed"; exit 77; }
 small=$PWD/fmnist
-small_fmnist 3000 300
+n=3000; [ -z "${DL_SANITIZE:-}" ] || n=1200	# ASan is slow
+small_fmnist $n 300
 readme_block 3 > readme-run.sh
 sock=$PWD/tmux.sock
 t() { tmux -S "$sock" "$@"; }
