@@ -203,14 +203,14 @@ static void
 progress_setup(struct opts *o, struct dl_reader *in)
 {
 	const struct dl_record *h = dl_reader_head(in);
-	const char *e = h ? dl_record_get(h, "epochs") : NULL, *n = h ? dl_record_get(h, "samples") : NULL;
+	const char *e = h ? dl_record_get(h, "epochs") : NULL;
 	long epochs = e ? atol(e) : 0, max = o->c.max_epochs;
 
 	if ((o->warned = max && epochs > 0 && epochs < max))
 		dl_warn("-e %ld, but the input holds %ld epoch%s (dl-cat -n %ld repeats a file)", max,
 		    epochs, epochs == 1 ? "" : "s", max);
-	dl_train_progress_setup(max && (epochs <= 0 || max < epochs) ? max : epochs, n ? atol(n) : 0,
-	    o->c.val != NULL);
+	dl_train_progress_setup(max && (epochs <= 0 || max < epochs) ? max : epochs,
+	    (long)dl_head_samples(h), o->c.val != NULL);
 }
 
 int

@@ -126,7 +126,7 @@ void
 dl_train_progress_setup(long epochs, long samples, int val)
 {
 	run_epochs = epochs;
-	run_samples = samples;
+	run_samples = samples > 0 ? samples : 0;
 	run_val = val;
 }
 
