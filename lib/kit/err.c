@@ -97,7 +97,7 @@ dl_msg(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (dl_quiet || !(dl_verbose || isatty(2)))
+	if (dl_progress_mode() == DL_SHOW_NONE)
 		return;
 	va_start(ap, fmt);
 	vmsg(fmt, ap);

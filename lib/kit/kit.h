@@ -30,7 +30,9 @@ void dl_setprogname(const char *argv0);
 __attribute__((noreturn)) void dl_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn)) void dl_usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void dl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* on a tty or -v; never -q */
+/* dl_msg: with -v, or on a terminal by the last program of a pipeline
+ * (dl_progress_mode() is not DL_SHOW_NONE); never with -q. */
+void dl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dl_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* unless -q, tty or not */
 /* Exit for a failed library call: quietly with status 0 on -DL_EPIPE
  * (the program downstream closed the pipe: dl-train stopping at -e or
@@ -154,8 +156,8 @@ struct dl_net_opts;
 int dl_opt_device(int c, struct dl_net_opts *no);
 void dl_device_check(const struct dl_net_opts *no);
 /* Say on stderr which device a net runs on ("device cuda:0 (NVIDIA ...)",
- * "device cpu (2 threads)"): when stderr is a terminal or with -v, never
- * with -q.  For the programs that compute (--device auto picks). */
+ * "device cpu (2 threads)"): as dl_msg() does (a terminal and the last
+ * program of its pipeline, or -v; never -q).  For the programs that compute (--device auto picks). */
 struct dl_net;
 void dl_msg_device(const struct dl_net *net);
 
