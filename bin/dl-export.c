@@ -16,7 +16,8 @@
 static const char usage_text[] =
     "usage: dl-export png -o DIR [--id] [FILE]\n"
     "       dl-export montage -o FILE.png [--cols N] [--overlay NAME [--side-by-side]\n"
-    "                 [--cmap viridis|inferno] [--alpha A]] [--gap PX] [FILE]\n"
+    "                 [--cmap viridis|inferno] [--alpha A] [--range R] [--no-bar]]\n"
+    "                 [--zoom N] [--label FIELDS] [--gap PX] [FILE]\n"
     "       dl-export npy -o PREFIX [--tensors x,y] [FILE]\n"
     "       options: [--image NAME] [--normalise] [--limit N] [-qv]\n"
     "Write the samples of a tensor stream (stdin when no FILE) to files.\n"
@@ -30,6 +31,14 @@ static const char usage_text[] =
     "      --side-by-side    montage: the heat-map in its own cell after the image\n"
     "      --cmap NAME       montage: viridis (default) or inferno\n"
     "      --alpha A         montage: heat-map weight in the blend (default 0.5)\n"
+    "      --range R         montage: heat-map colours span each map's own min..max\n"
+    "                        (each, default), all maps' (all), or LO:HI\n"
+    "      --no-bar          montage: no colour bar (with its end values) under\n"
+    "                        the heat-maps\n"
+    "      --zoom N          montage: each pixel N x N (1 to 32)\n"
+    "      --label FIELDS    montage: text under each image, a line per field: y,\n"
+    "                        the true class; p, the predicted one (tensor p: red\n"
+    "                        and framed when wrong); id or another key/value\n"
     "      --gap PX          montage: pixels between images (default 2)\n"
     "      --tensors A,B     npy: the tensors to write (default x,y; y if present)\n"
     "      --image NAME      png, montage: the image tensor (default x)\n"
@@ -43,6 +52,7 @@ struct opts {
 	struct dl_export_opts x;	/* format, -o and what to write */
 	const char *in;			/* NULL: stdin */
 	long long limit;		/* -1: all */
+	int no_bar;
 };
 
 static void
@@ -57,6 +67,10 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "cmap", required_argument, NULL, 'M' },
 		{ "alpha", required_argument, NULL, 'a' },
 		{ "gap", required_argument, NULL, 'g' },
+		{ "zoom", required_argument, NULL, 'z' },
+		{ "label", required_argument, NULL, 'L' },
+		{ "range", required_argument, NULL, 'R' },
+		{ "no-bar", no_argument, NULL, 'B' },
 		{ "tensors", required_argument, NULL, 't' },
 		{ "image", required_argument, NULL, 'i' },
 		{ "normalise", no_argument, NULL, 'N' },
@@ -88,6 +102,16 @@ parse_args(int argc, char *argv[], struct opts *o)
 			break;
 		case 'a': x->mo.alpha = dl_arg_double(optarg, "--alpha", 0, 1); break;
 		case 'g': x->mo.gap = (int)dl_arg_long(optarg, "--gap", 0, 256); break;
+		case 'z': x->mo.zoom = (int)dl_arg_long(optarg, "--zoom", 1, 32); break;
+		case 'L':
+			if (dl_export_set_label(x, optarg) < 0)
+				dl_usage_die("%s", dl_errmsg());
+			break;
+		case 'R':
+			if (dl_export_set_range(x, optarg) < 0)
+				dl_usage_die("%s", dl_errmsg());
+			break;
+		case 'B': o->no_bar = 1; break;
 		case 't': x->tensors = optarg; break;
 		case 'i': x->image = optarg; break;
 		case 'N': x->normalise = x->mo.normalise = 1; break;
@@ -114,6 +138,9 @@ parse_args(int argc, char *argv[], struct opts *o)
 		dl_usage_die("%s: -o is required", f);
 	if (x->mo.side_by_side && !x->overlay)
 		dl_usage_die("--side-by-side needs --overlay");
+	if (x->fmt != DL_EXPORT_MONTAGE && (x->label || x->mo.zoom))
+		dl_usage_die("%s: --label and --zoom are for montage", f);
+	x->mo.bar = x->overlay && !o->no_bar;
 }
 
 /* Every sample of the stream (up to the limit) to e. */
@@ -128,6 +155,8 @@ run(struct dl_export *e, const struct opts *o, struct dl_reader *r, struct dl_pr
 	if (!(head = dl_reader_head(r)))
 		return -DL_EFORMAT;
 	batched = dl_head_batched(head);
+	if ((rc = dl_export_head(e, head)) < 0)
+		return rc;
 	if (!(rec = dl_record_new(NULL)))
 		return -DL_ENOMEM;
 	while ((o->limit < 0 || (long long)dl_export_count(e) < o->limit) &&

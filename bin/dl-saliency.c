@@ -118,17 +118,19 @@ parse_args(int argc, char *argv[], struct opts *o)
 		dl_usage_die("--class label: not with --method dense (give a class number)");
 }
 
-/* The dense net for h x w images, rebuilt when the size changes. */
+/* The dense net for h x w images (padded), rebuilt when the size changes. */
 static struct dl_net *
 dense_for(struct dl_net *model, int h, int w, const struct dl_net_opts *no)
 {
 	static struct dl_net *d;
 	static int dh, dw;
+	int pad[4];
 
 	if (d && dh == h && dw == w)
 		return d;
 	dl_net_free(d);
-	if (!(d = dl_net_dense(model, h, w, no)))
+	dl_dense_padding(model, h, w, pad);
+	if (!(d = dl_net_dense(model, pad[2], pad[3], no)))
 		return NULL;
 	dh = h;
 	dw = w;
@@ -153,7 +155,7 @@ dense(struct dl_net *model, const struct dl_net_opts *no, struct dl_record *rec,
 	dl_record_remove(rec, "probs");
 	if (!(pr = malloc((size_t)need * sizeof *pr)))
 		return dl_seterr(DL_ENOMEM, "out of memory");
-	if ((rc = dl_saliency_dense(model, d, x, n, cls, pr, need, pqk, sal)) < 0)
+	if ((rc = dl_saliency_dense(model, d, x, n, h, w, cls, pr, need, pqk, sal)) < 0)
 		goto out;
 	t = dl_record_add(rec, "probs", DL_F32, n > 1 ? 4 : 3, n > 1 ?
 	    (uint64_t[]){ (uint64_t)n, (uint64_t)pqk[0], (uint64_t)pqk[1], (uint64_t)pqk[2] } :
@@ -161,7 +163,7 @@ dense(struct dl_net *model, const struct dl_net_opts *no, struct dl_record *rec,
 	if (!t)
 		rc = -DL_EUSAGE;
 	else
-		memcpy(t->data, pr, (size_t)need * sizeof *pr);
+		memcpy(t->data, pr, t->nbytes);
 out:
 	free(pr);
 	return rc;

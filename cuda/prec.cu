@@ -4,7 +4,7 @@
  * float32 operands into a buffer of 16-bit copies here, multiply those with
  * float32 accumulation, and (convolutions, whose cuDNN output has the
  * operands' type) widen the result back.  Everything the backend keeps or
- * hands back stays float32.  No CPU twin: the CPU computes in fp32 only.
+ * hands back stays float32.  The CPU twin (bf16 only): lib/cpu/cpu-prec.c.
  */
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>

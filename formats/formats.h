@@ -124,16 +124,38 @@ struct dl_montage_opts {
 	const uint8_t *cmap;		/* overlay colours: dl_colormap() */
 	double alpha;			/* overlay weight when blended, 0..1 */
 	int side_by_side;		/* 1: image cell, then overlay cell */
+	int zoom;			/* each pixel a zoom x zoom block (0, 1: as is) */
+	int range;			/* overlay scale: enum dl_montage_range */
+	double lo, hi;			/* DL_RANGE_FIXED: the values of colour 0 and 255 */
+	int bar;			/* with overlays: a colour bar under the grid, the
+					 * values of its ends printed */
+};
+enum dl_montage_range {
+	DL_RANGE_EACH,			/* each overlay from its own min to max */
+	DL_RANGE_ALL,			/* one min..max over all overlays */
+	DL_RANGE_FIXED			/* lo..hi, values beyond clamped */
 };
 struct dl_montage;
 struct dl_montage *dl_montage_new(const struct dl_montage_opts *o);
 /* Add one image [H, W(, C)] and optionally an overlay [H, W(, 1)] of the
- * same height and width (normalised to its own min..max). */
+ * same height and width (scaled as o->range says). */
 int dl_montage_add(struct dl_montage *m, const struct dl_tensor *img,
                    const struct dl_tensor *overlay);
+/* Text under the image added last: lines separated by '\n' (at most 16),
+ * printable ASCII (other bytes drawn as '?'); a line too long for the
+ * cell is cut, but a part after a tab (" 97%") is kept whole.  Lines whose
+ * bit is set in red (bit 0: the first line) are red, and any red line
+ * puts a red frame around the image: a mistake. */
+int dl_montage_label(struct dl_montage *m, const char *text, unsigned red);
 uint64_t dl_montage_count(const struct dl_montage *m);
-/* The grid as out[H, W, C] u8 (C = 3 if any cell has colour, else 1). */
+/* The grid as out[H, W, C] u8 (C = 3 if any cell has colour or a red
+ * mark, else 1).  With labels or a colour bar the background is white and
+ * text black, drawn with the 6x13 font at an integer scale (cell width /
+ * 128, at least 1). */
 int dl_montage_render(struct dl_montage *m, struct dl_tensor *out);
+/* The bitmap font of labels (formats/font.c, from formats/font-gen.sh):
+ * ASCII 32..126, 13 rows of 6 pixels, bit 7 leftmost. */
+extern const uint8_t dl_font_6x13[95][13];
 void dl_montage_free(struct dl_montage *m);
 
 #endif

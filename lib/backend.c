@@ -170,15 +170,19 @@ dl_backend_check_precision(const char *name, int prec)
 	const struct dl_backend *be;
 
 	name = device_name(name);
-	if (prec == DL_PREC_FP32 || ((be = dl_backend_find(name)) && be->set_precision))
+	if (prec == DL_PREC_FP32)
 		return 0;
-	if (!be)
+	if (!(be = dl_backend_find(name)))
 		return -DL_EDEVICE;
+	if (be == &dl_backend_cpu && prec == DL_PREC_BF16)
+		return 1;	/* emulated: lib/cpu/cpu-prec.c */
+	if (be != &dl_backend_cpu && be->set_precision)
+		return 0;
 	if (!strncmp(name, "auto", 4))
-		return dl_seterr(DL_EDEVICE, "no usable cuda device, and the %s computes in fp32 "
-		    "only", be->name);
-	return dl_seterr(DL_EUSAGE, "the %s device computes in fp32 only; use --device cuda",
-	    be->name);
+		return dl_seterr(DL_EDEVICE, "no usable cuda device, and the %s device has no %s "
+		    "(fp32 and bf16 only)", be->name, dl_precision_name(prec));
+	return dl_seterr(DL_EUSAGE, "the %s device has no %s (fp32 and bf16 only); use --device cuda",
+	    be->name, dl_precision_name(prec));
 }
 
 static const char *const prec_names[] = { "fp32", "bf16", "fp16" };

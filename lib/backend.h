@@ -301,9 +301,10 @@ const struct dl_backend *dl_backend_find(const char *name);
 int dl_backend_open(const char *name, int threads, const struct dl_backend **be,
                     struct dl_backend_ctx **ctx);
 /* Can device name (NULL: as dl_backend_open) compute in precision prec?
- * 0; -DL_EUSAGE when the device asked for computes in fp32 only ("the cpu
- * device computes in fp32 only; use --device cuda"); -DL_EDEVICE when
- * "auto" found no device that can, or the device does not load. */
+ * 0; 1 when it emulates it (bf16 on the cpu: lib/cpu/cpu-prec.c); -DL_EUSAGE
+ * when the device asked for lacks it ("the cpu device has no fp16 (fp32
+ * and bf16 only); use --device cuda"); -DL_EDEVICE when "auto" found no
+ * device that can, or the device does not load. */
 int dl_backend_check_precision(const char *name, int prec);
 /* The device ordinal in "cuda:N" (0 when absent). */
 int dl_backend_device(const char *name);

@@ -65,16 +65,23 @@ int dl_saliency_gradient(struct dl_net *net, const float *x, int n, int *cls, fl
 int dl_saliency_occlusion(struct dl_net *net, const float *x, int *cls, int window,
     int stride, int batch, float *sal);
 
-/* Dense saliency of n images x[n, H, W, C], H x W the input size of
- * dense, the fully convolutional version of model for it (dl_net_dense()):
- * probs[n, P, Q, K] receives dl_dense_probs() (room for nmax floats,
- * n * dl_net_outputs(dense) needed), and sal[n, H, W], per pixel, the mean
- * probability of class cls over the output positions whose input window
- * (model's input size, at dl_net_total_stride(model)) covers the pixel, 0
- * where none does.  cls < 0: per image, the class most probable at any
- * position.  pqk (may be NULL) receives P, Q and K.  0 or -DL_E*. */
-int dl_saliency_dense(struct dl_net *model, struct dl_net *dense, const float *x, int n, int cls,
-    float *probs, long nmax, int *pqk, float *sal);
+/* Dense saliency of n images x[n, h, w, C] (at least the model's input
+ * size), each padded with zeros as dl_dense_padding() says so that every
+ * pixel is covered by the same number of windows; dense is the fully
+ * convolutional version of model for the padded size (dl_net_dense()).
+ * probs (room for nmax floats, n * dl_net_outputs(dense) needed) receives
+ * probs[n, P, Q, K], the class probabilities of the windows wholly inside
+ * the image (model's input size, at dl_net_total_stride(model)), and
+ * sal[n, h, w], per pixel, the mean probability of class cls over all the
+ * windows covering it.  cls < 0: per image, the class most probable at
+ * any position inside.  pqk (may be NULL) receives P, Q and K.  0 or
+ * -DL_E*. */
+int dl_saliency_dense(struct dl_net *model, struct dl_net *dense, const float *x, int n, int h,
+    int w, int cls, float *probs, long nmax, int *pqk, float *sal);
+/* The zero padding of an h x w image for dl_saliency_dense: pad[0] rows
+ * above and pad[1] columns left (multiples of the model's stride, at
+ * least its input size less the stride), pad[2] x pad[3] the padded size. */
+void dl_dense_padding(struct dl_net *model, int h, int w, int pad[4]);
 
 /* Index of the largest of v[n] (the first on ties). */
 int dl_argmax(const float *v, int n);

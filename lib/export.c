@@ -1,9 +1,11 @@
 /*
  * export.c - samples to files for dl-export: PNG files named by index or
  * id, a montage with optional heat-map overlays, NPY arrays stacking one
- * tensor of every sample.  The encoders are formats/png.c, montage.c and
- * npy.c.
+ * tensor of every sample, montage labels (class names, the prediction, a
+ * mistake marked) made from each sample.  The encoders are formats/png.c,
+ * montage.c and npy.c.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "export.h"
 
 #define MAX_NPY 16
+#define MAX_LABEL 8		/* fields of --label */
 
 struct npy_out {
 	char name[DL_MAX_NAME + 1];
@@ -28,7 +31,82 @@ struct dl_export {
 	struct npy_out npy[MAX_NPY];
 	int n_npy;
 	uint64_t n;			/* samples */
+	char *label_buf;		/* --label's fields, split */
+	const char *label[MAX_LABEL];
+	int n_label;
+	char *class_buf;		/* the HEAD's class names, split */
+	const char **classes;
+	int n_classes;
 };
+
+static int
+label_field_ok(const char *f, size_t len)
+{
+	if (!len || len > DL_MAX_NAME)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (f[i] <= ' ' || f[i] > '~')
+			return 0;
+	return 1;
+}
+
+int
+dl_export_set_label(struct dl_export_opts *o, const char *fields)
+{
+	const char *p = fields, *e;
+	int n = 0;
+
+	do {
+		e = strchr(p, ',');
+		if (!label_field_ok(p, e ? (size_t)(e - p) : strlen(p)))
+			return dl_seterr(DL_EUSAGE, "--label: '%s' is not a list of fields "
+			    "(y, p, id or another key, comma-separated)", dl_esc(fields));
+		if (++n > MAX_LABEL)
+			return dl_seterr(DL_EUSAGE, "--label: at most %d fields", MAX_LABEL);
+		p = e + 1;
+	} while (e);
+	o->label = fields;
+	return 0;
+}
+
+int
+dl_export_set_range(struct dl_export_opts *o, const char *s)
+{
+	char *end;
+	double lo, hi;
+
+	if (!strcmp(s, "each") || !strcmp(s, "all")) {
+		o->mo.range = !strcmp(s, "each") ? DL_RANGE_EACH : DL_RANGE_ALL;
+		return 0;
+	}
+	lo = strtod(s, &end);
+	if (end != s && *end == ':') {
+		s = end + 1;
+		hi = strtod(s, &end);
+		if (end != s && !*end && isfinite(lo) && isfinite(hi) && lo < hi) {
+			o->mo.range = DL_RANGE_FIXED;
+			o->mo.lo = lo;
+			o->mo.hi = hi;
+			return 0;
+		}
+	}
+	return dl_seterr(DL_EUSAGE, "--range: '%s' is not each, all or LO:HI (finite, LO < HI)",
+	    dl_esc(s));
+}
+
+/* s split in place at sep into up to max pointers; the count. */
+static int
+split(char *s, int sep, const char **out, int max)
+{
+	int n = 0;
+
+	while (s && n < max) {
+		out[n++] = s;
+		if ((s = strchr(s, sep)))
+			*s++ = '\0';
+	}
+	return n;
+}
 
 struct dl_export *
 dl_export_new(const struct dl_export_opts *o)
@@ -44,7 +122,32 @@ dl_export_new(const struct dl_export_opts *o)
 		free(e);
 		return NULL;
 	}
+	if (o->label && o->fmt == DL_EXPORT_MONTAGE) {
+		if (!(e->label_buf = strdup(o->label))) {
+			dl_seterr(DL_ENOMEM, "out of memory");
+			dl_montage_free(e->m);
+			free(e);
+			return NULL;
+		}
+		e->n_label = split(e->label_buf, ',', e->label, MAX_LABEL);
+	}
 	return e;
+}
+
+int
+dl_export_head(struct dl_export *e, const struct dl_record *head)
+{
+	const char *cl = head ? dl_record_get(head, "classes") : NULL;
+	int n = 1;
+
+	if (!cl || !*cl || !e->n_label)
+		return 0;
+	for (const char *p = cl; *p; p++)
+		n += *p == ',';
+	if (!(e->class_buf = strdup(cl)) || !(e->classes = calloc((size_t)n, sizeof *e->classes)))
+		return dl_seterr(DL_ENOMEM, "out of memory");
+	e->n_classes = split(e->class_buf, ',', e->classes, n);
+	return 0;
 }
 
 uint64_t
@@ -195,6 +298,94 @@ need(const struct dl_export *e, const struct dl_record *rec, const char *what, c
 	return t;
 }
 
+/* The class of sample i's tensor name: a scalar's value, else the index
+ * of the largest element (*prob: its value; a one-hot label, or p).  0 and
+ * *k, or -1 when absent or empty. */
+static int
+class_of(const struct dl_record *rec, const char *name, int batched, uint64_t i, double *k,
+    double *prob)
+{
+	const struct dl_tensor *t = dl_record_find(rec, name);
+	struct dl_tensor v;
+	uint64_t n, best = 0;
+
+	if (!t || !dl_dtype_size(t->dtype) || (batched && t->ndim < 1))
+		return -1;
+	view(t, batched, i, &v);
+	if (!(n = dl_tensor_count(&v)))
+		return -1;
+	if (n == 1) {
+		*k = dl_tensor_get(&v, 0);
+		*prob = NAN;
+		return 0;
+	}
+	for (uint64_t j = 1; j < n; j++)	/* NaN never the largest */
+		if (dl_tensor_get(&v, j) > dl_tensor_get(&v, best) || isnan(dl_tensor_get(&v, best)))
+			best = j;
+	*k = (double)best;
+	*prob = dl_tensor_get(&v, best);
+	return 0;
+}
+
+/* Control characters (a tab or newline would be taken as the label's
+ * own) as '?'. */
+static void
+printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			*s = '?';
+}
+
+/* Class k's name, else its number, into buf. */
+static void
+class_name(const struct dl_export *e, double k, char *buf, size_t n)
+{
+	if (k >= 0 && k < e->n_classes && k == floor(k) && *e->classes[(int)k])
+		snprintf(buf, n, "%s", e->classes[(int)k]);
+	else
+		snprintf(buf, n, "%.6g", k);
+	printable(buf);
+}
+
+/* Sample i's label: a line per --label field. */
+static int
+put_label(struct dl_export *e, const struct dl_record *rec, int batched, uint64_t i)
+{
+	char text[MAX_LABEL * 320], name[280], *t = text;
+	double y, py, k, prob;
+	int has_y = class_of(rec, "y", batched, i, &y, &py) == 0;
+	unsigned red = 0;
+
+	*t = '\0';
+	for (int f = 0; f < e->n_label; f++) {
+		const char *key = e->label[f], *kv;
+		size_t room = sizeof text - (size_t)(t - text);
+
+		if (f)
+			*t++ = '\n', room--;
+		if (!strcmp(key, "y") || !strcmp(key, "p")) {
+			if (class_of(rec, key, batched, i, &k, &prob) < 0) {
+				t += snprintf(t, room, "no %s", key);
+				continue;
+			}
+			class_name(e, k, name, sizeof name);
+			if (key[0] == 'p' && prob >= 0 && prob <= 1)	/* cut before " 97%" */
+				t += snprintf(t, room, "%s\t %d%%", name, (int)floor(prob * 100));
+			else
+				t += snprintf(t, room, "%s", name);
+			if (key[0] == 'p' && has_y && k != y)
+				red |= 1u << f;
+		} else {
+			kv = dl_record_get(rec, key);
+			snprintf(name, sizeof name, "%s", kv ? kv : "-");
+			printable(name);
+			t += snprintf(t, room, "%s", name);
+		}
+	}
+	return dl_montage_label(e->m, text, red);
+}
+
 static int
 put_sample(struct dl_export *e, const struct dl_record *rec, int batched, uint64_t i)
 {
@@ -224,7 +415,9 @@ put_sample(struct dl_export *e, const struct dl_record *rec, int batched, uint64
 		view(ov, batched, i, &vo);
 		ov = &vo;
 	}
-	return dl_montage_add(e->m, &vi, ov);
+	if ((rc = dl_montage_add(e->m, &vi, ov)) < 0 || !e->n_label)
+		return rc;
+	return put_label(e, rec, batched, i);
 }
 
 /* The samples of batch record recno: the leading dimension every tensor has. */
@@ -282,6 +475,9 @@ dl_export_close(struct dl_export *e, int rc)
 			rc = dl_npy_close(e->npy[k].w);
 	}
 	dl_montage_free(e->m);
+	free(e->label_buf);
+	free(e->class_buf);
+	free(e->classes);
 	free(e);
 	return rc;
 }

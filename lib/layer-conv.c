@@ -169,8 +169,16 @@ backward(struct dl_net *net, struct layer *l, const float *x, float *g, float *d
 	return layer_conv_backward(net, l, x, g, dx, params, 0);
 }
 
+double
+layer_conv_flops(const struct layer *l)
+{
+	const struct dl_conv *cv = &l->cv;
+
+	return 2.0 * cv->p * cv->q * cv->k * cv->r * cv->s * cv->c;
+}
+
 const struct dl_layer_kind dl_layer_conv = {
 	.name = "conv", .flags = LK_ACT, .parse = parse, .infer = infer, .params = params,
 	.fan_out = fan_out, .setup = layer_conv_setup, .release = layer_conv_release,
-	.forward = forward, .backward = backward,
+	.forward = forward, .backward = backward, .flops = layer_conv_flops,
 };

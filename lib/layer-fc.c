@@ -83,7 +83,14 @@ dense(const struct layer *l, const int seen[3], char *buf, size_t n)
 	return 1;
 }
 
+static double
+flops(const struct layer *l)
+{
+	return 2.0 * l->in_n * l->k;
+}
+
 const struct dl_layer_kind dl_layer_fc = {
 	.name = "fc", .flags = LK_ACT, .parse = parse, .infer = infer, .params = params,
 	.fan_out = fan_out, .forward = forward, .backward = backward, .dense = dense,
+	.flops = flops,
 };

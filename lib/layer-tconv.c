@@ -81,5 +81,5 @@ backward(struct dl_net *net, struct layer *l, const float *x, float *g, float *d
 const struct dl_layer_kind dl_layer_tconv = {
 	.name = "tconv", .flags = LK_ACT, .parse = parse, .infer = infer, .params = params,
 	.fan_out = fan_out, .setup = layer_conv_setup, .release = layer_conv_release,
-	.forward = forward, .backward = backward,
+	.forward = forward, .backward = backward, .flops = layer_conv_flops,
 };

@@ -84,6 +84,9 @@ struct dl_layer_kind {
 	 * map seen[3] ([H,W,C]), into buf: 1, or 0 to leave the layer out, or
 	 * -DL_E* (NULL: the token as written). */
 	int (*dense)(const struct layer *l, const int seen[3], char *buf, size_t n);
+	/* Floating-point operations of one sample's forward (a multiply-add
+	 * is 2), for the profile (lib/profile.c); NULL: none counted. */
+	double (*flops)(const struct layer *l);
 };
 
 extern const struct dl_layer_kind *const dl_layer_kinds[];	/* NULL-terminated */
@@ -112,6 +115,9 @@ int layer_conv_forward(struct dl_net *net, struct layer *l, const float *x, int 
 int layer_conv_backward(struct dl_net *net, struct layer *l, const float *x, float *g,
     float *dx, int params, int transposed);
 void layer_conv_release(struct dl_net *net, struct layer *l);
+/* 2 P Q K R S C: the forward's operations a sample (the transposed
+ * convolution does as many as the convolution it transposes) */
+double layer_conv_flops(const struct layer *l);
 
 /* ---- non-linearities (lib/layer-act.c) ---- */
 /* Token u (upper case): 1 with *act, *alpha; 0 when u is no non-linearity;

@@ -48,6 +48,7 @@ struct dl_net {
 	float *lossv;			/* per-sample loss [cap] */
 	float *host;			/* host scratch */
 	size_t host_n;
+	struct dl_prof *prof;		/* DL_PROFILE: lib/profile.c; NULL: off */
 };
 
 /* Parse desc into net->L, net->n_layers (lib/notation.c): kinds, their
@@ -63,5 +64,15 @@ int notation_tokerr(int i, const char *tok, const char *fmt, ...)
 void dl_net_advance(struct dl_net *net);
 /* Host pointer to a parameter's storage offset table entry. */
 float *dl_net_param_ptr(struct dl_net *net, int i);
+
+/* ---- the profile (lib/profile.c), all no-ops unless DL_PROFILE is set ---- */
+void prof_start(struct dl_net *net);		/* at dl_net_start */
+double prof_clock(struct dl_net *net);		/* device synced; 0 when off */
+/* Layer i's pass dir (0 forward, 1 backward) since t0; ngrads: the
+ * gradients the backward computed (weights, input: 0..2). */
+void prof_layer(struct dl_net *net, int i, int dir, double t0, int ngrads);
+void prof_opt(struct dl_net *net, double t0);	/* an optimizer step since t0 */
+void prof_report(struct dl_net *net);		/* the table on stderr */
+void prof_free(struct dl_net *net);
 
 #endif

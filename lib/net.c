@@ -432,6 +432,7 @@ dl_net_start(struct dl_net *net)
 		}
 	}
 	net->opts.device = NULL;	/* the caller's string: not kept past here */
+	prof_start(net);
 	return 0;
 }
 
@@ -452,6 +453,8 @@ dl_net_free(struct dl_net *net)
 {
 	if (!net)
 		return;
+	prof_report(net);
+	prof_free(net);
 	if (net->be) {
 		for (int i = 0; i < net->n_layers; i++)
 			if (net->L[i].kind->release)
@@ -687,9 +690,12 @@ forward_layers(struct dl_net *net, int train)
 		struct layer *l = &net->L[i];
 		const float *x = i ? net->L[i - 1].y : net->x;
 
+		double t0 = prof_clock(net);
+
 		rc = l->kind->forward(net, l, x, train);
 		if (rc == 0 && l->act != DL_ACT_NONE)
 			rc = be->act_fwd(net->ctx, l->act, l->alpha, (long)N * l->out_n, l->y, l->y);
+		prof_layer(net, i, 0, t0, 1);
 		if (rc < 0)
 			dl_errprefix("%s", l->name);
 	}
@@ -848,11 +854,13 @@ dl_net_backward(struct dl_net *net, int flags)
 		struct layer *l = &net->L[i];
 		const float *x = i ? net->L[i - 1].y : net->x;
 		float *dx = i ? net->L[i - 1].dy : (flags & DL_BACK_INPUT) ? net->dx : NULL;
+		double t0 = prof_clock(net);
 
 		if (l->act != DL_ACT_NONE)
 			rc = be->act_bwd(c, l->act, l->alpha, (long)N * l->out_n, l->y, l->dy, l->dy);
 		if (rc == 0)
 			rc = l->kind->backward(net, l, x, l->dy, dx, params);
+		prof_layer(net, i, 1, t0, (params && l->pw >= 0) + (dx != NULL));
 		if (rc < 0)
 			dl_errprefix("%s", l->name);
 	}

@@ -262,11 +262,13 @@ dl_opt_step(struct dl_opt *o)
 	struct dl_net *net = o->net;
 	const struct dl_backend *be = net->be;
 	int rc = 0;
+	double t0;
 
 	if (o->scaling && (rc = unscale(o)) <= 0)
 		return rc;		/* skipped, or failed */
 	rc = 0;
 	o->t++;
+	t0 = prof_clock(net);
 	for (int i = 0; i < net->n_params && rc == 0; i++) {
 		struct param *p = &net->P[i];
 		float lr = (float)(o->lr * o->scale[i]);
@@ -282,6 +284,7 @@ dl_opt_step(struct dl_opt *o)
 			rc = be->sgd_step(net->ctx, p->n, w, g, o->v ? o->v + p->off : NULL, lr,
 			    (float)o->c.momentum, wd, o->c.kind == DL_OPT_NESTEROV);
 	}
+	prof_opt(net, t0);
 	dl_net_advance(net);
 	return rc;
 }

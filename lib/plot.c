@@ -304,7 +304,7 @@ panel(FILE *f, const struct dl_plot_run *runs, int n, int acc, int key)
 		any |= has(&runs[i], acc, 0) || has(&runs[i], acc, 1);
 		any_val |= has(&runs[i], acc, 1);
 	}
-	fprintf(f, "set ylabel '%s'\n", acc ? "accuracy" : "loss");
+	fprintf(f, "set ylabel '%s'\n", acc ? "accuracy (%)" : "loss");
 	if (!any) {
 		fputs("unset key\nset label 1 'no data' at graph 0.5, 0.5 center\n"
 		    "plot [] [0:1] NaN notitle\nunset label 1\n", f);
@@ -381,11 +381,11 @@ dl_plot_script(FILE *f, const struct dl_plot_run *runs, int n, const struct dl_p
 		for (size_t k = 0; k < runs[i].n; k++) {
 			const struct dl_plot_row *r = &runs[i].row[k];
 
-			fprintf(f, "%.9g", r->epoch);
+			fprintf(f, "%.9g", r->epoch);	/* accuracy in % */
 			number(f, r->train_loss);
-			number(f, r->train_acc);
+			number(f, 100 * r->train_acc);
 			number(f, r->val_loss);
-			number(f, r->val_acc);
+			number(f, 100 * r->val_acc);
 			putc('\n', f);
 		}
 		fputs("EOD\n", f);

@@ -45,7 +45,7 @@ struct dl_plot_opts {
 
 /*
  * The gnuplot script of the figure: two panels side by side, loss and
- * accuracy against epoch, one colour per run, training solid, validation
+ * accuracy (the logs' fractions as percentages) against epoch, one colour per run, training solid, validation
  * dashed; the terminal writes to standard output.  Runs with no rows are
  * left out.  0, or -DL_EUSAGE when no run has a row, -DL_EIO on a write
  * error.

@@ -349,61 +349,113 @@ out:
 }
 
 /* Per pixel of sal[h, w], the mean of ps[P, Q, K]'s class c over the
- * positions whose window (win[0] x win[1] at stride st) covers it; cnt is
- * h * w floats of scratch. */
+ * positions whose window (win[0] x win[1] at stride st, the first at
+ * (-top, -left)) covers it; cnt is h * w floats of scratch. */
 static void
-window_mean(const float *ps, int p, int q, int k, int c, const int *win, int st, int h, int w,
-    float *cnt, float *sal)
+window_mean(const float *ps, int p, int q, int k, int c, const int *win, int st, int top,
+    int left, int h, int w, float *cnt, float *sal)
 {
 	memset(sal, 0, (size_t)h * w * sizeof *sal);
 	memset(cnt, 0, (size_t)h * w * sizeof *cnt);
 	for (int i = 0; i < p; i++)
-		for (int j = 0; j < q; j++)
-			for (int y = i * st; y < i * st + win[0] && y < h; y++)
-				for (int xx = j * st; xx < j * st + win[1] && xx < w; xx++) {
+		for (int j = 0; j < q; j++) {
+			int y0 = i * st - top, x0 = j * st - left;
+
+			for (int y = y0 < 0 ? 0 : y0; y < y0 + win[0] && y < h; y++)
+				for (int xx = x0 < 0 ? 0 : x0; xx < x0 + win[1] && xx < w; xx++) {
 					sal[(long)y * w + xx] += ps[((long)i * q + j) * k + c];
 					cnt[(long)y * w + xx]++;
 				}
+		}
 	for (long i = 0; i < (long)h * w; i++)
 		sal[i] = cnt[i] > 0 ? sal[i] / cnt[i] : 0;
 }
 
-int
-dl_saliency_dense(struct dl_net *model, struct dl_net *dense, const float *x, int n, int cls,
-    float *probs, long nmax, int *pqk, float *sal)
+/* One side: the padding before (a multiple of st, at least win - st) and
+ * the padded length, whose windows at stride st end flush with it and
+ * start at every multiple of st up to the last pixel's. */
+static void
+pad_side(int n, int win, int st, int *before, int *padded)
 {
-	int in[3], size[3], p, q, k, st;
-	long rc;
-	float *cnt;
+	int b = win > st ? (win - st + st - 1) / st * st : 0;
+
+	*before = b;
+	*padded = win + (b + n - st > 0 ? (b + n - st + st - 1) / st * st : 0);
+}
+
+void
+dl_dense_padding(struct dl_net *model, int h, int w, int pad[4])
+{
+	int in[3], st = dl_net_total_stride(model);
+
+	dl_net_input_shape(model, in);
+	pad_side(h, in[0], st, &pad[0], &pad[2]);
+	pad_side(w, in[1], st, &pad[1], &pad[3]);
+}
+
+int
+dl_saliency_dense(struct dl_net *model, struct dl_net *dense, const float *x, int n, int h,
+    int w, int cls, float *probs, long nmax, int *pqk, float *sal)
+{
+	int in[3], size[3], pad[4], p, q, k, st, i0, j0, pi, qi;
+	long rc, hw = (long)h * w;
+	float *cnt = NULL, *xp = NULL;
 
 	dl_net_input_shape(model, in);
 	dl_net_input_shape(dense, size);
+	dl_dense_padding(model, h, w, pad);
 	st = dl_net_total_stride(model);
-	if (!(cnt = malloc((size_t)size[0] * size[1] * sizeof *cnt)))
-		return dl_seterr(DL_ENOMEM, "out of memory");
-	if ((rc = dl_dense_probs(dense, x, n, probs, nmax, &p, &q, &k)) < 0)
+	if (h < in[0] || w < in[1])
+		return dl_seterr(DL_ESHAPE, "dense: a %dx%d image is smaller than the model's "
+		    "%dx%d input", h, w, in[0], in[1]);
+	if (size[0] != pad[2] || size[1] != pad[3])
+		return dl_seterr(DL_ESHAPE, "dense: the net takes %dx%d, the padded image is %dx%d",
+		    size[0], size[1], pad[2], pad[3]);
+	if (!(cnt = malloc((size_t)hw * sizeof *cnt)) ||
+	    !(xp = calloc((size_t)n * pad[2] * pad[3] * in[2], sizeof *xp))) {
+		rc = dl_seterr(DL_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* Zeros around each image: every pixel is covered by as many windows
+	 * as any other, so the edges and corners are not averaged over fewer
+	 * (and better placed) windows than the middle. */
+	for (long s = 0; s < n; s++)
+		for (int y = 0; y < h; y++)
+			memcpy(xp + ((s * pad[2] + pad[0] + y) * pad[3] + pad[1]) * in[2],
+			    x + (s * hw + (long)y * w) * in[2], (size_t)w * in[2] * sizeof *x);
+	if ((rc = dl_dense_probs(dense, xp, n, probs, nmax, &p, &q, &k)) < 0)
 		goto out;
 	rc = -DL_EUSAGE;
 	if (cls >= k) {
 		dl_seterr(DL_EUSAGE, "class %d outside [0,%d)", cls, k);
 		goto out;
 	}
+	/* The windows wholly inside the image: the grid of probs. */
+	i0 = pad[0] / st;
+	j0 = pad[1] / st;
+	pi = (h - in[0]) / st + 1;
+	qi = (w - in[1]) / st + 1;
 	for (int s = 0; s < n; s++) {
 		const float *ps = probs + (long)s * p * q * k;
 		int c = cls;
-		if (c < 0) {	/* the class most probable anywhere */
+		if (c < 0) {	/* the class most probable anywhere inside */
 			float best = -1;
-			for (long i = 0; i < (long)p * q * k; i++)
-				if (ps[i] > best)
-					best = ps[i], c = (int)(i % k);
+			for (int i = 0; i < pi; i++)
+				for (long j = 0; j < (long)qi * k; j++)
+					if (ps[((long)(i0 + i) * q + j0) * k + j] > best)
+						best = ps[((long)(i0 + i) * q + j0) * k + j], c = (int)(j % k);
 		}
-		window_mean(ps, p, q, k, c, in, st, size[0], size[1], cnt,
-		    sal + (long)s * size[0] * size[1]);
+		window_mean(ps, p, q, k, c, in, st, pad[0], pad[1], h, w, cnt, sal + s * hw);
 	}
+	for (int s = 0; s < n; s++)	/* in place: each row moves to a lower address */
+		for (int i = 0; i < pi; i++)
+			memmove(probs + (((long)s * pi + i) * qi) * k,
+			    probs + (((long)s * p + i0 + i) * q + j0) * k, (size_t)qi * k * sizeof *probs);
 	if (pqk)
-		pqk[0] = p, pqk[1] = q, pqk[2] = k;
+		pqk[0] = pi, pqk[1] = qi, pqk[2] = k;
 	rc = 0;
 out:
 	free(cnt);
+	free(xp);
 	return (int)rc;
 }

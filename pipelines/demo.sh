@@ -38,7 +38,8 @@ say "evaluate on the test set"
 dl-eval "$OUT/lenet.dlm" "$OUT/test.dls" | tee "$OUT/eval.txt"
 dl-eval --json "$OUT/lenet.dlm" "$OUT/test.dls" > "$OUT/eval.json"
 if command -v dl-export > /dev/null; then
-	dl-cat --head 64 "$OUT/test.dls" | dl-export montage --cols 16 -o "$OUT/test-64.png" -q ||
+	dl-cat --head 24 "$OUT/test.dls" | dl-eval --predict -q "$OUT/lenet.dlm" |
+	    dl-export montage --cols 8 --zoom 3 --gap 6 --label y,p -o "$OUT/test-24.png" -q ||
 	    echo "demo: no montage (dl-export failed)" >&2
 fi
 if command -v dl-plot > /dev/null; then

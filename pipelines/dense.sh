@@ -35,7 +35,7 @@ w.close()
 PY
 for k in 0 1 5 7 8 9; do
 	dl-saliency -m dense -c $k dense.dlm < canvas.dls |
-		dl-export montage --overlay saliency --side-by-side -o dense-$k.png
+		dl-export montage --overlay saliency --side-by-side --range 0:1 -o dense-$k.png
 done
 sh "$top/tests/bench/dense.sh"
 echo "dense: pictures in $OUT/dense-*.png"

@@ -27,9 +27,14 @@ fi
 dl-eval "$MODEL" < test.dls | head -3
 
 dl-saliency "$MODEL" test.dls -o gradient.dls
-dl-cat --head 32 gradient.dls | dl-export montage --cols 8 --overlay saliency --side-by-side -o gradient.png
-dl-cat --head 32 test.dls | dl-saliency -m occlusion -w 6 -s 2 -c label "$MODEL" |
-	dl-export montage --cols 8 --overlay saliency --side-by-side -o occlusion.png
+# test images 7 to 18 (two of them wrong for the default model) with the
+# model's answers (p), each map beside its image, three times the size,
+# the true and the predicted class under each
+dl-cat --skip 6 --head 12 test.dls | dl-eval --predict -q "$MODEL" > show.dls
+show="--cols 4 --zoom 3 --gap 6 --label y,p --overlay saliency --side-by-side"
+dl-saliency "$MODEL" show.dls | dl-export montage $show -o gradient.png
+dl-saliency -m occlusion -w 6 -s 2 -c label "$MODEL" show.dls |
+	dl-export montage $show --range all -o occlusion.png
 
 /usr/bin/python3 - <<'PY'
 import numpy as np, dlstream

@@ -42,10 +42,11 @@ done
 
 # What the transforms look like (when dl-export is there).
 if command -v dl-export > /dev/null; then
-	dl-cat --head 32 train.dls > show.dls
-	dl-export montage --cols 16 -o raw.png < show.dls
-	dl-augment $AUG --seed 7 show.dls | dl-export montage --cols 16 -o augment.png
-	dl-whiten zca.dls show.dls | dl-export montage --cols 16 -o zca.png
+	dl-cat --head 16 train.dls > show.dls
+	show="--cols 8 --zoom 3 --label y"
+	dl-export montage $show -o raw.png < show.dls
+	dl-augment $AUG --seed 7 show.dls | dl-export montage $show -o augment.png
+	dl-whiten zca.dls show.dls | dl-export montage $show -o zca.png
 fi
 
 run() {		# whitening (std|zca), augmentation (none|aug)
@@ -71,4 +72,6 @@ for w in ("std", "zca"):
 		print("%-12s %-14s %10.4f %10.4f" % ({"std": "standardise", "zca": "ZCA"}[w],
 		      {"none": "none", "aug": "flip, move"}[a], r["accuracy"], r["loss"]))
 EOF
-command -v dl-plot > /dev/null && dl-plot std-none.tsv std-aug.tsv zca-none.tsv zca-aug.tsv -o curves.png || true
+command -v dl-plot > /dev/null && dl-plot -t "LeNet on Fashion-MNIST, $EPOCHS epochs" \
+    -l standardise -l "standardise, flip+move" -l ZCA -l "ZCA, flip+move" \
+    std-none.tsv std-aug.tsv zca-none.tsv zca-aug.tsv -o curves.png || true

@@ -138,6 +138,9 @@ png q.png 1000 420 1f77b4
 dl-plot --script -l "it's" lenet.tsv > script.gp
 grep -q "title 'it''s'" script.gp || fail "label not quoted: $(grep title script.gp)"
 grep -q 'lenet.tsv' script.gp && fail "a file name reached the script"
+# accuracy in %: the fractions of the log times 100, the axis says so
+grep -q "^3 0.7 78 0.9 72$" script.gp || fail "accuracy not in %: $(grep '^3 ' script.gp)"
+grep -q "set ylabel 'accuracy (%)'" script.gp || fail "no % on the accuracy axis"
 # SVG by name, valid XML naming both runs
 dl-plot -o curves.svg -l 'a<b&c' lenet.tsv mlp.log
 $py -c '

@@ -173,7 +173,7 @@ for k in ("conv1.weight", "conv1.bias", "bn1.gamma", "bn1.beta"):
 # ---- usage ----------------------------------------------------------------------
 expect 2 dl-train -o m.dlm
 expect 2 dl-train --net FC10
-expect 2 dl-train --net FC10 -o m.dlm --device cpu --precision bf16
+expect 2 dl-train --net FC10 -o m.dlm --device cpu --precision fp16
 expect 2 dl-train --net FC10 -o m.dlm --patience 2
 expect 2 dl-train --net FC10 -o m.dlm --opt rmsprop
 expect 2 dl-train --net FC10 -o m.dlm --bogus

@@ -194,6 +194,52 @@ test_descriptions(void)
 	dl_net_free(bn);
 }
 
+/* The dense map of a hand-set net (class 1: the sum of an 8x8 window) on
+ * a 32x32 canvas with the same 3x3 blob in a corner and in the middle:
+ * both blobs get the same map (every pixel is covered by as many windows;
+ * with the windows inside the image only, the corner had fewer and better
+ * placed ones), a blank canvas a flat one, and probs the inside grid. */
+static void
+test_dense_edges(void)
+{
+	uint64_t shape[3] = { 8, 8, 1 };
+	struct dl_net *net = dl_net_new("FC2", 3, shape, ONE), *d = NULL;
+	float w[2 * 64], b[2] = { 0, -4 }, x[32 * 32] = { 0 }, *pr = NULL, sal[32 * 32];
+	int pad[4], pqk[3];
+	long need;
+
+	CHECK(net != NULL);
+	if (!net)
+		return;
+	for (int i = 0; i < 128; i++)
+		w[i] = i < 64 ? 0 : 1;
+	CHECK(dl_net_param_set(net, dl_net_find_param(net, "fc1.weight"), w) == 0);
+	CHECK(dl_net_param_set(net, dl_net_find_param(net, "fc1.bias"), b) == 0);
+	dl_dense_padding(net, 32, 32, pad);
+	CHECK(pad[0] == 7 && pad[1] == 7 && pad[2] == 46 && pad[3] == 46);
+	d = dl_net_dense(net, pad[2], pad[3], ONE);
+	CHECK(d != NULL);
+	if (!d)
+		goto out;
+	need = dl_net_outputs(d);
+	pr = malloc((size_t)need * sizeof *pr);
+	CHECK(dl_saliency_dense(net, d, x, 1, 32, 32, 1, pr, need, pqk, sal) == 0);
+	CHECK(pqk[0] == 25 && pqk[1] == 25 && pqk[2] == 2);
+	for (int i = 0; i < 32 * 32; i++)
+		CHECK_NEAR(sal[i], sal[0], 1e-6);	/* blank: flat */
+	for (int i = 0; i < 9; i++)
+		x[(i / 3) * 32 + i % 3] = x[(14 + i / 3) * 32 + 14 + i % 3] = 1;
+	CHECK(dl_saliency_dense(net, d, x, 1, 32, 32, 1, pr, need, pqk, sal) == 0);
+	for (int i = 0; i < 9; i++)
+		CHECK_NEAR(sal[(i / 3) * 32 + i % 3], sal[(14 + i / 3) * 32 + 14 + i % 3], 1e-5);
+	CHECK(sal[33] > sal[31 * 32 + 31] + 0.05f);	/* the blob above the blank */
+	CHECK(dl_saliency_dense(net, d, x, 1, 4, 4, 1, pr, need, pqk, sal) < 0);
+out:
+	free(pr);
+	dl_net_free(d);
+	dl_net_free(net);
+}
+
 /* The dense LeNet on a canvas of Fashion-MNIST items gives the original's
  * probabilities at every window of its grid. */
 static void
@@ -365,6 +411,7 @@ main(int argc, char **argv)
 	test_gradient_linear();
 	test_occlusion_region();
 	test_descriptions();
+	test_dense_edges();
 
 	ntest = small ? 200 : 2000;
 	x = malloc((size_t)ntest * 784 * sizeof *x);

@@ -3,9 +3,9 @@
 # --precision) run on the CPU with --loss-scale: scaling by a power of two
 # changes no weight (the gradients are unscaled exactly before the step);
 # a scale so large that gradients overflow skips steps and halves it
-# without failing the run; --resume carries the scale on exactly; bf16 and
-# fp16 are refused on the cpu (usage: exit 2) and when --device auto finds
-# no GPU (exit 1), by dl-train and dl-eval.  The GPU runs are
+# without failing the run; --resume carries the scale on exactly; fp16 is
+# refused on the cpu (usage: exit 2) and when --device auto finds no GPU
+# (exit 1), by dl-train and dl-eval; bf16 on the cpu runs, emulated.  The GPU runs are
 # tests/train-cuda.sh.
 set -eu
 . "$DL_TESTS/dl-train.inc"
@@ -55,9 +55,12 @@ train -q --loss-scale 1e20 -e 1 -o res.dlm < all.dls
 train -q --loss-scale 1e20 --resume res.dlm < all.dls
 close big.dlm res.dlm 0 || fail "resumed loss-scaled run differs from the uninterrupted one"
 
-# ---- bf16/fp16 need a GPU ------------------------------------------------------------
-expect 2 dl-train --net FC10 -o m.dlm --device cpu --precision bf16 < /dev/null
-grep -q 'cpu device computes in fp32 only' err.txt || fail "cpu bf16: $(cat err.txt)"
+# ---- fp16 needs a GPU; bf16 on the cpu is emulated ----------------------------------
+expect 2 dl-train --net FC10 -o m.dlm --device cpu --precision fp16 < /dev/null
+grep -q 'cpu device has no fp16' err.txt || fail "cpu fp16: $(cat err.txt)"
+dl-train -v --net FC10 -o bf.dlm --device cpu --precision bf16 --seed 3 < all.dls 2> err.txt ||
+	fail "cpu bf16 training: $(cat err.txt)"
+grep -q 'bf16 on the cpu: emulated' err.txt || fail "cpu bf16: no note: $(cat err.txt)"
 DL_DEVICE=cpu expect 2 dl-train --net FC10 -o m.dlm --precision fp16 < /dev/null
 expect 2 dl-train --net FC10 -o m.dlm --precision fp8 < /dev/null
 expect 2 dl-train --net FC10 -o m.dlm --loss-scale 0.5 < /dev/null
@@ -67,11 +70,13 @@ grep -q 'no usable cuda device' err.txt || fail "auto without a GPU: $(cat err.t
 dl-train --help | grep -q -- '--precision P .*bf16' || fail "--help: no --precision"
 # dl-eval: the same rules
 set +e
-dl-eval --device cpu --precision bf16 plain.dlm d.dls > /dev/null 2> err.txt; st=$?
-[ $st = 2 ] && grep -q '^dl-eval: .*fp32 only' err.txt || fail "dl-eval cpu bf16: $st $(cat err.txt)"
+dl-eval --device cpu --precision fp16 plain.dlm d.dls > /dev/null 2> err.txt; st=$?
+[ $st = 2 ] && grep -q '^dl-eval: .*no fp16' err.txt || fail "dl-eval cpu fp16: $st $(cat err.txt)"
 DL_CUDA_LIB=/nonexistent/libdlpipe-cuda.so dl-eval --precision fp16 plain.dlm d.dls > /dev/null 2> err.txt
 st=$?
-[ $st = 1 ] && grep -q '^dl-eval: .*fp32 only' err.txt || fail "dl-eval auto fp16: $st $(cat err.txt)"
+[ $st = 1 ] && grep -q '^dl-eval: .*no fp16' err.txt || fail "dl-eval auto fp16: $st $(cat err.txt)"
+dl-eval --device cpu --precision bf16 plain.dlm d.dls > /dev/null 2> err.txt ||
+	fail "dl-eval cpu bf16: $(cat err.txt)"
 set -e
 dl-eval --precision fp32 plain.dlm d.dls > /dev/null || fail "dl-eval --precision fp32"
 echo ok

@@ -34,6 +34,7 @@ cpu_fini(struct dl_backend_ctx *ctx)
 		return;
 	cpu_dnnl_fini(ctx);
 	dl_free(ctx->ws);
+	dl_free(ctx->pws);
 	free(ctx);
 }
 
@@ -137,10 +138,10 @@ const struct dl_backend dl_backend_cpu = {
 	.get = cpu_copy,
 	.copy = cpu_copy,
 	.sync = cpu_sync,
-	.gemm = cpu_gemm,
-	.conv2d_fwd = cpu_conv2d_fwd,
-	.conv2d_bwd_data = cpu_conv2d_bwd_data,
-	.conv2d_bwd_filter = cpu_conv2d_bwd_filter,
+	.gemm = cpu_gemm_prec,
+	.conv2d_fwd = cpu_conv2d_fwd_prec,
+	.conv2d_bwd_data = cpu_conv2d_bwd_data_prec,
+	.conv2d_bwd_filter = cpu_conv2d_bwd_filter_prec,
 	.bias_add = cpu_bias_add,
 	.bias_bwd = cpu_bias_bwd,
 	.pool_fwd = cpu_pool_fwd,
@@ -163,4 +164,5 @@ const struct dl_backend dl_backend_cpu = {
 	.axpy = cpu_axpy,
 	.u8_to_f32 = cpu_u8_to_f32,
 	.sumsq = cpu_sumsq,
+	.set_precision = cpu_set_precision,
 };

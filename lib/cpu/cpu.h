@@ -17,6 +17,9 @@ struct dl_backend_ctx {
 	size_t ws_n;		/* floats in ws */
 	void *dnnl;		/* oneDNN engine, streams, primitives (cpu-dnnl.c) */
 	int dnnl_off;		/* 1: convolutions by im2col + sgemm only */
+	int prec;		/* enum dl_precision (cpu-prec.c): fp32 or bf16 */
+	float *pws;		/* bf16-rounded operands (cpu-prec.c) */
+	size_t pws_n;		/* floats in pws */
 };
 
 /* Workspace of at least n floats (contents undefined), or NULL. */
@@ -49,6 +52,16 @@ int cpu_conv2d_bwd_data(struct dl_backend_ctx *ctx, struct dl_conv *cv,
     const float *dy, const float *w, float *dx);
 int cpu_conv2d_bwd_filter(struct dl_backend_ctx *ctx, struct dl_conv *cv,
     const float *x, const float *dy, float *dw);
+/* The same four with the operands rounded to ctx->prec (cpu-prec.c). */
+int cpu_gemm_prec(struct dl_backend_ctx *ctx, int ta, int tb, int m, int n, int k,
+    float alpha, const float *a, const float *b, float beta, float *c);
+int cpu_conv2d_fwd_prec(struct dl_backend_ctx *ctx, struct dl_conv *cv,
+    const float *x, const float *w, float *y);
+int cpu_conv2d_bwd_data_prec(struct dl_backend_ctx *ctx, struct dl_conv *cv,
+    const float *dy, const float *w, float *dx);
+int cpu_conv2d_bwd_filter_prec(struct dl_backend_ctx *ctx, struct dl_conv *cv,
+    const float *x, const float *dy, float *dw);
+int cpu_set_precision(struct dl_backend_ctx *ctx, int prec);
 int cpu_bias_add(struct dl_backend_ctx *ctx, long rows, int c, const float *b, float *y);
 int cpu_bias_bwd(struct dl_backend_ctx *ctx, long rows, int c, const float *dy, float *db);
 int cpu_pool_fwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x, float *y);

@@ -25,13 +25,17 @@ dl_opt_device(int c, struct dl_net_opts *no)
 	return 0;
 }
 
-/* bf16 and fp16 need a device that has them: on the cpu (asked for, or
- * what --device auto finds without a GPU) fail before reading any input. */
+/* fp16 needs a GPU: on the cpu (asked for, or what --device auto finds
+ * without a GPU) fail before reading any input.  bf16 on the cpu is an
+ * emulation (lib/cpu/cpu-prec.c): say so once. */
 void
 dl_device_check(const struct dl_net_opts *no)
 {
 	int rc = dl_backend_check_precision(no->device, no->precision);
 
+	if (rc == 1)
+		dl_msg("--precision bf16 on the cpu: emulated (the numbers of bf16 with fp32 "
+		    "accumulation, at fp32 speed: no native bf16 kernels)");
 	if (rc == -DL_EUSAGE)
 		dl_usage_die("--precision %s: %s", dl_precision_name(no->precision), dl_errmsg());
 	if (rc < 0)

@@ -3,13 +3,16 @@
 Fashion-MNIST training with the same networks, batch size, optimizer and
 data handling (u8 images scaled by 1/255 per batch) as dl-train, on the CPU.
 
-    train_torch.py NET [--samples N] [--batch B] [--threads T] [--dir D]
+    train_torch.py NET [--samples N] [--batch B] [--threads T] [--dir D] [--bf16] [--infer]
 
-NET is mlp, lenet or vgg.  Prints "NET samples/s S seconds T loss L".
+NET is mlp, lenet or vgg.  Prints "NET samples/s S seconds T loss L rss KB".
+--bf16: the forward and the loss under torch.autocast("cpu", dtype=torch.bfloat16).
+--infer: inference instead (eval mode, no gradients) over the test set, batch --batch.
 """
 import argparse
 import gzip
 import os
+import resource
 import time
 
 import numpy as np
@@ -49,13 +52,26 @@ def main():
 	p.add_argument("--batch", type=int, default=128)
 	p.add_argument("--threads", type=int, default=2)
 	p.add_argument("--dir", default="/usr/share/datasets/fashion-mnist")
+	p.add_argument("--bf16", action="store_true")
+	p.add_argument("--infer", action="store_true")
 	a = p.parse_args()
 	torch.set_num_threads(a.threads)
 	torch.manual_seed(0)
-	x = idx(os.path.join(a.dir, "train-images-idx3-ubyte.gz"))[:a.samples]
-	y = idx(os.path.join(a.dir, "train-labels-idx1-ubyte.gz"))[:a.samples].astype(np.int64)
+	part = "t10k" if a.infer else "train"
+	x = idx(os.path.join(a.dir, part + "-images-idx3-ubyte.gz"))[:a.samples]
+	y = idx(os.path.join(a.dir, part + "-labels-idx1-ubyte.gz"))[:a.samples].astype(np.int64)
 	xt, yt = torch.from_numpy(x.copy()), torch.from_numpy(y)
 	m = net(a.net)
+	if a.infer:
+		m.eval()
+		t0 = time.perf_counter()
+		with torch.no_grad():
+			for s in range(0, len(x), a.batch):
+				m(xt[s:s + a.batch].unsqueeze(1).float().div_(255)).softmax(1)
+		t = time.perf_counter() - t0
+		print("%s samples/s %.1f seconds %.2f loss 0 rss %d" % (a.net, len(x) / t, t,
+		      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+		return
 	m.train()
 	opt = torch.optim.Adam(m.parameters(), lr=1e-3)
 	loss_fn = nn.CrossEntropyLoss()
@@ -64,12 +80,14 @@ def main():
 	for s in range(0, len(x), a.batch):
 		xb = xt[s:s + a.batch].unsqueeze(1).float().div_(255)
 		opt.zero_grad(set_to_none=True)
-		loss = loss_fn(m(xb), yt[s:s + a.batch])
+		with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+			loss = loss_fn(m(xb), yt[s:s + a.batch])
 		loss.backward()
 		opt.step()
 		total += loss.item() * len(xb)
 	t = time.perf_counter() - t0
-	print("%s samples/s %.1f seconds %.2f loss %.4f" % (a.net, len(x) / t, t, total / len(x)))
+	print("%s samples/s %.1f seconds %.2f loss %.4f rss %d" % (a.net, len(x) / t, t, total / len(x),
+	      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 
 
 main()
