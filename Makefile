@@ -14,7 +14,7 @@
 #   make test-onnx-vgg16 PyTorch's VGG-16 through ONNX (slow)
 #   make bench           benchmarks in tests/bench/ (long)
 #   make demo            import Fashion-MNIST, train LeNet, evaluate
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (DESTDIR too; make uninstall)
 #   make man-check       lint the man pages
 
 CC       ?= cc
@@ -204,23 +204,63 @@ man-check:
 	tests/man-check.sh
 
 # ---- install ------------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the programs, libdlpipe
+# (static and shared) with the kit, the headers in PREFIX/include/dlpipe
+# (#include <dlpipe.h> with `pkg-config --cflags dlpipe`), dlpipe.pc,
+# dlstream.py where Debian's python3 looks (PREFIX/lib/python3/dist-packages),
+# the man pages and the recipes in PREFIX/share/doc/dlpipe.  make uninstall
+# removes exactly those files.
+LIBDIR    := $(PREFIX)/lib
+INCDIR    := $(PREFIX)/include/dlpipe
+PCDIR     := $(LIBDIR)/pkgconfig
+PYDIR     ?= $(LIBDIR)/python3/dist-packages
+MANDIR    := $(PREFIX)/share/man
+DOCDIR    := $(PREFIX)/share/doc/dlpipe
+HEADERS   := $(filter-out %-priv.h,$(wildcard lib/*.h)) lib/base/base.h lib/kit/kit.h \
+	formats/dls.h formats/formats.h
+RECIPES   := $(wildcard pipelines/*.sh pipelines/*.mk pipelines/*.py)
+PICTURES  := $(wildcard pipelines/pictures/*.png)
+# what libdlpipe.a needs at link time (the shared library records it itself)
+PC_PRIVATE := $(filter -l%,$(ALL_LDLIBS)) -lgomp
+DL_VERSION := $(shell sed -n 's/^\#define DL_VERSION "\(.*\)"/\1/p' lib/base/base.h)
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/dlpipe \
-	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR) \
+	    $(DESTDIR)$(PYDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(DOCDIR)/pipelines/pictures
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
-	install -m 644 $(STATIC) $(KIT) $(DESTDIR)$(PREFIX)/lib
-	install -m 755 $(SHARED) $(wildcard $(CUDALIB)) $(wildcard $(MPILIB)) $(DESTDIR)$(PREFIX)/lib
-	install -m 644 $(filter-out %-priv.h,$(wildcard lib/*.h)) lib/base/base.h lib/kit/kit.h \
-	    formats/dls.h formats/formats.h $(DESTDIR)$(PREFIX)/include/dlpipe
-	install -m 644 $(wildcard man/man1/*.1) $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 644 $(wildcard man/man3/*.3) $(DESTDIR)$(PREFIX)/share/man/man3
-	install -m 644 $(wildcard man/man5/*.5) $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 644 $(STATIC) $(KIT) $(DESTDIR)$(LIBDIR)
+	install -m 755 $(SHARED) $(wildcard $(CUDALIB)) $(wildcard $(MPILIB)) $(DESTDIR)$(LIBDIR)
+	install -m 644 $(HEADERS) $(DESTDIR)$(INCDIR)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include/dlpipe' '' \
+	    'Name: dlpipe' 'Description: deep learning as small Unix programs: tensors, streams, networks' \
+	    'Version: $(DL_VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -ldlpipe-kit -ldlpipe' \
+	    'Libs.private: $(PC_PRIVATE)' > $(DESTDIR)$(PCDIR)/dlpipe.pc
+	install -m 644 formats/dlstream.py $(DESTDIR)$(PYDIR)
+	install -m 644 $(wildcard man/man1/*.1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(wildcard man/man3/*.3) $(DESTDIR)$(MANDIR)/man3
+	install -m 644 $(wildcard man/man5/*.5) $(DESTDIR)$(MANDIR)/man5
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)
+	install -m 755 $(filter %.sh %.py,$(RECIPES)) $(DESTDIR)$(DOCDIR)/pipelines
+	install -m 644 $(filter %.mk,$(RECIPES)) $(DESTDIR)$(DOCDIR)/pipelines
+	install -m 644 $(PICTURES) $(DESTDIR)$(DOCDIR)/pipelines/pictures
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(BINS))) \
+	    $(addprefix $(DESTDIR)$(LIBDIR)/,libdlpipe.a libdlpipe-kit.a libdlpipe.so libdlpipe-cuda.so libdlpipe-mpi.so) \
+	    $(addprefix $(DESTDIR)$(INCDIR)/,$(notdir $(HEADERS))) $(DESTDIR)$(PCDIR)/dlpipe.pc \
+	    $(DESTDIR)$(PYDIR)/dlstream.py \
+	    $(addprefix $(DESTDIR)$(MANDIR)/,$(subst man/,,$(wildcard man/man*/*.[135]))) \
+	    $(DESTDIR)$(DOCDIR)/README.md $(addprefix $(DESTDIR)$(DOCDIR)/,$(RECIPES) $(PICTURES))
+	rm -rf $(DESTDIR)$(PYDIR)/__pycache__/dlstream.*
+	-rmdir $(DESTDIR)$(INCDIR) $(DESTDIR)$(DOCDIR)/pipelines/pictures $(DESTDIR)$(DOCDIR)/pipelines \
+	    $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # ---- Debian packages ---------------------------------------------------------------
 DEBS := build-essential pkg-config clang libdnnl-dev libopenblas-dev liblapacke-dev libzstd-dev zstd \
         libpng-dev libjpeg62-turbo-dev libarchive-dev zlib1g-dev liblzma-dev xz-utils python3-numpy \
         dataset-fashion-mnist mandoc parallel python3-crc32c gnuplot-nox \
-        python3-skimage openmpi-bin libopenmpi-dev
+        python3-skimage openmpi-bin libopenmpi-dev tmux
 # the peers of the benchmarks and of the PyTorch cross-checks (which skip without it)
 BENCH_DEBS := python3-torch
 deps:
@@ -239,7 +279,7 @@ clean:
 	rm -rf build lib/libdlpipe* tests/bin
 	find bin -name 'dl-*' ! -name '*.c' -type f -delete
 
-.PHONY: all test sanitize test-cuda test-onnx-vgg16 fuzz fuzz-onnx bench demo man-check install deps bench-deps clean
+.PHONY: all test sanitize test-cuda test-onnx-vgg16 fuzz fuzz-onnx bench demo man-check install uninstall deps bench-deps clean
 .DELETE_ON_ERROR:
 # keep the objects of programs and tests (intermediate files otherwise)
 .SECONDARY:

@@ -1,9 +1,8 @@
 /*
  * dl-cat: concatenate tensor streams, repeat them as epochs, shuffle,
- * slice.  Records are forwarded byte-for-byte (dl_writer_put_raw), so a
- * plain "dl-cat f" reproduces a canonical stream exactly.  Shuffling reads
- * regular files through the record index (formats/stream.c) and holds
- * piped input in memory.
+ * slice.  Records go on byte-for-byte (the HEAD with its counts, samples
+ * and epochs, set), so "dl-cat f" reproduces a canonical stream.  Shuffling
+ * reads regular files through the record index and holds piped input.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -57,6 +56,7 @@ struct cat {
 	int done;		/* --head reached */
 	struct dl_progress prog;	/* on a terminal, or with -v */
 	uint64_t expect;	/* DATA records to write, when known; else 0 */
+	long long samples;	/* an epoch's, for the HEAD (-1: unknown; -2: the input's) */
 };
 
 static void
@@ -87,7 +87,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 	}
 }
 
-/* The first HEAD starts the output as it is; later ones must agree. */
+/* The first HEAD starts the output; later ones must agree. */
 static void
 put_head(struct cat *c, const struct dl_record *h, const char *src)
 {
@@ -103,7 +103,9 @@ put_head(struct cat *c, const struct dl_record *h, const char *src)
 	c->batches = dl_head_batched(h);
 	if (!(c->w = dl_writer_open(c->o.io.out, &c->o.io.wo)))
 		dl_die("%s", dl_errmsg());
-	if ((rc = dl_writer_put_raw(c->w, h)) < 0)
+	if ((rc = dl_head_set_counts(c->first, dl_head_samples_cut(c->samples == -2 ? dl_head_samples(h)
+	    : c->samples, c->batches, c->o.skip, c->o.head), c->o.n_epochs)) < 0 ||
+	    (rc = dl_writer_put_raw(c->w, c->first)) < 0)
 		dl_writer_die(c->w, rc);
 }
 
@@ -274,6 +276,7 @@ main(int argc, char *argv[])
 	dl_setprogname(argv[0]);
 	parse_args(argc, argv, &c.o);
 	in = open_inputs(argc, argv, &n_in);
+	c.samples = n_in == 1 ? -2 : dl_head_samples_sum(argv + optind, n_in, &c.o.io.ro);
 	if (!(rec = dl_record_new(NULL)))
 		dl_die("out of memory");
 	dl_progress_start(&c.prog, "records");

@@ -20,6 +20,7 @@ static const char usage_text[] =
     "      --input HxW    build for H x W inputs (e.g. 280x280; channels stay)\n"
     "  -o, --output FILE  write there (atomically) instead of stdout\n"
     "  -d, --device D     where to build the net (default cpu)\n"
+    "      --threads N    CPU threads (default: OpenMP's)\n"
     "  -v, --verbose      say what became what\n"
     "  -q, --quiet; -h, --help; -V, --version\n";
 
@@ -30,7 +31,7 @@ main(int argc, char *argv[])
 		{ "dense", no_argument, NULL, 'D' },
 		{ "input", required_argument, NULL, 'i' },
 		{ "output", required_argument, NULL, 'o' },
-		DL_DEVICE_LONGOPTS,
+		DL_DEVICE_LONGOPTS, DL_THREADS_LONGOPT,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },

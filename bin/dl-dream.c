@@ -19,7 +19,7 @@ static const char usage_text[] =
     "Gradient ascent on images: Deep Dream on a layer, or a class's score.\n"
     "  -l, --layer NAME       maximise ||activation||^2 of this layer (conv2, ...)\n"
     "  -c, --class K          maximise the score (logit) of class K\n"
-    "  -n, --steps N          steps per octave (default 20)\n"
+    "      --steps N          steps per octave (default 20)\n"
     "  -e, --step-size F      mean pixel change per step (default 0.01)\n"
     "      --octaves N        octaves, coarse to fine (default 1; --layer only)\n"
     "      --octave-scale F   size ratio between octaves (default 1.4)\n"
@@ -28,6 +28,7 @@ static const char usage_text[] =
     "      --noise N          start from N images of uniform noise (model's size)\n"
     "      --seed S           jitter and noise (default 1)\n"
     "  -d, --device D         cpu, cuda[:N], auto (default $DL_DEVICE, else auto)\n"
+    "      --threads N        CPU threads (default: OpenMP's)\n"
     "  -o, --output FILE      write there (atomically) instead of stdout\n"
     "  -v, --verbose          the objective before and after, per image\n"
     "  -q, --quiet; -h, --help; -V, --version\n";
@@ -56,7 +57,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "clip", no_argument, NULL, O_CLIP },
 		{ "noise", required_argument, NULL, O_NOISE },
 		{ "seed", required_argument, NULL, O_SEED },
-		DL_DEVICE_LONGOPTS,
+		DL_DEVICE_LONGOPTS, DL_THREADS_LONGOPT,
 		{ "output", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -69,7 +70,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 	*o = (struct opts){ .d = { .steps = 20, .step_size = 0.01f, .octaves = 1,
 	    .octave_scale = 1.4f, .seed = 1 } };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":l:c:n:e:j:d:o:vqhV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":l:c:e:j:d:o:vqhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'l': o->d.layer = optarg; break;
 		case 'c':
@@ -219,7 +220,7 @@ main(int argc, char *argv[])
 	dl_setprogname(argv[0]);
 	dl_omp_init();
 	parse_args(argc, argv, &o);
-	no.device = o.no.device;
+	no.device = o.no.device, no.threads = o.no.threads;
 	head = dl_record_new(DL_TAG_HEAD);
 	if (!(net = dl_model_load(o.model, &no, head)))
 		dl_die("%s", dl_errmsg());	/* it names the file */
@@ -231,6 +232,7 @@ main(int argc, char *argv[])
 			dl_die("%s", dl_errmsg());
 		if (dl_head_batched(dl_reader_head(in)))
 			dl_die("%s: batches: dream on samples (before dl-batch)", dl_reader_name(in));
+		dl_warn_prep(head, dl_reader_head(in));
 	}
 	out_head(head, in);	/* a stream of samples carrying the model's class names */
 	if (!(out = dl_writer_open(o.io.out, NULL)) || dl_writer_head(out, head) < 0)

@@ -221,6 +221,7 @@ main(int argc, char *argv[])
 	if (!in || !(h = dl_reader_head(in)) || dl_head_check_data(h, dl_reader_name(in)) < 0)
 		dl_die("%s", dl_errmsg());
 	e.batched = dl_head_batched(h);
+	dl_warn_prep(mh, h);
 	if (!(classes = dl_record_get(mh, "classes")))
 		classes = dl_record_get(h, "classes");
 	e.classes = classes;

@@ -44,7 +44,8 @@ static const char usage_text[] =
     "      --tensors A,B     npy: the tensors to write (default x,y; y if present)\n"
     "      --image NAME      png, montage: the image tensor (default x)\n"
     "      --normalise       png, montage: stretch each image to its own min..max\n"
-    "  -n, --limit N         stop after N samples\n"
+    "                        (also --normalize)\n"
+    "      --limit N         stop after N samples\n"
     "  -q, --quiet           no messages; -v, --verbose: progress even off a terminal\n"
     "  -h, --help            this text; -V, --version: the version\n";
 
@@ -89,7 +90,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 	*o = (struct opts){ .limit = -1, .x = { .image = "x", .tensors = NULL,
 	    .mo = { .gap = 2, .alpha = 0.5, .cmap = dl_colormap("viridis") } } };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:n:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': x->out = optarg; break;
 		case 'I': x->by_id = 1; break;

@@ -31,7 +31,7 @@ static const char usage_text[] =
     "      --resize HxW      images to H rows, W columns: area when shrinking, bilinear\n"
     "                        when growing; the centre is cropped to keep the aspect\n"
     "      --pad             with --resize: fit the whole image, pad the sides black\n"
-    "  -n, --limit N         stop after N samples\n"
+    "      --limit N         stop after N samples\n"
     "      --classes A,B,..  class names for the stream (e.g. Fashion-MNIST's)\n"
     "      --keep-16         keep 16-bit PNG samples as u16 (default: scale to u8)\n"
     "  -o, --output FILE     write FILE atomically instead of stdout\n"
@@ -58,6 +58,7 @@ struct import {
 	struct dl_progress prog;
 	long long n;		/* samples written */
 	int n_classes;		/* from --classes or the folder; 0: unknown */
+	long long samples;	/* for the HEAD, when known; 0: unknown */
 };
 
 static void
@@ -79,7 +80,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 
 	*o = (struct opts){ .limit = -1 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, DL_IO_SHORTOPTS "n:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, DL_IO_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'g': o->channels = 1; break;
 		case 'r': o->channels = 3; break;
@@ -123,6 +124,7 @@ start(struct import *im, const char *classes)
 	if ((rc = dl_record_set(im->rec, "kind", "samples")) < 0 ||
 	    (rc = dl_record_set(im->rec, "source", source)) < 0 ||
 	    (classes && (rc = dl_record_set(im->rec, "classes", classes)) < 0) ||
+	    (rc = dl_head_set_counts(im->rec, im->samples ? im->samples : -1, 0)) < 0 ||
 	    (rc = dl_writer_head(im->w, im->rec)) < 0)
 		dl_writer_die(im->w, rc);
 	dl_progress_start(&im->prog, "import");
@@ -182,6 +184,7 @@ import_arrays(struct import *im, int is_idx)
 	memcpy(shape, xi->shape + 1, sizeof *shape * (size_t)ndim);
 	if (xi->ndim == 3)
 		shape[ndim++] = 1;
+	im->samples = dl_head_samples_cut((long long)xi->shape[0], 0, 0, im->o.limit);
 	start(im, im->o.classes);
 	while (more(im) && (rc = dl_array_next(xa, &xp)) > 0) {
 		if (ya && (ry = dl_array_next(ya, &yp)) <= 0)

@@ -17,6 +17,7 @@ static const char usage_text[] =
     "  -j, --json         one JSON object per input on stdout\n"
     "      --no-verify    do not check payload checksums\n"
     "      --max-record B largest record accepted, in bytes (default 1 GiB)\n"
+    "  -q, --quiet        no messages\n"
     "  -h, --help         this text; -V, --version: the version\n";
 
 /* Read the stream name (NULL: stdin) to its end into a new summary. */

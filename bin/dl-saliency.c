@@ -26,11 +26,13 @@ static const char usage_text[] =
     "      --smooth N     gradient: SmoothGrad, the mean map of N noisy copies (default 0: none)\n"
     "      --noise S      SmoothGrad noise sd, a fraction of each image's range (default 0.15)\n"
     "      --seed S       SmoothGrad noise seed (default 0); sample i draws stream i\n"
-    "  -w, --window N     occlusion window side in pixels (default 6)\n"
-    "  -s, --stride N     occlusion stride (default window/2)\n"
+    "  -w, --window N     occlusion window side in pixels (default 6); -s, --stride N:\n"
+    "                     its step (default window/2)\n"
     "  -d, --device D     cpu, cuda[:N], auto (default $DL_DEVICE, else auto)\n"
+    "      --threads N    CPU threads (default: OpenMP's)\n"
     "  -o, --output FILE  write there (atomically) instead of stdout\n"
-    "  -q, --quiet        no messages; -h, --help: this text; -V, --version\n";
+    "  -q, --quiet        no messages; -v, --verbose: the device even off a terminal\n"
+    "  -h, --help         this text; -V, --version: the version\n";
 
 enum { M_GRADIENT, M_OCCLUSION, M_DENSE };
 
@@ -56,7 +58,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "smooth", required_argument, NULL, 'N' },
 		{ "noise", required_argument, NULL, 'Z' },
 		{ "seed", required_argument, NULL, 'R' },
-		DL_DEVICE_LONGOPTS,
+		DL_DEVICE_LONGOPTS, DL_THREADS_LONGOPT, { "verbose", no_argument, NULL, 'v' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -68,7 +70,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 	*o = (struct opts){ .method = M_GRADIENT, .cls = -1, .window = 6,
 	    .sal = { .score = DL_SCORE_LOGPROB, .smooth = 0, .noise = 0.15f } };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":m:c:w:s:d:o:qhV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:c:w:s:d:o:qvhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "gradient"))
@@ -267,8 +269,9 @@ main(int argc, char *argv[])
 	dl_setprogname(argv[0]);
 	dl_omp_init();
 	parse_args(argc, argv, &o);
-	no.device = o.no.device;
-	if (!(net = dl_model_load(o.model, &no, NULL)))
+	no.device = o.no.device, no.threads = o.no.threads;
+	head = dl_record_new(DL_TAG_HEAD);	/* the model's, then the output's */
+	if (!head || !(net = dl_model_load(o.model, &no, head)))
 		dl_die("%s", dl_errmsg());	/* it names the file */
 	dl_msg_device(net);
 	if (!(in = dl_reader_open(o.input, NULL)))
@@ -276,10 +279,10 @@ main(int argc, char *argv[])
 	if (!dl_reader_head(in))
 		dl_die("%s", dl_errmsg());
 	batched = dl_head_batched(dl_reader_head(in));
+	dl_warn_prep(head, dl_reader_head(in));
 	if (!(out = dl_writer_open(o.io.out, NULL)))
 		dl_die("%s", dl_errmsg());
-	head = dl_record_new(DL_TAG_HEAD);
-	if (!head || dl_record_copy(head, dl_reader_head(in)) < 0 ||
+	if (dl_record_copy(head, dl_reader_head(in)) < 0 ||
 	    dl_record_set(head, "saliency", names[o.method]) < 0 || dl_writer_head(out, head) < 0)
 		dl_die("%s", dl_errmsg());
 	rec = dl_record_new(NULL);

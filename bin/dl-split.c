@@ -13,10 +13,13 @@
 #include "dlpipe.h"
 
 static const char usage_text[] =
-    "usage: dl-split --fraction F [--seed S] OUT_A OUT_B [FILE]\n"
+    "usage: dl-split --fraction F [--seed S] -o OUT_A -o OUT_B [FILE]\n"
+    "       dl-split --fraction F [--seed S] [--force] OUT_A OUT_B [FILE]\n"
     "Split a sample stream (stdin when no FILE or FILE is -) in two, stratified by\n"
     "the label y: a fraction F of each class goes to OUT_A, the rest to OUT_B.\n"
     "  -f, --fraction F   share of each class for OUT_A, 0 to 1 (required)\n"
+    "  -o, --output FILE  OUT_A, then (given twice) OUT_B: written whatever they hold\n"
+    "      --force        let the operands OUT_A OUT_B overwrite a file holding a stream\n"
     "      --seed S       seed of the choice (default 0)\n"
     "      --zstd[=LEVEL] compress both outputs with zstd (level 1-19, default 3)\n"
     "      --no-verify    do not check payload checksums\n"
@@ -58,6 +61,8 @@ parse_args(int argc, char *argv[], struct split *s)
 	static const struct option longopts[] = {
 		{ "fraction", required_argument, NULL, 'f' },
 		{ "seed", required_argument, NULL, 'S' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "zstd", optional_argument, NULL, DL_OPT_ZSTD },
 		{ "no-verify", no_argument, NULL, DL_OPT_NO_VERIFY },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -66,25 +71,44 @@ parse_args(int argc, char *argv[], struct split *s)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c;
+	int c, n_o = 0, force = 0;
 
 	s->fraction = -1;
 	opterr = 0;
 	/* The io flags but -o and --max-record: OUT_A OUT_B are operands. */
-	while ((c = getopt_long(argc, argv, ":f:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:o:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': s->fraction = dl_arg_double(optarg, "--fraction", 0, 1); break;
 		case 'S': s->seed = dl_arg_seed(optarg, "--seed"); break;
+		case 'F': force = 1; break;
+		case 'o':
+			if (n_o == 2)
+				dl_usage_die("-o: given more than twice (OUT_A, OUT_B)");
+			s->out[n_o++] = optarg;
+			break;
 		default: dl_opt_common(c, argv, &s->io, usage_text);
 		}
 	}
 	if (s->fraction < 0)
 		dl_usage_die("--fraction F is required");
-	if (argc - optind < 2 || argc - optind > 3)
-		dl_usage_die("expected OUT_A OUT_B [FILE]");
-	s->out[0] = argv[optind];
-	s->out[1] = argv[optind + 1];
-	s->in = argc - optind == 3 ? argv[optind + 2] : "-";
+	if (n_o == 1)
+		dl_usage_die("-o OUT_A needs -o OUT_B");
+	if (n_o == 0 && (argc - optind < 2 || argc - optind > 3))
+		dl_usage_die("expected -o OUT_A -o OUT_B [FILE] (or OUT_A OUT_B [FILE])");
+	if (n_o == 2 && argc - optind > 1)
+		dl_usage_die("unexpected argument '%s' (the outputs are -o OUT_A -o OUT_B)",
+		    argv[optind + 1]);
+	if (n_o == 0) {
+		s->out[0] = argv[optind++];
+		s->out[1] = argv[optind++];
+		/* all.dls train.dls val.dls would write over all.dls */
+		for (int i = 0; i < 2 && !force; i++)
+			if (dl_file_holds_stream(s->out[i]))
+				dl_usage_die("%s holds a stream and would be overwritten: the outputs "
+				    "come first (OUT_A OUT_B [FILE]); name them with -o, or give "
+				    "--force", s->out[i]);
+	}
+	s->in = optind < argc ? argv[optind] : "-";
 	if (!strcmp(s->out[0], s->out[1]))
 		dl_usage_die("OUT_A and OUT_B are the same file");
 	if (!strcmp(s->out[0], "-") || !strcmp(s->out[1], "-"))
@@ -152,8 +176,11 @@ open_outputs(struct split *s)
 {
 	static const char *side[2] = { "a", "b" };
 	struct dl_record *h = dl_record_new(NULL);
+	long long nb = 0;
 	int rc;
 
+	for (uint64_t k = 0; k < s->n; k++)
+		nb += s->to_b[k];
 	if (!s->head)
 		dl_seterr(DL_EFORMAT, "%s: no stream header", s->in), fail(s, -DL_EFORMAT);
 	for (int i = 0; i < 2; i++) {
@@ -161,6 +188,7 @@ open_outputs(struct split *s)
 			fail(s, -DL_EIO);
 		if (!h || (rc = dl_record_copy(h, s->head)) < 0 ||
 		    (rc = dl_record_set(h, "split", side[i])) < 0 ||
+		    (rc = dl_head_set_counts(h, i ? nb : (long long)s->n - nb, 0)) < 0 ||
 		    (rc = dl_record_setf(h, "split_fraction", "%g", s->fraction)) < 0 ||
 		    (rc = dl_record_setf(h, "split_seed", "%llu", (unsigned long long)s->seed)) < 0 ||
 		    (rc = dl_writer_head(s->w[i], h)) < 0)

@@ -17,11 +17,12 @@
 static const char usage_text[] =
     "usage: dl-train --net SPEC -o MODEL [options] [FILE...]\n"
     "Train a network on batches (or samples) read from FILE or stdin.\n"
-    "  -n, --net SPEC        network description (or a file of tokens), e.g.\n"
+    "      --net SPEC        network description (or a file of tokens), e.g.\n"
     "                        20C5-MP2-50C5-MP2-FC256-FC10\n"
     "  -o, --output MODEL    the model: the best by validation loss (--val), else the last\n"
     "  -b, --batch-size N    (re)batch the input in batches of N (samples: default 128)\n"
-    "  -e, --epochs MAX      stop after MAX epochs (default: as many as the input has)\n"
+    "  -e, --epochs MAX      stop after MAX epochs (default: as many as the input has;\n"
+    "                        fewer in the input: a warning, dl-cat -n repeats a file)\n"
     "      --loss L          nll (default), bce, mse, huber; --huber-delta D\n"
     "      --opt O           sgd, momentum, nesterov, adam (default)\n"
     "      --lr F            learning rate (default 0.001 adam, 0.01 otherwise)\n"
@@ -43,7 +44,7 @@ static const char usage_text[] =
     "      --loss-scale S    dynamic loss scaling from S (fp16: 65536); 0: none\n"
     "      --threads N       CPU threads (default: OpenMP's)\n"
     "      --seed S          weights, dropout (default 0)\n"
-    "  -q, --quiet           no messages; -v, --verbose: a line per epoch off a terminal\n"
+    "  -q, --quiet           no messages (a line per epoch otherwise); -v, --verbose: more\n"
     "Under mpirun: data-parallel, rank 0 reads and sends each rank its slice of every\n"
     "batch; a FILE with %r (the rank) gives each rank its own shard.\n"
     "  -h, --help            this text; -V, --version: the version\n";
@@ -52,6 +53,9 @@ struct opts {
 	struct dl_train_conf c;
 	const char *log;
 	FILE *logf;		/* --log open */
+	struct dl_epoch_stats best;	/* the best epoch so far (the last without --val) */
+	long epochs;		/* epochs done */
+	int warned;		/* the input has fewer epochs than -e */
 	char **in;
 	int n_in;
 };
@@ -91,10 +95,10 @@ lr_scale(char *s, struct dl_train_conf *c)
 static void
 parse_args(int argc, char *argv[], struct opts *o)
 {
-	enum { LOSS = 256, HUBER, OPT, LR, MOM, WD, SCHED, WARM, VAL, PAT, PATMIN, MINEP, INIT,
+	enum { NET = 256, LOSS, HUBER, OPT, LR, MOM, WD, SCHED, WARM, VAL, PAT, PATMIN, MINEP, INIT,
 	    CUT, LRS, FREEZE, RESUME, CKPT, LOG, LSCALE, SEED };
 	static const struct option longopts[] = {
-		{ "net", required_argument, NULL, 'n' }, { "output", required_argument, NULL, 'o' },
+		{ "net", required_argument, NULL, NET }, { "output", required_argument, NULL, 'o' },
 		{ "batch-size", required_argument, NULL, 'b' },
 		{ "epochs", required_argument, NULL, 'e' }, { "loss", required_argument, NULL, LOSS },
 		{ "huber-delta", required_argument, NULL, HUBER },
@@ -123,9 +127,9 @@ parse_args(int argc, char *argv[], struct opts *o)
 	c->opt.kind = DL_OPT_ADAM;
 	c->patience_min = 5;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":n:o:b:e:d:qvhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":o:b:e:d:qvhV", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'n': net = optarg; break;
+		case NET: net = optarg; break;
 		case 'o': c->out = optarg; break;
 		case 'b': c->batch_size = (int)dl_arg_long(optarg, "-b", 1, 1L << 20); break;
 		case 'e': c->max_epochs = dl_arg_long(optarg, "--epochs", 1, 1L << 40); break;
@@ -187,20 +191,30 @@ parse_args(int argc, char *argv[], struct opts *o)
 static int
 log_epoch(const struct dl_epoch_stats *s, void *arg)
 {
-	const struct opts *o = arg;
-	char val[96] = "", scale[96] = "";
+	struct opts *o = arg;
 
-	if (s->has_val)
-		snprintf(val, sizeof val, ", val loss %.4f acc %.2f%%", s->val_loss, 100 * s->val_acc);
-	if (s->loss_scale > 0)
-		snprintf(scale, sizeof scale, ", loss scale %g (%ld step%s skipped)", s->loss_scale,
-		    s->skipped, s->skipped == 1 ? "" : "s");
-	if (dl_verbose || isatty(2))
-		dl_msg("epoch %ld: loss %.4f acc %.2f%%%s, lr %.3g, %.1f s, %.0f samples/s%s%s",
-		    s->epoch, s->train_loss, 100 * s->train_acc, val, s->lr, s->seconds,
-		    s->samples_per_s, scale, s->has_val && s->best ? " (best)" : "");
+	dl_train_epoch_line(s);
+	o->epochs = s->epoch;
+	if (s->best || !s->has_val)
+		o->best = *s;
 	dl_mpirun_epoch(s->epoch);
 	return o->logf ? dl_train_log_row(o->logf, o->log, s) : 0;
+}
+
+/* The run's epochs and an epoch's samples, from the input's header (dl-cat
+ * puts them there) and -e; a warning when the input holds fewer epochs. */
+static void
+progress_setup(struct opts *o, struct dl_reader *in)
+{
+	const struct dl_record *h = dl_reader_head(in);
+	const char *e = h ? dl_record_get(h, "epochs") : NULL;
+	long epochs = e ? atol(e) : 0, max = o->c.max_epochs;
+
+	if ((o->warned = max && epochs > 0 && epochs < max))
+		dl_warn("-e %ld, but the input holds %ld epoch%s (dl-cat -n %ld repeats a file)", max,
+		    epochs, epochs == 1 ? "" : "s", max);
+	dl_train_progress_setup(max && (epochs <= 0 || max < epochs) ? max : epochs,
+	    (long)dl_head_samples(h), o->c.val != NULL);
 }
 
 int
@@ -223,8 +237,9 @@ main(int argc, char *argv[])
 	    dl_reader_open(NULL, NULL);
 	if (!in && dl_dist_rank() == 0)
 		dl_die("%s", dl_errmsg());
-	if (!dl_quiet && isatty(2))
-		o.c.on_batch = dl_train_progress;
+	dl_stdout_text = 1;	/* the last of its pipeline: it draws */
+	progress_setup(&o, in);
+	o.c.on_batch = dl_train_progress;
 	o.c.on_net = dl_msg_device;
 	o.c.on_epoch = log_epoch;
 	o.c.arg = &o;
@@ -238,7 +253,10 @@ main(int argc, char *argv[])
 		dl_mpirun_fail(rc);
 	if (dl_dist_finish() < 0)
 		dl_die("%s", dl_errmsg());
-	if (stopped && (dl_verbose || isatty(2)))
-		dl_msg("stopped; the model is %s", o.c.out);
+	if (!stopped && o.c.max_epochs > o.epochs && o.epochs > 0 && !o.warned)
+		dl_warn("-e %ld, but the input ended after %ld epoch%s (dl-cat -n %ld repeats a file)",
+		    o.c.max_epochs, o.epochs, o.epochs == 1 ? "" : "s", o.c.max_epochs);
+	dl_train_closing_line(&o.best, o.c.out, stopped && o.c.patience > 0 &&
+	    (!o.c.max_epochs || o.epochs < o.c.max_epochs));
 	return 0;
 }

@@ -18,12 +18,13 @@ static const char usage_text[] =
     "  -f, --fit METHOD   standardise, pca or zca: read the data, write statistics\n"
     "  -s, --scope SCOPE  channel (statistics of pixel colours, default) or image\n"
     "                     (of whole images, at most 4096 values each)\n"
-    "  -e, --eps E        added to variances and eigenvalues (default 1e-5;\n"
-    "                     0.1 is usual for --scope image)\n"
+    "  -e, --eps E        added to variances and eigenvalues (default 1e-5, and 0.1\n"
+    "                     with --scope image)\n"
     "  -i, --invert       undo the whitening STATS describe\n"
     "  -t, --tensor NAME  the tensor to fit on or change (default x)\n"
     "  -o, --output FILE  write FILE atomically instead of stdout\n"
     "      --zstd[=LEVEL] compress the output with zstd (level 1-19, default 3)\n"
+    "      --threads N    CPU threads (default: OpenMP's)\n"
     "  -q, --quiet        no messages; -v, --verbose: progress even off a terminal\n"
     "  -h, --help         this text; -V, --version: the version\n";
 
@@ -48,7 +49,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		{ "eps", required_argument, NULL, 'e' },
 		{ "invert", no_argument, NULL, 'i' },
 		{ "tensor", required_argument, NULL, 't' },
-		DL_OUT_LONGOPTS,
+		DL_OUT_LONGOPTS, DL_THREADS_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	int c, scope_given = 0, eps_given = 0;
@@ -76,6 +77,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 		default: dl_opt_common(c, argv, &o->io, usage_text);
 		}
 	}
+	if (!eps_given && o->scope == DL_SCOPE_IMAGE)
+		o->eps = 0.1;	/* ZCA of images in [0, 1]: eps 1e-5 amplifies noise */
 	if (o->method < 0 && (scope_given || eps_given))
 		dl_usage_die("--scope and --eps go with --fit (STATS carry their own)");
 	if (o->method >= 0 && o->invert)
@@ -213,9 +216,11 @@ apply(const struct opts *o, const char *stats, char **paths, int n_paths)
 		dl_record_unset(head, "whiten");
 		dl_record_unset(head, "whiten_scope");
 		dl_record_unset(head, "whiten_eps");
+		dl_record_unset(head, "whiten_stats");
 	} else if (dl_record_set(head, "whiten", dl_whiten_method_name(w.method)) < 0 ||
 	           dl_record_set(head, "whiten_scope", dl_whiten_scope_name(w.scope)) < 0 ||
-	           dl_record_setf(head, "whiten_eps", "%.9g", w.eps) < 0) {
+	           dl_record_setf(head, "whiten_eps", "%.9g", w.eps) < 0 ||
+	           dl_record_setf(head, "whiten_stats", "%08x", dl_whiten_checksum(&w)) < 0) {
 		dl_die("%s", dl_errmsg());
 	}
 	if (!(wr = dl_writer_open(o->io.out, &o->io.wo)))
@@ -267,6 +272,7 @@ main(int argc, char *argv[])
 	struct opts o;
 
 	dl_setprogname(argv[0]);
+	dl_omp_init();
 	parse_args(argc, argv, &o);
 	if (o.method >= 0) {
 		fit(&o, optind < argc ? argv + optind : dash, optind < argc ? argc - optind : 1);

@@ -115,4 +115,18 @@ int dl_whiten_save(const struct dl_whiten *w, const char *path, const struct dl_
 /* Read statistics from a stream file; 0 or -DL_E* (message names path). */
 int dl_whiten_load(struct dl_whiten *w, const char *path);
 
+/* How data was prepared (lib/prep.c): the checksum of whitening statistics
+ * (CRC-32C of mean, W and scale; dl-whiten writes it as whiten_stats), and
+ * whether a model's HEAD (its whiten* keys, which dl-train takes from the
+ * training data, "none" where it was not whitened) differs from a data
+ * stream's: 1 with a message in msg, 0 when they agree or the model does
+ * not say. */
+struct dl_record;
+/* --threads of a program without a network: OpenMP's and OpenBLAS's
+ * threads (lib/threads.c); n <= 0 leaves the defaults. */
+void dl_threads_set(int n);
+uint32_t dl_whiten_checksum(const struct dl_whiten *w);
+int dl_prep_mismatch(const struct dl_record *model, const struct dl_record *data, char *msg,
+    size_t n);
+
 #endif

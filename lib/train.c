@@ -387,7 +387,7 @@ end_epoch(struct trainer *t)
 	if (t->batches == 0)
 		return 0;
 	if (c->on_batch)
-		c->on_batch(t->epoch + 1, -1, 0, 0, 0);
+		c->on_batch(t->epoch + 1, c->val ? -2 : -1, 0, 0, 0);
 	t->epoch++;
 	if ((rc = dist_epoch(t)) != 0)
 		return rc < 0 ? rc : 0;
@@ -516,6 +516,9 @@ setup(struct trainer *t, const struct dl_record *h, const char *src)
 			return rc;
 	}
 	t->bsize = dl_dist_share(c->batch_size > 0 ? c->batch_size : 128);
+	/* the model says how its data was prepared (dl_prep_mismatch) */
+	if (!dl_record_get(h, "whiten") && (rc = dl_record_set(t->meta, "whiten", "none")) < 0)
+		return rc;
 	if (c->batch_size > 0 || !t->batched)
 		if (!(t->b = dl_batcher_new((int)t->bsize, 0, 0)))
 			return -DL_ENOMEM;

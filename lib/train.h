@@ -53,10 +53,24 @@ long dl_batcher_held(const struct dl_batcher *b);	/* samples held */
 long dl_record_samples(const struct dl_record *rec, int batched);
 /* 1 if a stream HEAD says kind=batches. */
 int dl_head_batched(const struct dl_record *head);
+/* The counts of a HEAD (lib/headcount.c): "samples", the samples of an
+ * epoch (-1: not given or not a count), and "epochs", the epochs the
+ * stream holds.  set_counts sets both (samples < 0, epochs <= 0: removes
+ * the key).  samples_sum: the samples the HEADs of regular files announce,
+ * summed; -1 when a path is no regular file or a HEAD does not say. */
+long long dl_head_samples(const struct dl_record *h);
+int dl_head_set_counts(struct dl_record *h, long long samples, long epochs);
+long long dl_head_samples_sum(char *const *paths, int n, const struct dl_reader_opts *ro);
+/* n samples less --skip records, at most --head (head < 0: all); -1 when n
+ * is unknown, or records are batches that skip or head cut. */
+long long dl_head_samples_cut(long long n, int batched, long long skip, long long head);
 /* Check the HEAD h of a later stream (named src) against first, the
  * first stream's: the same kind and classes where both say; classes
  * first lacks are taken from h.  0 or -DL_E*. */
 int dl_head_merge(struct dl_record *first, const struct dl_record *h, const char *src);
+/* 1 when path is a regular file that holds a stream (DLS or zstd magic):
+ * an output operand that would overwrite data (lib/guard.c). */
+int dl_file_holds_stream(const char *path);
 /* A stratified split of n samples with classes label[n] (lib/split.c):
  * per class v, the permutation of its samples that dl_rng_fork(seed, v)
  * shuffles; its first round(fraction * count) get to_b 0, the rest 1, so
@@ -165,9 +179,10 @@ struct dl_train_conf {
 	long min_epochs;	/* M: never stop before epoch M */
 	/* Called as an epoch starts (done = 0), after each of its batches
 	 * (done: samples so far; total: those of the epoch before, 0 at
-	 * first; loss, acc: the means so far) and when it ends or training
-	 * stops (done < 0): for a progress line (dl_train_progress of the
-	 * program kit).  May be NULL. */
+	 * first; loss, acc: the means so far), when its training ends and
+	 * validation begins (done = -2) and when it ends or training stops
+	 * (done = -1): for a progress line (dl_train_progress of the program
+	 * kit).  May be NULL. */
 	void (*on_batch)(long epoch, long done, long total, double loss, double acc);
 	/* Dynamic loss scaling (see dl_loss_scaler) from this scale; 0: from
 	 * DL_LOSS_SCALE_INIT when net_opts.precision is fp16, none otherwise;

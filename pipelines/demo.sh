@@ -21,7 +21,7 @@ say "import Fashion-MNIST from $FMNIST"
 if [ ! -s "$OUT/test.dls" ]; then
 	dl-import idx --classes "$classes" -o "$OUT/all-train.dls" \
 	    "$FMNIST/train-images-idx3-ubyte.gz" "$FMNIST/train-labels-idx1-ubyte.gz"
-	dl-split --fraction 0.9 --seed 1 "$OUT/train.dls" "$OUT/val.dls" "$OUT/all-train.dls"
+	dl-split --fraction 0.9 --seed 1 -o "$OUT/train.dls" -o "$OUT/val.dls" "$OUT/all-train.dls"
 	rm -f "$OUT/all-train.dls"
 	dl-import idx --classes "$classes" -o "$OUT/test.dls" \
 	    "$FMNIST/t10k-images-idx3-ubyte.gz" "$FMNIST/t10k-labels-idx1-ubyte.gz"

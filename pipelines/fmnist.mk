@@ -48,7 +48,7 @@ $(OUT)/test.dls:
 	@mkdir -p $(OUT)
 	dl-import idx --classes '$(CLASSES)' -o $(OUT)/all-train.dls \
 	    $(FMNIST)/train-images-idx3-ubyte.gz $(FMNIST)/train-labels-idx1-ubyte.gz
-	dl-split --fraction 0.9 --seed $(SEED) $(OUT)/train.dls $(OUT)/val.dls $(OUT)/all-train.dls
+	dl-split --fraction 0.9 --seed $(SEED) -o $(OUT)/train.dls -o $(OUT)/val.dls $(OUT)/all-train.dls
 	rm -f $(OUT)/all-train.dls
 	dl-import idx --classes '$(CLASSES)' -o $@ \
 	    $(FMNIST)/t10k-images-idx3-ubyte.gz $(FMNIST)/t10k-labels-idx1-ubyte.gz

@@ -30,7 +30,7 @@ classes="T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle 
 dl-import idx ${LIMIT:+--limit $LIMIT} --classes "$classes" \
 	$FM/train-images-idx3-ubyte.gz $FM/train-labels-idx1-ubyte.gz -o all.dls
 dl-import idx --classes "$classes" $FM/t10k-images-idx3-ubyte.gz $FM/t10k-labels-idx1-ubyte.gz -o test.dls
-dl-split --fraction 0.9 --seed 1 train.dls val.dls < all.dls
+dl-split --fraction 0.9 --seed 1 -o train.dls -o val.dls < all.dls
 
 # Statistics from the training part only.
 dl-whiten --fit standardise -o std.dls train.dls

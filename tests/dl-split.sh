@@ -46,7 +46,7 @@ dl-split --fraction 0.8 --seed 6 a4.dls b4.dls in.dls
 cmp -s a.dls a4.dls && fail "seeds 5 and 6 gave the same split"
 # other fractions, including the ends
 for f in 0 0.1 0.5 1; do
-	dl-split --fraction $f --seed 1 fa.dls fb.dls in.dls
+	dl-split --fraction $f --seed 1 -o fa.dls -o fb.dls in.dls
 	check $f fa.dls fb.dls in.dls
 done
 # the outputs are streams dl-info reads, with the split noted in the HEAD

@@ -2,7 +2,9 @@
 # tests/man-check.sh - every man page lints clean with mandoc -Tlint (any
 # output is a failure); every bin/dl-*.c has man/man1/dl-*.1; every built
 # program answers --help (exit 0, text on stdout) and --bogus (exit 2, a
-# "dl-X: " message on stderr).  Run by tests/run.sh and `make man-check`.
+# "dl-X: " message on stderr); every long option --help names is in the
+# man page, and every option the man page lists (an .It Fl \-name) is in
+# --help; only dl-cat has -n (epochs).  Run by tests/run.sh and `make man-check`.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${DL_BIN:=$top/bin}"
@@ -48,6 +50,22 @@ for src in "$top"/bin/dl-*.c; do
 	rc=$?
 	[ $rc = 2 ] || bad "$p --bogus: exit $rc, expected 2"
 	grep -q "^$p: " "$tmp/err" || bad "$p --bogus: no '$p: ' message: $(head -n 2 "$tmp/err")"
+	# -n has one meaning: dl-cat's epochs (--limit, --steps, --net are long only)
+	if [ "$p" != dl-cat ] && "$p" --help 2>&1 < /dev/null | grep -q -- '^  *-n,'; then
+		bad "$p: -n means something else than dl-cat's epochs"
+	fi
+	[ -f "$top/man/man1/$p.1" ] || continue
+	"$p" --help 2>&1 < /dev/null | grep -o -- '--[a-z][a-z0-9-]*' | sort -u > "$tmp/help"
+	grep -o 'Fl \\-[a-z][a-z0-9-]*' "$top/man/man1/$p.1" | sed 's/Fl \\-/--/' \
+	    | sort -u > "$tmp/man"
+	grep '^\.It .*Fl \\-' "$top/man/man1/$p.1" | grep -o 'Fl \\-[a-z][a-z0-9-]*' \
+	    | sed 's/Fl \\-/--/' | sort -u > "$tmp/items"
+	for o in $(comm -23 "$tmp/help" "$tmp/man"); do
+		bad "$p: $o is in --help, not in man/man1/$p.1"
+	done
+	for o in $(comm -13 "$tmp/help" "$tmp/items"); do
+		bad "$p: man/man1/$p.1 lists $o, --help does not"
+	done
 done
 [ $status = 0 ] && echo "man-check: ok"
 exit $status

@@ -15,7 +15,7 @@ dl_msg_device(const struct dl_net *net)
 	const struct dl_backend *be = dl_net_backend(net);
 	char buf[256] = "";
 
-	if (dl_quiet || !(dl_verbose || isatty(2)))
+	if (dl_progress_mode() == DL_SHOW_NONE)	/* -q, or mid-pipeline without -v */
 		return;
 	if (be->describe && be->describe(dl_net_ctx(net), buf, sizeof buf) == 0 && *buf)
 		dl_msg("device %s", buf);

@@ -4,6 +4,7 @@
  * base layer's (lib/base/err.c).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@ dl_setprogname(const char *argv0)
 	const char *p = strrchr(argv0, '/');
 
 	dl_progname = p ? p + 1 : argv0;
+	/* a closed pipe downstream is -DL_EPIPE from write(), not death by
+	 * SIGPIPE: the writer ends quietly with status 0 (dl_fail) */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static void
@@ -29,6 +33,7 @@ vmsg(const char *fmt, va_list ap)
 	char buf[2048];
 
 	dl_vformat(buf, sizeof buf, fmt, ap);
+	dl_progress_clear();
 	fprintf(stderr, "%s: %s\n", dl_progname, buf);
 }
 
@@ -76,11 +81,23 @@ dl_warn(const char *fmt, ...)
 }
 
 void
+dl_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (dl_quiet)
+		return;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void
 dl_msg(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (dl_quiet || !(dl_verbose || isatty(2)))
+	if (dl_progress_mode() == DL_SHOW_NONE)
 		return;
 	va_start(ap, fmt);
 	vmsg(fmt, ap);
@@ -91,7 +108,7 @@ void
 dl_fail(int rc, const char *what)
 {
 	if (rc == -DL_EPIPE)
-		dl_exit_error(DL_EXIT_FAIL);
+		dl_exit_error(DL_EXIT_OK);
 	if (what && *what)
 		dl_die("%s: %s", what, dl_errmsg());
 	dl_die("%s", dl_errmsg());

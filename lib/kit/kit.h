@@ -30,30 +30,66 @@ void dl_setprogname(const char *argv0);
 __attribute__((noreturn)) void dl_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn)) void dl_usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void dl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* on a tty or -v; never -q */
-/* Exit for a failed library call: quietly (status 1, no message) on
- * -DL_EPIPE, else dl_die("what: message").  */
+/* dl_msg: with -v, or on a terminal by the last program of a pipeline
+ * (dl_progress_mode() is not DL_SHOW_NONE); never with -q. */
+void dl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dl_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* unless -q, tty or not */
+/* Exit for a failed library call: quietly with status 0 on -DL_EPIPE
+ * (the program downstream closed the pipe: dl-train stopping at -e or
+ * --patience, head; a downstream that failed says so with its own
+ * status), else dl_die("what: message").  dl_setprogname() ignores
+ * SIGPIPE, so a closed pipe is this error rather than death by signal
+ * (status 141 under set -o pipefail). */
 __attribute__((noreturn)) void dl_fail(int rc, const char *what);
 /* Exit with status after an error: flush stdio, then _exit() (no atexit
  * handlers: the memory an error path held is the system's to free). */
 __attribute__((noreturn)) void dl_exit_error(int status);
 void dl_print_version(void);	/* "dl-cat (dlpipe) 0.1.0" on stdout */
 
-/* Progress line on stderr, redrawn in place (lib/kit/progress.c); only
- * when stderr is a terminal (or dl_verbose) and not dl_quiet.  done/total
- * may be 0. */
+/* Progress on stderr (lib/kit/progress.c).  Of a pipeline only the last
+ * program draws: stderr a terminal and stdout not a pipe (or
+ * dl_stdout_text set: a program that writes no stream on stdout, such as
+ * dl-train); it redraws one line in place (DL_SHOW_DRAW).  With -v the
+ * others, and any program whose stderr is not a terminal, write plain
+ * lines (DL_SHOW_LINES: at most one every 10 s and a closing one; no
+ * carriage return, no escape code); otherwise, and with -q, nothing.
+ * done/total may be 0. */
+enum { DL_SHOW_NONE, DL_SHOW_DRAW, DL_SHOW_LINES };
+extern int dl_stdout_text;
+int dl_progress_mode(void);
+/* Erase a drawn progress line (the messages of lib/kit/err.c do, first). */
+void dl_progress_clear(void);
 struct dl_progress {
-	const char *what;	/* "epoch 3" */
+	const char *what;	/* "epoch 3/30" */
 	double t0;		/* dl_now() at start */
 	double last;		/* last redraw */
-	int active;		/* 1: drawing */
+	int active;		/* 1: showing */
+	int mode;		/* DL_SHOW_* */
+	uint64_t done, total;	/* the latest update */
+	char extra[96];
 };
 void dl_progress_start(struct dl_progress *p, const char *what);
 void dl_progress_update(struct dl_progress *p, uint64_t done, uint64_t total, const char *extra);
 void dl_progress_end(struct dl_progress *p);
-/* The training loop's progress line (dl_train_conf.on_batch, lib/train.h):
- * "epoch 3 [####....] 1024/60000 2s loss 0.4321 acc 85.00%". */
+/* The training loop's progress (dl_train_conf.on_batch, lib/train.h):
+ * "epoch 3/30 [####....] 1024/60000 0:02 ETA 1:55 loss 0.4321 acc 85.00%",
+ * then "epoch 3/30 validating ..." while it validates.  setup: the epochs
+ * of the run (0: unknown) and the samples of an epoch (0: unknown; known
+ * from the second epoch on), and whether it validates. */
+void dl_train_progress_setup(long epochs, long samples, int val);
 void dl_train_progress(long epoch, long done, long total, double loss, double acc);
+/* The line of an epoch ("epoch 3/30: loss ... (best)"), unless -q, on a
+ * terminal or not: a run under nohup or CI says how it goes.  The closing
+ * line names the best epoch (the last without validation), its figures and
+ * the model written. */
+struct dl_epoch_stats;
+void dl_train_epoch_line(const struct dl_epoch_stats *s);
+void dl_train_closing_line(const struct dl_epoch_stats *best, const char *model, int stopped);
+
+/* "warning: the model was trained on data with zca (...), this data has
+ * no whitening: ..." when dl_prep_mismatch() says so (lib/kit/prep.c). */
+struct dl_record;
+void dl_warn_prep(const struct dl_record *model_head, const struct dl_record *data_head);
 
 /* ---- flags (lib/kit/prog.c) -------------------------------------------------- */
 /* Flag values: parse or dl_usage_die() naming the flag. */
@@ -92,7 +128,8 @@ void dl_opt_common(int c, char **argv, struct dl_io_opts *io, const char *usage)
  * there is no FILE; a missing MODEL or an extra operand exits 2. */
 void dl_args_model_input(int argc, char **argv, const char **model, const char **input);
 /* Leave a failed output cleanly (an ABRT record on a pipe, no file for
- * -o) and exit 1: quietly when rc is -DL_EPIPE, else with dl_errmsg(). */
+ * -o) and exit 1 with dl_errmsg(); quietly with status 0 when rc is
+ * -DL_EPIPE (see dl_fail). */
 __attribute__((noreturn)) void dl_writer_die(struct dl_writer *w, int rc);
 
 /* First thing in the main of a program that computes with threads: make
@@ -110,6 +147,8 @@ void dl_omp_init(void);
  * and fp16 on the cpu exit 2, with --device auto and no usable GPU 1. */
 enum { DL_OPT_PRECISION = 0x1100, DL_OPT_THREADS };
 #define DL_DEVICE_LONGOPTS { "device", required_argument, NULL, 'd' }
+/* --threads alone, for a program without --precision */
+#define DL_THREADS_LONGOPT { "threads", required_argument, NULL, DL_OPT_THREADS }
 #define DL_PRECISION_LONGOPTS \
 	{ "precision", required_argument, NULL, DL_OPT_PRECISION }, \
 	{ "threads", required_argument, NULL, DL_OPT_THREADS }
@@ -117,8 +156,8 @@ struct dl_net_opts;
 int dl_opt_device(int c, struct dl_net_opts *no);
 void dl_device_check(const struct dl_net_opts *no);
 /* Say on stderr which device a net runs on ("device cuda:0 (NVIDIA ...)",
- * "device cpu (2 threads)"): when stderr is a terminal or with -v, never
- * with -q.  For the programs that compute (--device auto picks). */
+ * "device cpu (2 threads)"): as dl_msg() does (a terminal and the last
+ * program of its pipeline, or -v; never -q).  For the programs that compute (--device auto picks). */
 struct dl_net;
 void dl_msg_device(const struct dl_net *net);
 

@@ -58,7 +58,7 @@ dl_arg_seed(const char *s, const char *flag)
 __attribute__((noreturn)) static void
 exit_stdout(void)
 {
-	if (fflush(stdout) == EOF || ferror(stdout))
+	if ((fflush(stdout) == EOF || ferror(stdout)) && errno != EPIPE)
 		dl_die("stdout:");
 	exit(DL_EXIT_OK);
 }
@@ -91,6 +91,9 @@ dl_opt_common(int c, char **argv, struct dl_io_opts *io, const char *usage)
 			return;
 		}
 		break;
+	case DL_OPT_THREADS:	/* a program without dl_opt_device() */
+		dl_threads_set((int)dl_arg_long(optarg, "--threads", 1, 1024));
+		return;
 	case 'q':
 		dl_quiet = 1;
 		return;
@@ -132,7 +135,7 @@ dl_writer_die(struct dl_writer *w, int rc)
 	snprintf(msg, sizeof msg, "%s", dl_errmsg());
 	dl_writer_abort(w, msg);
 	if (rc == -DL_EPIPE)
-		dl_exit_error(DL_EXIT_FAIL);
+		dl_exit_error(DL_EXIT_OK);
 	dl_die("%s", msg);
 }
 
