@@ -37,6 +37,8 @@ static const char usage_text[] =
     "      --list            print ID [LABEL] lines instead of a stream\n"
     "  -o, --output FILE     write FILE atomically instead of stdout\n"
     "      --zstd[=LEVEL]    compress the output with zstd\n"
+    "      --no-verify       do not check payload checksums\n"
+    "      --max-record B    largest record accepted, in bytes (default 1 GiB)\n"
     "  -q, --quiet           no messages; -v, --verbose: report the counts\n"
     "  -h, --help            this text; -V, --version: the version\n";
 

@@ -26,7 +26,7 @@ static const char usage_text[] =
     "      --content-weight F   alpha (default 1); --style-weight F: beta (default 1e3)\n"
     "      --tv-weight F        total variation weight (default 0)\n"
     "      --opt O              lbfgs (default; strong Wolfe line search) or adam\n"
-    "  -n, --steps N            iterations per octave (default 200)\n"
+    "      --steps N            iterations per octave (default 200)\n"
     "      --lr F               Adam's rate (default 0.02); --history M: L-BFGS pairs (50)\n"
     "      --start S            content (default with --content) or noise\n"
     "      --size HxW           texture size (default the style image's); --count N (1)\n"
@@ -93,7 +93,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 	*o = (struct opts){ .s = { .content_weight = -1, .style_weight = -1, .tv_weight = -1,
 	    .steps = 200, .octaves = 1, .seed = 1 }, .count = 1 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, DL_IO_SHORTOPTS "s:c:C:S:n:d:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, DL_IO_SHORTOPTS "s:c:C:S:d:", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': o->style = optarg; break;
 		case 'c': o->content = optarg; break;
