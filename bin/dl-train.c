@@ -206,7 +206,7 @@ log_epoch(const struct dl_epoch_stats *s, void *arg)
 static void
 progress_setup(struct opts *o, struct dl_reader *in)
 {
-	const struct dl_record *h = dl_reader_head(in);
+	const struct dl_record *h = in ? dl_reader_head(in) : NULL;	/* NULL: rank > 0 */
 	const char *e = h ? dl_record_get(h, "epochs") : NULL;
 	long epochs = e ? atol(e) : 0, max = o->c.max_epochs;
 
@@ -214,7 +214,7 @@ progress_setup(struct opts *o, struct dl_reader *in)
 		dl_warn("-e %ld, but the input holds %ld epoch%s (dl-cat -n %ld repeats a file)", max,
 		    epochs, epochs == 1 ? "" : "s", max);
 	dl_train_progress_setup(max && (epochs <= 0 || max < epochs) ? max : epochs,
-	    (long)dl_head_samples(h), o->c.val != NULL);
+	    h ? (long)dl_head_samples(h) : 0, o->c.val != NULL);
 }
 
 int

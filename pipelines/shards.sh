@@ -36,7 +36,7 @@ export OMPI_MCA_btl_vader_single_copy_mechanism=none
 
 dl-import idx --limit "$LIMIT" $FM/train-images-idx3-ubyte.gz $FM/train-labels-idx1-ubyte.gz -o all.dls
 dl-import idx --limit 2000 $FM/t10k-images-idx3-ubyte.gz $FM/t10k-labels-idx1-ubyte.gz -o test.dls
-dl-split --fraction 0.9 --seed 1 train.dls val.dls < all.dls
+dl-split --fraction 0.9 --seed 1 -o train.dls -o val.dls < all.dls
 n=$(dl-info train.dls | awk '$1 == "samples" { print $2; exit }')
 dl-whiten --fit standardise -o std.dls train.dls
 dl-whiten std.dls val.dls > val-std.dls

@@ -30,7 +30,7 @@ cd "$OUT"
 export PATH OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 
 dl-import idx --limit "$LIMIT" $FM/train-images-idx3-ubyte.gz $FM/train-labels-idx1-ubyte.gz -o all.dls
-dl-split --fraction 0.9 --seed 1 train.dls val.dls < all.dls
+dl-split --fraction 0.9 --seed 1 -o train.dls -o val.dls < all.dls
 
 # One job: lr {1}, batch {2}; its log is run-LR-B.tsv.  --sshlogin runs
 # the jobs on other machines (then in this same directory there).

@@ -163,7 +163,7 @@ sorted() { dl-select --list | cut -f1 | sort -n | tr '\n' ' ' | sed 's/ $//'; }
 [ "$(dl-augment --flip h --move 1 --seed 1 < im.dls | sorted)" = "$all" ] || fail "dl-augment lost ids"
 dl-whiten --fit standardise -o st.dls < im.dls
 [ "$(dl-whiten st.dls im.dls | sorted)" = "$all" ] || fail "dl-whiten lost ids"
-dl-split -f 0.5 a.dls b.dls im.dls
+dl-split -f 0.5 -o a.dls -o b.dls im.dls
 [ "$(dl-cat a.dls b.dls | sorted)" = "$all" ] || fail "dl-split lost ids"
 dl-cat -n 2 im.dls | dl-batch -b 10 | dl-train -q --net FC3 -o m.dlm
 [ "$(dl-eval -q --predict m.dlm im.dls | sorted)" = "$all" ] || fail "dl-eval --predict lost ids"
