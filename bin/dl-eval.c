@@ -265,7 +265,7 @@ main(int argc, char *argv[])
 		dl_fail(rc, "write");
 	if (!e.predict && (rc = dl_score_nothing(&e.s)) < 0)	/* not a table of zeros */
 		dl_fail(rc, NULL);
-	if ((!e.predict || e.io.out || !dl_quiet) && (!e.predict || e.s.n))
+	if ((!e.predict || !dl_quiet) && (!e.predict || e.s.n))
 		if ((rc = dl_score_report(e.predict && !e.io.out ? stderr : stdout, &e.s, classes,
 		    e.json)) < 0 || (fflush(stdout) != 0 && (rc = dl_seterr(DL_EIO, "stdout:"))))
 			dl_fail(rc, NULL);

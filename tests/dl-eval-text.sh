@@ -84,6 +84,11 @@ awk -F'\t' '$2 != $3' t.txt > wrong.txt
 # the default: text on a terminal, the stream off it
 dl-eval --predict -q m.dlm u.dls > s.dls
 head -c 4 s.dls | grep -q DLS || fail "--predict off a terminal is not the stream"
+# -q drops the scores with -o too (they used to go to stdout)
+dl-eval --predict -q -o q.dls m.dlm d.dls > q.txt 2> q.err
+[ ! -s q.txt ] && [ ! -s q.err ] && [ -s q.dls ] || fail "--predict -q -o: printed $(cat q.txt q.err)"
+dl-eval --predict -o q.dls m.dlm d.dls > q.txt
+grep -q "^accuracy" q.txt || fail "--predict -o: no scores on stdout: $(cat q.txt)"
 if command -v script >/dev/null 2>&1; then
 	script -qec "dl-eval --predict $PWD/m.dlm $PWD/u.dls" /dev/null > tty.txt 2>&1 || true
 	grep -q "^1	-	[0-3]	" tty.txt || fail "--predict on a terminal is not text: $(head -c 300 tty.txt)"
