@@ -413,24 +413,7 @@ static const char log_header[] =
 FILE *
 dl_gan_log_open(const char *path, int append)
 {
-	FILE *f;
-	long size = 0;
-
-	if (append && (f = fopen(path, "r"))) {
-		fseek(f, 0, SEEK_END);
-		size = ftell(f);
-		fclose(f);
-	}
-	if (!(f = fopen(path, size > 0 ? "a" : "w"))) {
-		dl_seterr(DL_EIO, "%s:", path);
-		return NULL;
-	}
-	if (size <= 0 && (fputs(log_header, f) == EOF || fflush(f) == EOF)) {
-		dl_seterr(DL_EIO, "%s:", path);
-		fclose(f);
-		return NULL;
-	}
-	return f;
+	return dl_tsv_log_open(path, append, log_header);
 }
 
 int

@@ -631,7 +631,7 @@ static const char log_header[] =
     "epoch\ttrain_loss\ttrain_acc\tval_loss\tval_acc\tlr\tseconds\tsamples_per_s\n";
 
 FILE *
-dl_train_log_open(const char *path, int append)
+dl_tsv_log_open(const char *path, int append, const char *header)
 {
 	FILE *f;
 	long size = 0;
@@ -645,12 +645,18 @@ dl_train_log_open(const char *path, int append)
 		dl_seterr(DL_EIO, "%s:", path);
 		return NULL;
 	}
-	if (size <= 0 && (fputs(log_header, f) == EOF || fflush(f) == EOF)) {
+	if (size <= 0 && (fputs(header, f) == EOF || fflush(f) == EOF)) {
 		dl_seterr(DL_EIO, "%s:", path);
 		fclose(f);
 		return NULL;
 	}
 	return f;
+}
+
+FILE *
+dl_train_log_open(const char *path, int append)
+{
+	return dl_tsv_log_open(path, append, log_header);
 }
 
 int

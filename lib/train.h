@@ -212,6 +212,8 @@ int dl_train(const struct dl_train_conf *conf, struct dl_reader *r, int *stopped
  * val_loss val_acc lr seconds samples_per_s", or (append, and it exists)
  * the old one to add lines to.  NULL with dl_errmsg() on failure. */
 FILE *dl_train_log_open(const char *path, int append);
+/* The same for any TSV log with its header line (dl-gan's too). */
+FILE *dl_tsv_log_open(const char *path, int append, const char *header);
 /* The row of an epoch under that header, flushed: 0, or -DL_EIO naming
  * the file (a full disk is an error like any other output's). */
 int dl_train_log_row(FILE *f, const char *path, const struct dl_epoch_stats *s);
