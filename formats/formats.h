@@ -72,7 +72,6 @@ void dl_npy_abort(struct dl_npy_out *w);	/* removes the temporary; frees w */
 enum { DL_PNG_KEEP16 = 1 };
 int dl_png_decode(const void *buf, size_t len, const char *name, int channels,
                   int flags, struct dl_tensor *t);
-int dl_png_load(const char *path, int channels, int flags, struct dl_tensor *t);
 /* Encode x[H, W] or x[H, W, C], C = 1..4: u8 as is, u16 as 16-bit, f32 and
  * f64 as round(255 * v) clamped to [0, 1].  *out from malloc(). */
 int dl_png_encode(const struct dl_tensor *t, void **out, size_t *len);

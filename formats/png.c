@@ -246,21 +246,6 @@ dl_file_slurp(const char *path, unsigned char **out, size_t *len)
 	return 0;
 }
 
-int
-dl_png_load(const char *path, int channels, int flags, struct dl_tensor *t)
-{
-	unsigned char *buf;
-	size_t len;
-	int rc;
-
-	memset(t, 0, sizeof *t);
-	if ((rc = dl_file_slurp(path, &buf, &len)) < 0)
-		return rc;
-	rc = dl_png_decode(buf, len, path, channels, flags, t);
-	free(buf);
-	return rc;
-}
-
 /* ---- encoding ---- */
 static void
 write_mem(png_structp png, png_bytep buf, png_size_t n)

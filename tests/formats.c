@@ -245,7 +245,7 @@ test_png_roundtrip(void)
 	dl_tensor_drop(&back);
 	/* The file path and atomic save. */
 	CHECK(dl_png_save(tpath("w.png"), &f) == 0);
-	CHECK(dl_png_load(tpath("w.png"), 0, 0, &back) == 0);
+	CHECK(dl_image_load(tpath("w.png"), 0, 0, &back) == 0);
 	CHECK(back.dtype == DL_U8 && back.data && ((uint8_t *)back.data)[5] == 255 &&
 	    ((uint8_t *)back.data)[4] == (40000 * 255 + 32895) >> 16);
 	dl_tensor_drop(&back);
@@ -287,7 +287,7 @@ test_png_bad(void)
 	CHECK(strstr(dl_errmsg(), "claims 60000x60000") != NULL);
 	CHECK(dl_png_decode(jpeg, sizeof jpeg, "a.png", 0, 0, &t) == -DL_EFORMAT);
 	CHECK(strstr(dl_errmsg(), "JPEG") != NULL);
-	CHECK(dl_png_load(tpath("missing.png"), 0, 0, &t) == -DL_EIO);
+	CHECK(dl_image_load(tpath("missing.png"), 0, 0, &t) == -DL_EIO);
 	free(p);
 	free(m.p);
 }
