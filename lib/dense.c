@@ -148,6 +148,39 @@ dl_net_derive(struct dl_net *net, const char *desc, int h, int w, const struct d
 }
 
 struct dl_net *
+dl_net_sizes_get(struct dl_net_sizes *c, struct dl_net *net, const char *desc, int h, int w,
+    const struct dl_net_opts *o)
+{
+	struct dl_net *n;
+	int i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->e[i].h == h && c->e[i].w == w)
+			return c->e[i].net;
+	if (!(n = dl_net_derive(net, desc, h, w, o)))
+		return NULL;
+	if (c->n < DL_NET_SIZES) {
+		i = c->n++;
+	} else {
+		i = c->next;
+		c->next = (c->next + 1) % DL_NET_SIZES;
+		dl_net_free(c->e[i].net);
+	}
+	c->e[i].h = h;
+	c->e[i].w = w;
+	c->e[i].net = n;
+	return n;
+}
+
+void
+dl_net_sizes_free(struct dl_net_sizes *c)
+{
+	for (int i = 0; i < c->n; i++)
+		dl_net_free(c->e[i].net);
+	c->n = c->next = 0;
+}
+
+struct dl_net *
 dl_net_dense(struct dl_net *net, int h, int w, const struct dl_net_opts *o)
 {
 	char *desc = dl_net_desc_dense(net);

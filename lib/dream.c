@@ -13,7 +13,6 @@
 
 /* ---- Deep Dream ------------------------------------------------------------------ */
 
-#define DREAM_CACHE 8
 
 struct dl_dream {
 	struct dl_net *net;		/* the model (not owned) */
@@ -23,8 +22,7 @@ struct dl_dream {
 	char *desc;			/* layer mode: net cut after layer */
 	int in[3];			/* the model's input shape */
 	int k;				/* class mode: outputs */
-	struct { int h, w; struct dl_net *net; } cache[DREAM_CACHE];
-	int n_cache, next;
+	struct dl_net_sizes sizes;	/* layer mode: the cut net per image size */
 };
 
 struct dl_dream *
@@ -73,8 +71,7 @@ dl_dream_free(struct dl_dream *d)
 {
 	if (!d)
 		return;
-	for (int i = 0; i < d->n_cache; i++)
-		dl_net_free(d->cache[i].net);
+	dl_net_sizes_free(&d->sizes);
 	free(d->layer);
 	free(d->desc);
 	free(d);
@@ -85,27 +82,7 @@ dl_dream_free(struct dl_dream *d)
 static struct dl_net *
 dream_net(struct dl_dream *d, int h, int w)
 {
-	struct dl_net *n;
-	int i;
-
-	if (!d->o.layer)
-		return d->net;
-	for (i = 0; i < d->n_cache; i++)
-		if (d->cache[i].h == h && d->cache[i].w == w)
-			return d->cache[i].net;
-	if (!(n = dl_net_derive(d->net, d->desc, h, w, &d->no)))
-		return NULL;
-	if (d->n_cache < DREAM_CACHE) {
-		i = d->n_cache++;
-	} else {
-		i = d->next;
-		d->next = (d->next + 1) % DREAM_CACHE;
-		dl_net_free(d->cache[i].net);
-	}
-	d->cache[i].h = h;
-	d->cache[i].w = w;
-	d->cache[i].net = n;
-	return n;
+	return d->o.layer ? dl_net_sizes_get(&d->sizes, d->net, d->desc, h, w, &d->no) : d->net;
 }
 
 /* The objective on img: ||a||_2 of the layer, or p(class) and the logit. */

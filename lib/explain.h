@@ -100,6 +100,19 @@ int dl_argmax(const float *v, int n);
 struct dl_net *dl_net_derive(struct dl_net *net, const char *desc, int h, int w,
     const struct dl_net_opts *o);
 
+/* The nets dl_net_derive makes for a few image sizes (octaves, tiles),
+ * the DL_NET_SIZES most recently made kept (dl-dream, dl-style). */
+#define DL_NET_SIZES 8
+struct dl_net_sizes {
+	struct { int h, w; struct dl_net *net; } e[DL_NET_SIZES];
+	int n, next;
+};
+/* The derived net for h x w, made on the first call for that size; NULL
+ * with dl_errmsg().  Free with dl_net_sizes_free. */
+struct dl_net *dl_net_sizes_get(struct dl_net_sizes *c, struct dl_net *net, const char *desc,
+    int h, int w, const struct dl_net_opts *o);
+void dl_net_sizes_free(struct dl_net_sizes *c);
+
 /* The fully convolutional ("dense") version of net for input h x w (0:
  * net's own), parameters reshaped: fc weight [out, h*w*c] in HWC order is
  * exactly the conv weight [out, h, w, c] (KRSC). */

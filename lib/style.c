@@ -23,7 +23,6 @@
 #include "explain.h"
 #include "style.h"
 
-#define STYLE_CACHE 8
 #define MAX_LAYERS 32
 #define TOL_GRAD 1e-7
 #define TOL_CHANGE 1e-9
@@ -50,8 +49,7 @@ struct dl_style {
 	int c;			/* channels */
 	float *style;		/* the style image */
 	int sh, sw;
-	struct { int h, w; struct dl_net *net; } cache[STYLE_CACHE];
-	int n_cache, next;
+	struct dl_net_sizes sizes;	/* the cut net per image size */
 };
 
 /* The losses of one evaluation. */
@@ -240,8 +238,7 @@ dl_style_free(struct dl_style *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < s->n_cache; i++)
-		dl_net_free(s->cache[i].net);
+	dl_net_sizes_free(&s->sizes);
 	for (int i = 0; i < s->nl; i++) {
 		free(s->L[i].gram);
 		free(s->L[i].target);
@@ -285,26 +282,10 @@ dl_style_set_style(struct dl_style *s, const float *img, int h, int w)
 static struct dl_net *
 style_net(struct dl_style *s, int h, int w)
 {
-	struct dl_net *n;
-	int i;
+	struct dl_net *n = dl_net_sizes_get(&s->sizes, s->net, s->desc, h, w, &s->no);
 
-	for (i = 0; i < s->n_cache; i++)
-		if (s->cache[i].h == h && s->cache[i].w == w)
-			return s->cache[i].net;
-	if (!(n = dl_net_derive(s->net, s->desc, h, w, &s->no))) {
+	if (!n)
 		dl_errprefix("style: the layers up to %s over %dx%d images", s->deepest, h, w);
-		return NULL;
-	}
-	if (s->n_cache < STYLE_CACHE) {
-		i = s->n_cache++;
-	} else {
-		i = s->next;
-		s->next = (s->next + 1) % STYLE_CACHE;
-		dl_net_free(s->cache[i].net);
-	}
-	s->cache[i].h = h;
-	s->cache[i].w = w;
-	s->cache[i].net = n;
 	return n;
 }
 
