@@ -1,9 +1,8 @@
 /*
- * dl-import: bytes from elsewhere (IDX, PNG and JPEG, a folder or archive
- * of images, NPY) into a tensor stream of samples: HEAD (kind=samples,
- * source, classes), one DATA record per sample (x, y, KV id), ENDS.  The
- * readers are formats/idx.c, npy.c, png.c, jpeg.c and archive.c; x and y:
- * lib/import.c; --resize: lib/resize.c.  Formats: the table in main().
+ * dl-import: IDX, PNG/JPEG, folders or archives of images, NPY into a stream
+ * of samples (HEAD, a DATA record per sample: x, y, KV id; ENDS), through
+ * formats/idx.c, npy.c, png.c, jpeg.c, archive.c, lib/import.c and resize.c
+ * (the table in main()); an ONNX network into a model: lib/kit/onnx-cmd.c.
  */
 #include <getopt.h>
 #include <stdio.h>
