@@ -72,7 +72,7 @@ while :; do
 			    --rest "$dir/far.dls" -o "$cand" "$dir/pool.dls"
 		fi
 		dl-eval -q -b 1000 --predict "$dir/model.dlm" "$cand" |
-		    dl-select -k "$STEP" --by "$by" $bal --drop p --rest "$dir/back.dls" \
+		    dl-select -k "$STEP" --by "$by" $bal --drop p --drop z --rest "$dir/back.dls" \
 		    -o "$dir/ask.dls"
 		if [ "$CANDIDATES" -gt 0 ]; then
 			dl-cat -o "$dir/rest.dls" "$dir/far.dls" "$dir/back.dls"
