@@ -15,7 +15,7 @@
 # until LABELS samples are labelled.  Writes DIR/curve.tsv: labels,
 # test accuracy.
 # Env: DATA (out/active), START (100), STEP (100), LABELS (2000), NET,
-# STEPS (training steps per round: 300), BATCH (32), CANDIDATES (5000),
+# STEPS (training steps per round: 1000), BATCH (32), CANDIDATES (5000),
 # DL_BIN.
 set -eu
 [ $# -eq 3 ] || { echo "usage: active-run.sh CHOICE SEED DIR" >&2; exit 2; }
@@ -23,7 +23,7 @@ choice=$1 seed=$2 dir=$3
 top=$(cd "$(dirname "$0")/.." && pwd)
 PATH=${DL_BIN:-$top/bin}:$PATH
 : "${DATA:=out/active}" "${START:=100}" "${STEP:=100}" "${LABELS:=2000}" "${BATCH:=32}"
-: "${STEPS:=300}" "${NET:=6C5-MP2-16C5-MP2-FC120-FC84-FC10}" "${CANDIDATES:=5000}"
+: "${STEPS:=1000}" "${NET:=6C5-MP2-16C5-MP2-FC120-FC84-FC10}" "${CANDIDATES:=5000}"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 case $choice in
 *-bal) by=${choice%-bal} bal=--balance ;;

@@ -12,7 +12,7 @@
 # 100 images for a seed (chosen at random with that seed), then rounds of
 # 100 chosen from the pool until 2,000 are labelled.  Every round trains
 # the same LeNet-5 (6C5-MP2-16C5-MP2-FC120-FC84-FC10) from scratch for a
-# fixed 300 steps of 32 samples (Adam, cosine schedule), scores it on the
+# fixed 1,000 steps of 32 samples (Adam, cosine schedule), scores it on the
 # 10,000 test images and, for an active arm, scores 5,000 images drawn
 # at random from the pool (CANDIDATES=0: all of it, about 10x the cost of
 # that step) and chooses among them.
@@ -20,7 +20,7 @@
 # table: mean and spread at each count of labels), $(OUT)/active.png (the
 # figure: mean over the seeds, the band from the lowest to the highest).
 # Variables: DL_BIN, OUT (out/active), FMNIST, CHOICES, SEEDS (1 2 3),
-# LABELS (2000), STEPS (300), CANDIDATES (5000); OMP_NUM_THREADS is 1 per arm (run make -j2).
+# LABELS (2000), STEPS (1000), CANDIDATES (5000); OMP_NUM_THREADS is 1 per arm (run make -j2).
 TOP     := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
 DL_BIN  ?= $(TOP)/bin
 OUT     ?= out/active
@@ -28,7 +28,7 @@ FMNIST  ?= /usr/share/datasets/fashion-mnist
 CHOICES ?= margin random
 SEEDS   ?= 1 2 3
 LABELS  ?= 2000
-STEPS   ?= 300
+STEPS   ?= 1000
 CANDIDATES ?= 5000
 export PATH := $(DL_BIN):$(PATH)
 export OMP_WAIT_POLICY ?= PASSIVE
