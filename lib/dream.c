@@ -182,19 +182,17 @@ ascend(struct dl_dream *d, struct dl_net *net, float *img, int h, int w, int c,
 	return 0;
 }
 
-/* Octave sizes oh[], ow[] (at most 32) for an h x w image: shrunk by
- * octave_scale, not below the model's input (layer mode only); the count. */
-static int
-octave_sizes(const struct dl_dream *d, int h, int w, int *oh, int *ow)
+int
+dl_octave_sizes(int h, int w, int octaves, double scale, int min_h, int min_w, int *oh, int *ow)
 {
 	int no = 1;
 
 	oh[0] = h;
 	ow[0] = w;
-	while (d->o.layer && no < d->o.octaves && no < 32) {
-		int nh = (int)lround(oh[no - 1] / d->o.octave_scale);
-		int nw = (int)lround(ow[no - 1] / d->o.octave_scale);
-		if (nh < d->in[0] || nw < d->in[1])
+	while (no < octaves && no < 32) {
+		int nh = (int)lround(oh[no - 1] / scale);
+		int nw = (int)lround(ow[no - 1] / scale);
+		if (nh < min_h || nw < min_w)
 			break;
 		oh[no] = nh;
 		ow[no] = nw;
@@ -235,7 +233,8 @@ dl_dream_run(struct dl_dream *d, float *img, int h, int w, uint64_t index,
 		return dl_seterr(DL_ESHAPE, "dream: image %dx%d: class mode needs the model's "
 		    "input size %dx%d", h, w, d->in[0], d->in[1]);
 	dl_rng_fork(&r, d->o.seed, index);
-	rr.octaves = no = octave_sizes(d, h, w, oh, ow);
+	rr.octaves = no = dl_octave_sizes(h, w, d->o.layer ? d->o.octaves : 1, d->o.octave_scale,
+	    d->in[0], d->in[1], oh, ow);	/* class mode: one size */
 	buf = malloc((size_t)n * sizeof *buf);
 	g = malloc((size_t)n * sizeof *g);
 	cur = malloc((size_t)n * sizeof *cur);

@@ -112,6 +112,11 @@ struct dl_net_sizes {
 struct dl_net *dl_net_sizes_get(struct dl_net_sizes *c, struct dl_net *net, const char *desc,
     int h, int w, const struct dl_net_opts *o);
 void dl_net_sizes_free(struct dl_net_sizes *c);
+/* Octave sizes oh[], ow[] (at most 32), finest first: h x w shrunk by
+ * scale while both sides stay at least min_h x min_w, octaves at most
+ * (dl-dream, dl-style, lib/dream.c); the count. */
+int dl_octave_sizes(int h, int w, int octaves, double scale, int min_h, int min_w, int *oh,
+    int *ow);
 
 /* The fully convolutional ("dense") version of net for input h x w (0:
  * net's own), parameters reshaped: fc weight [out, h*w*c] in HWC order is

@@ -792,26 +792,6 @@ out:
 
 /* ---- octaves --------------------------------------------------------------------- */
 
-/* Octave sizes, finest first (at most 32): the count. */
-static int
-octave_sizes(const struct dl_style *s, int h, int w, int *oh, int *ow)
-{
-	int no = 1;
-
-	oh[0] = h;
-	ow[0] = w;
-	while (no < s->o.octaves && no < 32) {
-		int nh = (int)lround(oh[no - 1] / s->o.octave_scale);
-		int nw = (int)lround(ow[no - 1] / s->o.octave_scale);
-		if (nh < s->o.min_size || nw < s->o.min_size)
-			break;
-		oh[no] = nh;
-		ow[no] = nw;
-		no++;
-	}
-	return no;
-}
-
 /* The style image's side for an octave f of the output's (not below
  * min_size, nor above the image's own side). */
 static int
@@ -835,7 +815,8 @@ dl_style_run(struct dl_style *s, const float *content, int h, int w, uint64_t in
 
 	if (!s->style)
 		return dl_seterr(DL_EUSAGE, "style: no style image");
-	no = octave_sizes(s, h, w, oh, ow);
+	no = dl_octave_sizes(h, w, s->o.octaves, s->o.octave_scale, s->o.min_size, s->o.min_size,
+	    oh, ow);
 	/* room for the largest activation used, at the full size */
 	if (!(r.net = style_net(s, h, w)))
 		return -DL_ESHAPE;
