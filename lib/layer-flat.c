@@ -20,14 +20,15 @@ infer(struct layer *l)
 	return 0;
 }
 
-static int
-forward(struct dl_net *net, struct layer *l, const float *x, int train)
+int
+layer_copy_forward(struct dl_net *net, struct layer *l, const float *x, int train)
 {
 	return net->be->copy(net->ctx, l->y, x, (size_t)net->batch * l->out_n * sizeof(float));
 }
 
-static int
-backward(struct dl_net *net, struct layer *l, const float *x, float *g, float *dx, int params)
+int
+layer_copy_backward(struct dl_net *net, struct layer *l, const float *x, float *g, float *dx,
+    int params)
 {
 	return dx ? net->be->copy(net->ctx, dx, g, (size_t)net->batch * l->in_n * sizeof(float)) : 0;
 }
@@ -39,6 +40,7 @@ dense(const struct layer *l, const int seen[3], char *buf, size_t n)
 }
 
 const struct dl_layer_kind dl_layer_flat = {
-	.name = "flat", .parse = parse, .infer = infer, .forward = forward, .backward = backward,
+	.name = "flat", .parse = parse, .infer = infer, .forward = layer_copy_forward,
+	.backward = layer_copy_backward,
 	.dense = dense,
 };

@@ -119,6 +119,11 @@ void layer_conv_release(struct dl_net *net, struct layer *l);
  * convolution does as many as the convolution it transposes) */
 double layer_conv_flops(const struct layer *l);
 
+/* ---- kinds that only relabel the shape (flat, reshape: lib/layer-flat.c) ---- */
+int layer_copy_forward(struct dl_net *net, struct layer *l, const float *x, int train);
+int layer_copy_backward(struct dl_net *net, struct layer *l, const float *x, float *g,
+    float *dx, int params);
+
 /* ---- non-linearities (lib/layer-act.c) ---- */
 /* Token u (upper case): 1 with *act, *alpha; 0 when u is no non-linearity;
  * -1 for a leaky ReLU slope out of range. */
