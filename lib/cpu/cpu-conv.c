@@ -55,7 +55,7 @@ copyf(float *restrict dst, const float *restrict src, size_t n)
 }
 
 /* col[(i,p,q), (r,s,c)] for samples x[0..ns) of the chunk. */
-CPU_V4 static void
+CPU_CLONES static void
 im2col(const struct dl_conv *cv, const float *x, int ns, float *col)
 {
 	int H = cv->h, W = cv->w, C = cv->c, R = cv->r, S = cv->s;

@@ -15,14 +15,14 @@
 
 #define PAR_MIN 32768		/* below this, one thread */
 #define OMP_FOR _Pragma("omp parallel for num_threads(n < PAR_MIN ? 1 : ctx->threads) schedule(static)")
-/* Elementwise work in blocks of BLK, each block one call of a CPU_V4
+/* Elementwise work in blocks of BLK, each block one call of a CPU_CLONES
  * kernel (results do not depend on the split: no cross-element sums). */
 #define BLK 16384L
 #define FOR_BLOCKS(b, len) OMP_FOR for (long b = 0; b < n; b += BLK) { \
 	long len = n - b < BLK ? n - b : BLK;
 #define END_BLOCKS }
 
-CPU_V4 static void
+CPU_CLONES static void
 k_relu(long n, const float *x, float *y)
 {
 	#pragma omp simd
@@ -30,7 +30,7 @@ k_relu(long n, const float *x, float *y)
 		y[i] = x[i] > 0 ? x[i] : 0;
 }
 
-CPU_V4 static void
+CPU_CLONES static void
 k_lrelu(long n, float a, const float *x, float *y)
 {
 	#pragma omp simd
@@ -38,7 +38,7 @@ k_lrelu(long n, float a, const float *x, float *y)
 		y[i] = x[i] > 0 ? x[i] : a * x[i];
 }
 
-CPU_V4 static void
+CPU_CLONES static void
 k_relu_bwd(long n, float a, const float *y, const float *dy, float *dx)
 {
 	#pragma omp simd
@@ -46,7 +46,7 @@ k_relu_bwd(long n, float a, const float *y, const float *dy, float *dx)
 		dx[i] = y[i] > 0 ? dy[i] : a * dy[i];
 }
 
-CPU_V4 static void
+CPU_CLONES static void
 k_mul(long n, const float *x, const float *m, float *y)
 {
 	#pragma omp simd
@@ -54,7 +54,7 @@ k_mul(long n, const float *x, const float *m, float *y)
 		y[i] = x[i] * m[i];
 }
 
-CPU_V4 static void
+CPU_CLONES static void
 k_bias(long rows, int c, const float *b, float *y)
 {
 	for (long r = 0; r < rows; r++) {
@@ -65,7 +65,7 @@ k_bias(long rows, int c, const float *b, float *y)
 	}
 }
 
-CPU_V4 static void
+CPU_CLONES static void
 k_dropout(long n, long i0, float p, float keep, uint64_t seed, const float *x,
     float *mask, float *y)
 {
@@ -77,7 +77,7 @@ k_dropout(long n, long i0, float p, float keep, uint64_t seed, const float *x,
 	}
 }
 
-CPU_V4 static void
+CPU_CLONES static void
 k_u8(long n, const uint8_t *x, float a, float b, float *y)
 {
 	#pragma omp simd

@@ -29,13 +29,14 @@ float *cpu_ws(struct dl_backend_ctx *ctx, size_t n);
  * the work split depends only on the problem size. */
 #define CPU_NCHUNK(n, cs) (((n) + (cs) - 1) / (cs))
 
-/* Kernels compiled twice, for AVX-512 (x86-64-v4) and the build's
- * baseline, picked once at load time by the CPU (ifunc).  Loops in them
- * use "omp simd"; without -ffp-contract both versions give the same bits. */
+/* Kernels compiled three times, for AVX-512 (x86-64-v4), AVX2 (x86-64-v3:
+ * Haswell, Zen 1-3) and the build's baseline (SSE4.2), picked once at load
+ * time by the CPU (ifunc).  Loops in them use "omp simd"; without
+ * -ffp-contract (off in ISO C mode) all versions give the same bits. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define CPU_V4 __attribute__((target_clones("arch=x86-64-v4", "default")))
+#define CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
-#define CPU_V4
+#define CPU_CLONES
 #endif
 
 /* Convolution op (0 fwd: a = x, b = w; 1 bwd data: a = dy, b = w; 2 bwd
