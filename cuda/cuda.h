@@ -169,7 +169,7 @@ int cuda_bn_fwd_infer(struct dl_backend_ctx *ctx, long rows, int c, const float 
 int cuda_bn_bwd(struct dl_backend_ctx *ctx, long rows, int c, const float *x,
     const float *dy, const float *gamma, const float *save_mean,
     const float *save_invstd, float *dx, float *dgamma, float *dbeta);
-int cuda_dropout_fwd(struct dl_backend_ctx *ctx, long n, float p, uint64_t seed,
+int cuda_dropout_fwd(struct dl_backend_ctx *ctx, long n, float p, uint64_t seed, uint64_t i0,
     const float *x, float *mask, float *y);
 int cuda_dropout_bwd(struct dl_backend_ctx *ctx, long n, const float *mask,
     const float *dy, float *dx);

@@ -72,11 +72,11 @@ cuda_bias_bwd(struct dl_backend_ctx *ctx, long rows, int c, const float *dy, flo
 
 /* the mask of lib/kernels.h, which the CPU backend shares: the same bits */
 __global__ static void
-dropout_fwd_kernel(long n, float p, float keep, uint64_t seed, const float *x, float *mask,
-    float *y)
+dropout_fwd_kernel(long n, float p, float keep, uint64_t seed, uint64_t i0, const float *x,
+    float *mask, float *y)
 {
 	FOR_I(n) {
-		float m = dl_dropout_mask(seed, (uint64_t)i, p, keep);
+		float m = dl_dropout_mask(seed, i0 + (uint64_t)i, p, keep);
 
 		mask[i] = m;
 		y[i] = x[i] * m;
@@ -91,13 +91,13 @@ mul_kernel(long n, const float *a, const float *b, float *y)
 }
 
 int
-cuda_dropout_fwd(struct dl_backend_ctx *ctx, long n, float p, uint64_t seed,
+cuda_dropout_fwd(struct dl_backend_ctx *ctx, long n, float p, uint64_t seed, uint64_t i0,
     const float *x, float *mask, float *y)
 {
 	float keep = p < 1 ? 1.0f / (1.0f - p) : 0;
 
 	if (n > 0)
-		LAUNCH(dropout_fwd_kernel, cuda_blocks(n, T), T, ctx, n, p, keep, seed, x, mask, y);
+		LAUNCH(dropout_fwd_kernel, cuda_blocks(n, T), T, ctx, n, p, keep, seed, i0, x, mask, y);
 	return 0;
 }
 

@@ -216,13 +216,14 @@ struct dl_backend {
 	    const float *save_invstd, float *dx, float *dgamma, float *dbeta);
 
 	/* ---- dropout (inverted) ----------------------------------------------
-	 * mask[i] = (dl_dropout_u01(seed, i) < p) ? 0 : 1/(1-p);  y = x mask.
-	 * The mask is a pure function of (seed, i): the same on every backend
-	 * and thread count (dl_dropout_u01 of lib/kernels.h, a hash, no
-	 * sequential state, which both backends include).
+	 * mask[i] = (dl_dropout_u01(seed, i0 + i) < p) ? 0 : 1/(1-p);  y = x mask.
+	 * The mask is a pure function of (seed, i0 + i): the same on every
+	 * backend and thread count (dl_dropout_u01 of lib/kernels.h, a hash, no
+	 * sequential state, which both backends include); i0 places a slice of
+	 * a batch (an MPI rank's) where it lies in the whole batch.
 	 * bwd: dx = dy mask.  y may alias x, dx may alias dy. */
 	int (*dropout_fwd)(struct dl_backend_ctx *ctx, long n, float p, uint64_t seed,
-	    const float *x, float *mask, float *y);
+	    uint64_t i0, const float *x, float *mask, float *y);
 	int (*dropout_bwd)(struct dl_backend_ctx *ctx, long n, const float *mask,
 	    const float *dy, float *dx);
 

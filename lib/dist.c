@@ -236,6 +236,7 @@ slice_lo(long n, int r)
 void dl_dist_set_shards(int on) { shards = on && size > 1; }
 int dl_dist_shards(void) { return shards; }
 long dl_dist_share(long b) { return shards ? slice_lo(b, rank + 1) - slice_lo(b, rank) : b; }
+long dl_dist_first(long n) { return slice_lo(n, rank); }
 
 /* the ranks (of size) whose flag is set, "1, 3" */
 static void

@@ -53,6 +53,8 @@ void dl_dist_abort(int code);	/* the whole job (if loaded); returns otherwise */
 void dl_dist_set_shards(int on);
 int dl_dist_shards(void);
 long dl_dist_share(long b);
+/* This rank's first sample in a step of n samples (0 without MPI). */
+long dl_dist_first(long n);
 int dl_dist_agree(int kind, long n, int full, long epoch, long *whole);
 /* rank 0: send h to every follower; followers: receive it into h. */
 int dl_dist_send_head(const struct dl_record *h);

@@ -2,7 +2,9 @@
  * layer-drop.c - dropout, Dp: p percent of the activations zeroed in
  * training, the rest scaled by 1/(1-p) (inverted dropout); the identity in
  * evaluation.  The mask is a hash of (seed, layer, optimizer step, element)
- * (backend.h dl_dropout_u01), the same on every backend and thread count.
+ * (backend.h dl_dropout_u01), the same on every backend and thread count;
+ * the element is counted in the whole batch (dl_net_set_first_sample), so
+ * MPI ranks draw the masks one process would for their slices.
  */
 #include <ctype.h>
 #include <string.h>
@@ -48,8 +50,8 @@ forward(struct dl_net *net, struct layer *l, const float *x, int train)
 
 	if (!train)
 		return net->be->copy(net->ctx, l->y, x, n * sizeof(float));
-	return net->be->dropout_fwd(net->ctx, n, l->p, mix(mix(net->seed, i), net->step), x,
-	    l->mask, l->y);
+	return net->be->dropout_fwd(net->ctx, n, l->p, mix(mix(net->seed, i), net->step),
+	    (uint64_t)net->sample0 * (uint64_t)l->out_n, x, l->mask, l->y);
 }
 
 static int

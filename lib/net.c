@@ -480,6 +480,7 @@ int dl_net_batch(const struct dl_net *net) { return net->batch; }
 int dl_net_layers(const struct dl_net *net) { return net->n_layers; }
 int dl_net_params(const struct dl_net *net) { return net->n_params; }
 void dl_net_advance(struct dl_net *net) { net->step++; }
+void dl_net_set_first_sample(struct dl_net *net, long first) { net->sample0 = first; }
 
 int
 dl_net_set_loss_scale(struct dl_net *net, float s)

@@ -137,6 +137,11 @@ const struct dl_backend *dl_net_backend(const struct dl_net *net);
 struct dl_backend_ctx *dl_net_ctx(const struct dl_net *net);
 int dl_net_loss_kind(const struct dl_net *net);		/* enum dl_loss_kind */
 int dl_net_set_loss(struct dl_net *net, int kind, float huber_delta);
+/* Data parallelism: the batches given to this net are slices of larger
+ * ones, starting at sample first of each (0 by default).  Dropout draws
+ * its masks per sample of the whole batch, so that ranks that share a
+ * batch draw what one process training on all of it would. */
+void dl_net_set_first_sample(struct dl_net *net, long first);
 /* Input shape [H,W,C] (as given, normalised to 3 dims) and output count. */
 void dl_net_input_shape(const struct dl_net *net, int shape[3]);
 int dl_net_outputs(const struct dl_net *net);		/* elements per sample at the last layer */

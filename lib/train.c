@@ -261,6 +261,8 @@ step_slice(struct trainer *t, const struct dl_record *rec, long whole)
 		    t->epoch + 1, t->batches, bad + 1);
 	if (x->shape[0] == 0)	/* MPI: an empty slice of a small batch */
 		goto reduce;
+	if (whole)
+		dl_net_set_first_sample(t->net, dl_dist_first(whole));
 	if ((rc = dl_net_forward(t->net, x, 1)) < 0 || (rc = dl_net_loss(t->net, y, 1, &st)) < 0)
 		return dl_errprefix("epoch %ld, batch %ld", t->epoch + 1, t->batches), rc;
 	if (!isfinite(st.loss))

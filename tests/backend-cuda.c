@@ -357,13 +357,13 @@ test_dropout(void)
 		struct t x = mk(n, -1, 1), m = mk(n, 0, 0), y = mk(n, 0, 0), dy = mk(n, -1, 1);
 		struct t dx = mk(n, 0, 0);
 
-		BOTH("dropout fwd", E->dropout_fwd(C, n, ps[i], 0x1234567890abcdefULL + i, D(x), D(m),
+		BOTH("dropout fwd", E->dropout_fwd(C, n, ps[i], 0x1234567890abcdefULL + i, 1000 * i, D(x), D(m),
 		    D(y)));
 		same("dropout mask", &m);
 		cmp("dropout fwd", &y, tol);
 		BOTH("dropout bwd", E->dropout_bwd(C, n, D(m), D(dy), D(dx)));
 		cmp("dropout bwd", &dx, tol);
-		BOTH("dropout in place", E->dropout_fwd(C, n, ps[i], 7, D(x), D(m), D(x)));
+		BOTH("dropout in place", E->dropout_fwd(C, n, ps[i], 7, 0, D(x), D(m), D(x)));
 		BOTH("dropout in place", E->dropout_bwd(C, n, D(m), D(dy), D(dy)));
 		same("dropout in place mask", &m);
 		cmp("dropout in place", &x, tol);

@@ -3,7 +3,8 @@
 # with batch 128 (64 a rank) against one process with batch 128 after an
 # epoch of an MLP and of LeNet (SGD with momentum: every weight within 1e-5
 # of its tensor's largest; Adam: 99.99% within 1e-4); -np 1 under mpirun is
-# a plain run bit for bit; a batch smaller than the ranks (an empty slice);
+# a plain run bit for bit; with dropout too (every rank draws the masks of
+# its slice's places in the whole batch); a batch smaller than the ranks (an empty slice);
 # shards read by each rank (%r) equal one process on the same batches, and
 # a shard that ends early is an error naming its rank; a rank killed with
 # SIGKILL stops the other within 30 s naming it, exit 1, the model the last
@@ -46,6 +47,10 @@ echo "LeNet, momentum:"; close lenet-sgd-2.dlm lenet-sgd-1.dlm 1e-5 || fail "LeN
 train 0 lenet-adam-1.dlm small.dls $lenet
 train 2 lenet-adam-2.dlm small.dls $lenet
 echo "LeNet, Adam:"; close lenet-adam-2.dlm lenet-adam-1.dlm 1e-4 0.9999 || fail "LeNet Adam: 2 ranks != 1"
+# dropout: each rank draws the masks of its samples' places in the whole batch
+train 0 drop-1.dlm d.dls FC128-D50-FC10 $mom
+train 2 drop-2.dlm d.dls FC128-D50-FC10 $mom
+echo "MLP with dropout, momentum:"; close drop-2.dlm drop-1.dlm 1e-5 || fail "dropout: 2 ranks != 1"
 
 # batches of samples from a pipe, one of them a single sample: rank 1's
 # slice is empty and its gradient counts as none; three ranks

@@ -66,12 +66,12 @@ k_bias(long rows, int c, const float *b, float *y)
 }
 
 CPU_CLONES static void
-k_dropout(long n, long i0, float p, float keep, uint64_t seed, const float *x,
+k_dropout(long n, uint64_t i0, float p, float keep, uint64_t seed, const float *x,
     float *mask, float *y)
 {
 	#pragma omp simd
 	for (long i = 0; i < n; i++) {
-		float m = dl_dropout_mask(seed, (uint64_t)(i0 + i), p, keep);
+		float m = dl_dropout_mask(seed, i0 + (uint64_t)i, p, keep);
 		mask[i] = m;
 		y[i] = x[i] * m;
 	}
@@ -225,12 +225,12 @@ cpu_act_bwd(struct dl_backend_ctx *ctx, int act, float alpha, long n, const floa
 }
 
 int
-cpu_dropout_fwd(struct dl_backend_ctx *ctx, long n, float p, uint64_t seed,
+cpu_dropout_fwd(struct dl_backend_ctx *ctx, long n, float p, uint64_t seed, uint64_t i0,
     const float *x, float *mask, float *y)
 {
 	float keep = p < 1 ? 1.0f / (1.0f - p) : 0;
 
-	FOR_BLOCKS(b, len) k_dropout(len, b, p, keep, seed, x + b, mask + b, y + b); END_BLOCKS
+	FOR_BLOCKS(b, len) k_dropout(len, i0 + b, p, keep, seed, x + b, mask + b, y + b); END_BLOCKS
 	return 0;
 }
 
