@@ -14,8 +14,40 @@
 
 #define BN_CHUNK 256		/* rows per partial sum */
 
-/* out[j] = sum_rows f(row)[j] for the partial-sum kind asked:
- * 0: x;  1: (x - mean)^2;  2: dy and dy (x - mean) invstd (two outputs). */
+/* s[j] (and s[c + j]) = sum over rows [r0,r1) of f(row)[j], for the
+ * partial-sum kind asked: 0: x;  1: (x - mean)^2;  2: dy and
+ * dy (x - mean) invstd. */
+CPU_CLONES static void
+chunk_sums(int what, long r0, long r1, int c, const float *x, const float *dy,
+    const float *mean, const float *invstd, double *s)
+{
+	for (int j = 0; j < c * (what == 2 ? 2 : 1); j++)
+		s[j] = 0;
+	for (long r = r0; r < r1; r++) {
+		const float *xr = x + (size_t)r * c;
+
+		if (what == 0) {
+			#pragma omp simd
+			for (int j = 0; j < c; j++)
+				s[j] += xr[j];
+		} else if (what == 1) {
+			#pragma omp simd
+			for (int j = 0; j < c; j++) {
+				double d = xr[j] - mean[j];
+				s[j] += d * d;
+			}
+		} else {
+			const float *g = dy + (size_t)r * c;
+			#pragma omp simd
+			for (int j = 0; j < c; j++) {
+				s[j] += g[j];
+				s[c + j] += g[j] * ((xr[j] - mean[j]) * invstd[j]);
+			}
+		}
+	}
+}
+
+/* out[j] (and out2[j]) = sum_rows f(row)[j], chunk_sums' kinds. */
 static int
 colsums(struct dl_backend_ctx *ctx, int what, long rows, int c, const float *x,
     const float *dy, const float *mean, const float *invstd, double *out, double *out2)
@@ -29,29 +61,8 @@ colsums(struct dl_backend_ctx *ctx, int what, long rows, int c, const float *x,
 	#pragma omp parallel for num_threads(ctx->threads) schedule(static)
 	for (long ci = 0; ci < nc; ci++) {
 		long r0 = ci * BN_CHUNK, r1 = r0 + BN_CHUNK < rows ? r0 + BN_CHUNK : rows;
-		double *s = part + (size_t)ci * c * k;
 
-		for (int j = 0; j < c * k; j++)
-			s[j] = 0;
-		for (long r = r0; r < r1; r++) {
-			const float *xr = x + (size_t)r * c;
-
-			if (what == 0) {
-				for (int j = 0; j < c; j++)
-					s[j] += xr[j];
-			} else if (what == 1) {
-				for (int j = 0; j < c; j++) {
-					double d = xr[j] - mean[j];
-					s[j] += d * d;
-				}
-			} else {
-				const float *g = dy + (size_t)r * c;
-				for (int j = 0; j < c; j++) {
-					s[j] += g[j];
-					s[c + j] += g[j] * ((xr[j] - mean[j]) * invstd[j]);
-				}
-			}
-		}
+		chunk_sums(what, r0, r1, c, x, dy, mean, invstd, part + (size_t)ci * c * k);
 	}
 	for (int j = 0; j < c; j++) {
 		double a = 0, b = 0;
@@ -68,16 +79,44 @@ colsums(struct dl_backend_ctx *ctx, int what, long rows, int c, const float *x,
 	return 0;
 }
 
+/* y = x a + b over rows [r0,r1) */
+CPU_CLONES static void
+affine_rows(long r0, long r1, int c, const float *x, const float *a, const float *b, float *y)
+{
+	for (long r = r0; r < r1; r++) {
+		const float *xr = x + (size_t)r * c;
+		float *yr = y + (size_t)r * c;
+		#pragma omp simd
+		for (int j = 0; j < c; j++)
+			yr[j] = xr[j] * a[j] + b[j];
+	}
+}
+
 static void
 affine(struct dl_backend_ctx *ctx, long rows, int c, const float *x, const float *a,
     const float *b, float *y)
 {
+	long nc = CPU_NCHUNK(rows, BN_CHUNK);
+
 	#pragma omp parallel for num_threads(ctx->threads) schedule(static)
-	for (long r = 0; r < rows; r++) {
-		const float *xr = x + (size_t)r * c;
-		float *yr = y + (size_t)r * c;
+	for (long ci = 0; ci < nc; ci++) {
+		long r0 = ci * BN_CHUNK, r1 = r0 + BN_CHUNK < rows ? r0 + BN_CHUNK : rows;
+
+		affine_rows(r0, r1, c, x, a, b, y);
+	}
+}
+
+/* dx = k1 (dy - k2 - (x - mean) k3) over rows [r0,r1) */
+CPU_CLONES static void
+dx_rows(long r0, long r1, int c, const float *x, const float *dy, const float *mean,
+    const float *k1, const float *k2, const float *k3, float *dx)
+{
+	for (long r = r0; r < r1; r++) {
+		const float *xr = x + (size_t)r * c, *g = dy + (size_t)r * c;
+		float *d = dx + (size_t)r * c;
+		#pragma omp simd
 		for (int j = 0; j < c; j++)
-			yr[j] = xr[j] * a[j] + b[j];
+			d[j] = k1[j] * (g[j] - k2[j] - (xr[j] - mean[j]) * k3[j]);
 	}
 }
 
@@ -146,12 +185,12 @@ cpu_bn_bwd(struct dl_backend_ctx *ctx, long rows, int c, const float *x,
 		k2[j] = (float)(sb[j] / rows);
 		k3[j] = (float)(sg[j] / rows) * save_invstd[j];
 	}
+	long nc = CPU_NCHUNK(rows, BN_CHUNK);
 	#pragma omp parallel for num_threads(ctx->threads) schedule(static)
-	for (long r = 0; r < rows; r++) {
-		const float *xr = x + (size_t)r * c, *g = dy + (size_t)r * c;
-		float *d = dx + (size_t)r * c;
-		for (int j = 0; j < c; j++)
-			d[j] = k1[j] * (g[j] - k2[j] - (xr[j] - save_mean[j]) * k3[j]);
+	for (long ci = 0; ci < nc; ci++) {
+		long r0 = ci * BN_CHUNK, r1 = r0 + BN_CHUNK < rows ? r0 + BN_CHUNK : rows;
+
+		dx_rows(r0, r1, c, x, dy, save_mean, k1, k2, k3, dx);
 	}
 	return 0;
 }

@@ -35,7 +35,7 @@ k_lrelu(long n, float a, const float *x, float *y)
 {
 	#pragma omp simd
 	for (long i = 0; i < n; i++)
-		y[i] = x[i] > 0 ? x[i] : a * x[i];
+		y[i] = x[i] * cpu_select(x[i] > 0, 1.0f, a);
 }
 
 CPU_CLONES static void
@@ -43,7 +43,7 @@ k_relu_bwd(long n, float a, const float *y, const float *dy, float *dx)
 {
 	#pragma omp simd
 	for (long i = 0; i < n; i++)
-		dx[i] = y[i] > 0 ? dy[i] : a * dy[i];
+		dx[i] = dy[i] * cpu_select(y[i] > 0, 1.0f, a);	/* y > 0 ? dy : a dy */
 }
 
 CPU_CLONES static void

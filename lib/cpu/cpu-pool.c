@@ -6,7 +6,6 @@
  *        evenly over the window's in-bounds elements.
  */
 #include <float.h>
-#include <stdint.h>
 #include <string.h>
 
 /* memory-bound loops: let GCC vectorise them (-O2 keeps to cheap cases) */
@@ -70,19 +69,6 @@ cpu_pool_fwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x, flo
 	return 0;
 }
 
-/* a if m, else +0: as "m ? a : 0.0f" (the same bits, NaN and -0 included)
- * but as a mask, so that the loops below vectorise instead of branching on
- * which element of a window is the maximum (a branch per element, wrong
- * half the time: pooling's backward took 10x its forward). */
-static inline float
-keep_if(int m, float a)
-{
-	union { float f; uint32_t u; } v = { a };
-
-	v.u &= -(uint32_t)m;
-	return v.f;
-}
-
 /* Max pooling backward of one sample when the windows tile the input
  * (no padding, stride = window): every dx element is written once (the
  * rows and columns past the last window are zeroed), no memset first. */
@@ -107,7 +93,7 @@ max_bwd_tiled(const struct dl_pool *pl, const float *xn, const float *yn,
 					float *d = dxn + i;
 					#pragma omp simd
 					for (int c = 0; c < C; c++) {
-						float hit = keep_if(xi[c] == yo[c], left[c]);
+						float hit = cpu_keep_if(xi[c] == yo[c], left[c]);
 						d[c] = 0.0f + hit;	/* as dx = 0, dx += hit */
 						left[c] -= hit;
 					}
@@ -151,7 +137,7 @@ bwd_sample(const struct dl_pool *pl, const float *xn, const float *yn,
 						float *d = dxn + i;
 						#pragma omp simd
 						for (int c = 0; c < C; c++) {
-							float hit = keep_if(xi[c] == yo[c], left[c]);
+							float hit = cpu_keep_if(xi[c] == yo[c], left[c]);
 							d[c] += hit;
 							left[c] -= hit;
 						}

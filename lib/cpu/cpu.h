@@ -39,6 +39,30 @@ float *cpu_ws(struct dl_backend_ctx *ctx, size_t n);
 #define CPU_CLONES
 #endif
 
+/* m ? a : b, and m ? a : +0, as bit masks: the same bits as the ternaries
+ * (NaN and -0 included), but GCC neither branches on them nor turns
+ * "x * (m ? 1 : a)" into a multiply under a condition, which it will not
+ * vectorise without AVX-512's masks (it might trap).  Branching on data
+ * that way made max pooling's backward 10x its forward and ReLU's backward
+ * a tenth of a VGG-style step. */
+static inline float
+cpu_select(int m, float a, float b)
+{
+	union { float f; uint32_t u; } x = { a }, y = { b };
+
+	x.u = (x.u & -(uint32_t)m) | (y.u & ~-(uint32_t)m);
+	return x.f;
+}
+
+static inline float
+cpu_keep_if(int m, float a)
+{
+	union { float f; uint32_t u; } v = { a };
+
+	v.u &= -(uint32_t)m;
+	return v.f;
+}
+
 /* Convolution op (0 fwd: a = x, b = w; 1 bwd data: a = dy, b = w; 2 bwd
  * filter: a = x, b = dy) through oneDNN: 0 done, 1 declined, <0 error. */
 int cpu_dnnl_conv(struct dl_backend_ctx *ctx, int op, struct dl_conv *cv,
