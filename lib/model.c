@@ -497,6 +497,7 @@ dl_model_net(struct dl_model *m)
 		dl_seterr(DL_EUSAGE, "%s: the model's network was taken already", m->name);
 		return NULL;
 	}
+	net->blank = 1;		/* every parameter is set below: no random start */
 	if ((rc = dl_net_start(net)) < 0) {
 		dl_errprefix("%s", m->name);
 		return NULL;

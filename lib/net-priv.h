@@ -42,6 +42,7 @@ struct dl_net {
 	int seeded;			/* layer whose dy is seeded; -1 none */
 	uint64_t step;			/* optimizer steps (dropout masks) */
 	long sample0;			/* dl_net_set_first_sample: of the whole batch (MPI) */
+	int blank;			/* dl_net_start leaves the parameters to the caller */
 	float *x;			/* input [cap, in_n] */
 	float *dx;			/* input gradient */
 	uint8_t *xu8;			/* u8 staging */

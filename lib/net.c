@@ -419,7 +419,7 @@ dl_net_start(struct dl_net *net)
 	    !(net->grads = net->be->alloc(net->ctx, net->n_train * sizeof(float))) ||
 	    !(net->stats = net->be->alloc(net->ctx, net->n_stats * sizeof(float))))
 		return -DL_ENOMEM;
-	if ((rc = init_params(net)) < 0)
+	if (!net->blank && (rc = init_params(net)) < 0)
 		return rc;
 	if (o->max_batch > 0 && (rc = ensure(net, o->max_batch)) < 0)
 		return rc;
