@@ -3,7 +3,6 @@
  * dropout, optimizer steps, fill/scale/axpy, u8 -> f32, sum of squares.
  * CUDA twins: cuda/elem.cu, cuda/dnn.cu (activations).
  */
-#include <immintrin.h>
 #include <math.h>
 
 /* memory-bound loops: let GCC vectorise them (-O2 keeps to cheap cases) */
@@ -85,12 +84,13 @@ k_u8(long n, const uint8_t *x, float a, float b, float *y)
 		y[i] = a * x[i] + b;
 }
 
-/* Adam on [0,n): the same operations in the same order as the scalar
- * loop (no FMA), so both paths give the same bits. */
-static void
-k_adam_scalar(long n, float *w, const float *g, float *m, float *v, float lr,
-    float b1, float b2, float eps, float wd, float c1, float c2)
+/* Adam on [0,n).  Without FMA contraction (ISO C mode) every clone gives
+ * the bits of the scalar loop: the vector sqrt and divide are exact too. */
+CPU_CLONES static void
+k_adam(long n, float *restrict w, const float *restrict g, float *restrict m,
+    float *restrict v, float lr, float b1, float b2, float eps, float wd, float c1, float c2)
 {
+	#pragma omp simd
 	for (long i = 0; i < n; i++) {
 		float gi = g[i] + wd * w[i];
 
@@ -99,35 +99,6 @@ k_adam_scalar(long n, float *w, const float *g, float *m, float *v, float lr,
 		w[i] -= lr * (m[i] * c1) / (sqrtf(v[i] * c2) + eps);
 	}
 }
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target("avx512f")))
-static void
-k_adam_512(long n, float *w, const float *g, float *m, float *v, float lr,
-    float b1, float b2, float eps, float wd, float c1, float c2)
-{
-	__m512 B1 = _mm512_set1_ps(b1), B2 = _mm512_set1_ps(b2), A1 = _mm512_set1_ps(1 - b1);
-	__m512 A2 = _mm512_set1_ps(1 - b2), WD = _mm512_set1_ps(wd), LR = _mm512_set1_ps(lr);
-	__m512 C1 = _mm512_set1_ps(c1), C2 = _mm512_set1_ps(c2), EPS = _mm512_set1_ps(eps);
-	long i = 0;
-
-	for (; i + 16 <= n; i += 16) {
-		__m512 wi = _mm512_loadu_ps(w + i);
-		__m512 gi = _mm512_add_ps(_mm512_loadu_ps(g + i), _mm512_mul_ps(WD, wi));
-		__m512 mi = _mm512_add_ps(_mm512_mul_ps(B1, _mm512_loadu_ps(m + i)),
-		    _mm512_mul_ps(A1, gi));
-		__m512 vi = _mm512_add_ps(_mm512_mul_ps(B2, _mm512_loadu_ps(v + i)),
-		    _mm512_mul_ps(_mm512_mul_ps(A2, gi), gi));
-		__m512 den = _mm512_add_ps(_mm512_sqrt_ps(_mm512_mul_ps(vi, C2)), EPS);
-
-		_mm512_storeu_ps(m + i, mi);
-		_mm512_storeu_ps(v + i, vi);
-		_mm512_storeu_ps(w + i, _mm512_sub_ps(wi,
-		    _mm512_div_ps(_mm512_mul_ps(LR, _mm512_mul_ps(mi, C1)), den)));
-	}
-	k_adam_scalar(n - i, w + i, g + i, m + i, v + i, lr, b1, b2, eps, wd, c1, c2);
-}
-#endif
 
 int
 cpu_bias_add(struct dl_backend_ctx *ctx, long rows, int c, const float *b, float *y)
@@ -138,6 +109,20 @@ cpu_bias_add(struct dl_backend_ctx *ctx, long rows, int c, const float *b, float
 	for (long r = 0; r < rows; r += rb)
 		k_bias(rows - r < rb ? rows - r : rb, c, b, y + (size_t)r * c);
 	return 0;
+}
+
+/* s[j] = sum over rows r of dy[r,j], in row order */
+CPU_CLONES static void
+k_colsum(long rows, int c, const float *dy, float *s)
+{
+	for (int j = 0; j < c; j++)
+		s[j] = 0;
+	for (long r = 0; r < rows; r++) {
+		const float *g = dy + (size_t)r * c;
+		#pragma omp simd
+		for (int j = 0; j < c; j++)
+			s[j] += g[j];
+	}
 }
 
 /* db[j] = sum_r dy[r,j]: partial sums over fixed row chunks, in order. */
@@ -153,15 +138,8 @@ cpu_bias_bwd(struct dl_backend_ctx *ctx, long rows, int c, const float *dy, floa
 	OMP_FOR
 	for (long ci = 0; ci < nc; ci++) {
 		long r1 = (ci + 1) * CH < rows ? (ci + 1) * CH : rows;
-		float *s = part + (size_t)ci * c;
 
-		for (int j = 0; j < c; j++)
-			s[j] = 0;
-		for (long r = ci * CH; r < r1; r++) {
-			const float *g = dy + (size_t)r * c;
-			for (int j = 0; j < c; j++)
-				s[j] += g[j];
-		}
+		k_colsum(r1 - ci * CH, c, dy + (size_t)ci * CH * c, part + (size_t)ci * c);
 	}
 	for (int j = 0; j < c; j++)
 		db[j] = part[j];
@@ -266,16 +244,8 @@ cpu_adam_step(struct dl_backend_ctx *ctx, long n, float *w, const float *g, floa
 	float c1 = (float)(1.0 / (1.0 - pow(b1, (double)t)));
 	float c2 = (float)(1.0 / (1.0 - pow(b2, (double)t)));
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-	if (__builtin_cpu_supports("avx512f")) {
-		FOR_BLOCKS(b, len)
-			k_adam_512(len, w + b, g + b, m + b, v + b, lr, b1, b2, eps, wd, c1, c2);
-		END_BLOCKS
-		return 0;
-	}
-#endif
 	FOR_BLOCKS(b, len)
-		k_adam_scalar(len, w + b, g + b, m + b, v + b, lr, b1, b2, eps, wd, c1, c2);
+		k_adam(len, w + b, g + b, m + b, v + b, lr, b1, b2, eps, wd, c1, c2);
 	END_BLOCKS
 	return 0;
 }
