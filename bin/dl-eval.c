@@ -205,6 +205,7 @@ main(int argc, char *argv[])
 	struct dl_reader *in;
 	const struct dl_record *h;
 	const char *classes;
+	double t0;
 	int rc;
 
 	dl_setprogname(argv[0]);
@@ -237,6 +238,7 @@ main(int argc, char *argv[])
 		if ((rc = dl_writer_head(e.w, h)) < 0)
 			dl_writer_die(e.w, rc);
 	}
+	t0 = dl_now();
 	while ((rc = dl_reader_next(in, rec)) > 0) {
 		if (dl_record_is(rec, DL_TAG_HEAD))
 			continue;
@@ -260,6 +262,9 @@ main(int argc, char *argv[])
 		while ((rc = dl_batcher_get(e.b, e.batch, 1)) > 0)
 			score(&e, e.batch, 1, 0);
 	}
+	if (e.s.n)	/* the reading and the passes, not the start (as a peer's loop) */
+		dl_msg("%ld samples in %.3f s, %.0f a second", e.s.n, dl_now() - t0,
+		    e.s.n / (dl_now() - t0));
 	dl_reader_close(in);
 	if (e.w && (rc = dl_writer_close(e.w)) < 0)
 		dl_fail(rc, "write");
