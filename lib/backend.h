@@ -269,7 +269,8 @@ struct dl_backend {
 
 	/* ---- optional entries (NULL where a backend has none) ---------------- */
 	/* One line naming what ctx runs on, for the "--device auto" message on
-	 * stderr, e.g. "cuda:0 (NVIDIA H100 80GB HBM3, 79 GiB, sm_90)"; returns
+	 * stderr, e.g. "cuda:0 (NVIDIA H100 80GB HBM3, 79 GiB, sm_90)" or
+	 * "cpu (2 threads, AVX2)"; returns
 	 * the length snprintf() would (buf may be truncated). */
 	int (*describe)(struct dl_backend_ctx *ctx, char *buf, size_t n);
 	/* Mixed precision, autocast style: with DL_PREC_BF16 or DL_PREC_FP16

@@ -107,6 +107,12 @@ assert [r.tensors["z"].shape for r in Reader("pb.dls") if r.tag == "DATA"][0] ==
 assert np.abs(np.concatenate(rows) - p).max() < 1e-5
 PY
 
+# -v: the device line says the threads asked for (it once said OpenMP's
+# default), and the last line the samples scored and the rate
+dl-eval -v --threads 1 m.dlm d.dls > /dev/null 2> v.txt
+grep -q '^dl-eval: device cpu (1 thread' v.txt || fail "device line: $(head -1 v.txt)"
+grep -q '^dl-eval: [0-9]* samples in [0-9.]* s, [0-9]* a second$' v.txt || fail "rate line: $(cat v.txt)"
+
 # not a model; usage
 expect 1 dl-eval d.dls d.dls
 grep -q 'not a model' err.txt || fail "not-a-model message: $(cat err.txt)"

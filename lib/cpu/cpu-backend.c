@@ -7,6 +7,7 @@
 #include <cblas.h>
 #include <omp.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base.h"
@@ -127,6 +128,22 @@ cpu_gemm(struct dl_backend_ctx *ctx, int ta, int tb, int m, int n, int k,
 	return 0;
 }
 
+/* "cpu (2 threads, AVX2)": the threads this context uses and the kernels'
+ * clone the CPU picked (CPU_CLONES in cpu.h). */
+static int
+cpu_describe(struct dl_backend_ctx *ctx, char *buf, size_t n)
+{
+	const char *isa = "";
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+	__builtin_cpu_init();
+	isa = __builtin_cpu_supports("x86-64-v4") ? ", AVX-512" :
+	    __builtin_cpu_supports("x86-64-v3") ? ", AVX2" : ", SSE4.2";
+#endif
+	return snprintf(buf, n, "cpu (%d thread%s%s)", ctx->threads, ctx->threads == 1 ? "" : "s",
+	    isa);
+}
+
 const struct dl_backend dl_backend_cpu = {
 	.name = "cpu",
 	.abi = DL_BACKEND_ABI,
@@ -165,4 +182,5 @@ const struct dl_backend dl_backend_cpu = {
 	.u8_to_f32 = cpu_u8_to_f32,
 	.sumsq = cpu_sumsq,
 	.set_precision = cpu_set_precision,
+	.describe = cpu_describe,
 };

@@ -3,9 +3,6 @@
  * Apart from lib/kit/prog.c so that programs without a network do not link
  * (and load) the learning core, OpenBLAS and oneDNN.
  */
-#include <omp.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "dlpipe.h"
 
@@ -17,10 +14,8 @@ dl_msg_device(const struct dl_net *net)
 
 	if (dl_progress_mode() == DL_SHOW_NONE)	/* -q, or mid-pipeline without -v */
 		return;
-	if (be->describe && be->describe(dl_net_ctx(net), buf, sizeof buf) == 0 && *buf)
+	if (be->describe && be->describe(dl_net_ctx(net), buf, sizeof buf) > 0)
 		dl_msg("device %s", buf);
-	else if (!strcmp(be->name, "cpu"))
-		dl_msg("device cpu (%d threads)", omp_get_max_threads());
 	else
 		dl_msg("device %s", be->name);
 }
