@@ -69,6 +69,21 @@ cpu_pool_fwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x, flo
 	return 0;
 }
 
+/* One input element x of a max window with output y: the gradient still
+ * "left" goes to it where it is the maximum (the first maximum takes it
+ * all): d = (add ? d : 0) + what it takes, left less it. */
+static inline void
+take_max(int C, const float *x, const float *y, float *left, float *d, int add)
+{
+	#pragma omp simd
+	for (int c = 0; c < C; c++) {
+		float hit = cpu_keep_if(x[c] == y[c], left[c]);
+
+		d[c] = (add ? d[c] : 0.0f) + hit;	/* 0 + hit: as dx = 0, dx += hit */
+		left[c] -= hit;
+	}
+}
+
 /* Max pooling backward of one sample when the windows tile the input
  * (no padding, stride = window): every dx element is written once (the
  * rows and columns past the last window are zeroed), no memset first. */
@@ -89,14 +104,8 @@ max_bwd_tiled(const struct dl_pool *pl, const float *xn, const float *yn,
 			for (int h = p * R; h < p * R + R; h++)
 				for (int w = q * S; w < q * S + S; w++) {
 					size_t i = ((size_t)h * W + w) * C;
-					const float *xi = xn + i;
-					float *d = dxn + i;
-					#pragma omp simd
-					for (int c = 0; c < C; c++) {
-						float hit = cpu_keep_if(xi[c] == yo[c], left[c]);
-						d[c] = 0.0f + hit;	/* as dx = 0, dx += hit */
-						left[c] -= hit;
-					}
+
+					take_max(C, xn + i, yo, left, dxn + i, 0);
 				}
 		}
 		if (pl->q * S < W)
@@ -133,14 +142,8 @@ bwd_sample(const struct dl_pool *pl, const float *xn, const float *yn,
 				for (int h = h0; h < h1; h++)
 					for (int w = w0; w < w1; w++) {
 						size_t i = ((size_t)h * W + w) * C;
-						const float *xi = xn + i;
-						float *d = dxn + i;
-						#pragma omp simd
-						for (int c = 0; c < C; c++) {
-							float hit = cpu_keep_if(xi[c] == yo[c], left[c]);
-							d[c] += hit;
-							left[c] -= hit;
-						}
+
+						take_max(C, xn + i, yo, left, dxn + i, 1);
 					}
 			} else {
 				float inv = 1.0f / ((h1 - h0) * (w1 - w0));
