@@ -1,9 +1,10 @@
 /*
- * tests/cpu-conv.c - the CPU backend's two convolution paths agree:
- * oneDNN (channel counts it blocks well) against im2col + sgemm
+ * tests/cpu-conv.c - the CPU backend's convolution paths agree: oneDNN
+ * (channel counts it blocks well) and the thin-filter kernels (cpu-thin.c)
+ * against im2col + sgemm
  * (DL_CPU_CONV=blas), forward, backward data and backward filter, on
  * shapes with strides, padding and batches that leave a short last chunk;
- * and the oneDNN path gives the same bits on 1 and 3 threads; and one
+ * and those paths give the same bits on 1 and 3 threads; and one
  * context that meets more shapes than its primitive cache holds still
  * computes each right (evicted ones are made again).
  */
@@ -22,6 +23,13 @@ static const struct dl_conv shapes[] = {
 	{ 3, 6, 6, 16, 16, 5, 5, 1, 1, 0, 0, 0, 0, NULL },
 	{ 130, 10, 10, 16, 32, 3, 3, 1, 1, 1, 1, 0, 0, NULL },
 	{ 4, 6, 6, 20, 50, 3, 3, 1, 1, 0, 0, 0, 0, NULL },	/* im2col both ways */
+	/* thin filters (cpu-thin.c, R*S*C <= 32) against sgemm: LeNet's first
+	 * layer, a second tile of channels, a masked K, a 1x1, odd rows */
+	{ 13, 28, 28, 1, 20, 5, 5, 1, 1, 0, 0, 0, 0, NULL },
+	{ 5, 9, 9, 3, 40, 3, 3, 2, 2, 1, 1, 0, 0, NULL },
+	{ 3, 7, 5, 2, 5, 2, 3, 1, 1, 0, 1, 0, 0, NULL },
+	{ 6, 5, 5, 8, 30, 1, 1, 1, 1, 0, 0, 0, 0, NULL },
+	{ 9, 28, 28, 1, 32, 3, 3, 1, 1, 1, 1, 0, 0, NULL },	/* the VGG-style net's */
 };
 
 enum { FWD, BWD_DATA, BWD_FILTER };

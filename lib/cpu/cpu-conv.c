@@ -7,8 +7,9 @@
  *   bwd filter: dw[K, RSC]  = sum over chunks of dy^T[K, rows] * col[rows, RSC]
  * Each entry first offers the call to oneDNN (cpu-dnnl.c), which takes the
  * channel counts its kernels block well (multiples of 16) and runs them
- * 1.4x faster on the VGG-style net; the rest (LeNet's 20 and 50
- * channels) stays here.
+ * 1.4x faster on the VGG-style net.  Of the rest, thin filters (R*S*C <=
+ * THIN_MAX: LeNet's first layer) go to cpu-thin.c, forward and filter
+ * gradient, without im2col; the others (LeNet's 50 channels) stay here.
  */
 #include <cblas.h>
 #include <omp.h>
@@ -147,22 +148,31 @@ cpu_conv2d_fwd(struct dl_backend_ctx *ctx, struct dl_conv *cv, const float *x,
 	int pw = is_pointwise(cv), nt = ctx->threads;
 	float *ws = NULL;
 
+	int thin = cpu_thin_ok(cv);
+	size_t per = thin ? cpu_thin_scratch(cv, cs) : pw ? 0 : colsz;
+
 	if ((rc = cpu_dnnl_conv(ctx, 0, cv, x, w, y)) <= 0)
 		return rc;
-	if (!pw && !(ws = cpu_ws(ctx, colsz * nt)))
+	if ((per || thin) && !(ws = cpu_ws(ctx, per * nt + (thin ? cpu_thin_wsize(cv) : 0))))
 		return -DL_ENOMEM;
+	if (thin)
+		cpu_thin_pack(cv, w, ws + per * nt);
 	#pragma omp parallel for num_threads(nt) schedule(dynamic)
 	for (int ci = 0; ci < nc; ci++) {
 		int n0 = ci * cs, ns = cv->n - n0 < cs ? cv->n - n0 : cs;
+		float *t = ws + per * omp_get_thread_num(), *yc = y + (size_t)n0 * pq * K;
 		const float *col = x + n0 * xs;
 
+		if (thin) {
+			cpu_thin_fwd(cv, ns, x + n0 * xs, ws + per * nt, yc, t);
+			continue;
+		}
 		if (!pw) {
-			float *t = ws + colsz * omp_get_thread_num();
 			im2col(cv, x + n0 * xs, ns, t);
 			col = t;
 		}
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ns * pq, K, rsc,
-		    1.0f, col, rsc, w, rsc, 0.0f, y + (size_t)n0 * pq * K, K);
+		    1.0f, col, rsc, w, rsc, 0.0f, yc, K);
 	}
 	return 0;
 }
@@ -207,25 +217,31 @@ cpu_conv2d_bwd_filter(struct dl_backend_ctx *ctx, struct dl_conv *cv, const floa
 	int pw = is_pointwise(cv), nt = ctx->threads;
 	float *ws, *part;
 
+	int thin = cpu_thin_ok(cv);
+	size_t per = thin ? cpu_thin_scratch(cv, cs) : pw ? 0 : colsz;
+
 	if ((rc = cpu_dnnl_conv(ctx, 2, cv, x, dy, dw)) <= 0)
 		return rc;
-	/* per-thread im2col buffers, then one partial dw per chunk */
-	if (!(ws = cpu_ws(ctx, (pw ? 0 : colsz * nt) + nw * nc)))
+	/* per-thread im2col (or thin scratch) buffers, then one partial dw per chunk */
+	if (!(ws = cpu_ws(ctx, per * nt + nw * nc)))
 		return -DL_ENOMEM;
-	part = ws + (pw ? 0 : colsz * nt);
+	part = ws + per * nt;
 	#pragma omp parallel for num_threads(nt) schedule(dynamic)
 	for (int ci = 0; ci < nc; ci++) {
 		int n0 = ci * cs, ns = cv->n - n0 < cs ? cv->n - n0 : cs;
-		const float *col = x + n0 * xs;
+		float *t = ws + per * omp_get_thread_num(), *out = nc == 1 ? dw : part + nw * ci;
+		const float *col = x + n0 * xs, *g = dy + (size_t)n0 * pq * K;
 
+		if (thin) {
+			cpu_thin_filter(cv, ns, g, x + n0 * xs, out, t);
+			continue;
+		}
 		if (!pw) {
-			float *t = ws + colsz * omp_get_thread_num();
 			im2col(cv, x + n0 * xs, ns, t);
 			col = t;
 		}
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, rsc, ns * pq,
-		    1.0f, dy + (size_t)n0 * pq * K, K, col, rsc, 0.0f,
-		    nc == 1 ? dw : part + nw * ci, rsc);
+		    1.0f, g, K, col, rsc, 0.0f, out, rsc);
 	}
 	if (nc == 1)
 		return 0;

@@ -63,6 +63,22 @@ cpu_keep_if(int m, float a)
 	return v.f;
 }
 
+/* Thin filters (cpu-thin.c): the forward and filter gradient of a
+ * convolution with R*S*C <= THIN_MAX, on a CPU with AVX2 and FMA, unless
+ * DL_CPU_CONV=blas; on ns samples x (y, dy: theirs), no im2col.  wt: the
+ * filters packed by cpu_thin_pack into cpu_thin_wsize floats; scratch:
+ * cpu_thin_scratch(cv, ns) floats (a multiple of 16); dw: [K, R*S*C],
+ * overwritten. */
+#define THIN_MAX 32
+int cpu_thin_ok(const struct dl_conv *cv);
+size_t cpu_thin_wsize(const struct dl_conv *cv);
+size_t cpu_thin_scratch(const struct dl_conv *cv, int ns);
+void cpu_thin_pack(const struct dl_conv *cv, const float *w, float *wt);
+void cpu_thin_fwd(const struct dl_conv *cv, int ns, const float *x, const float *wt, float *y,
+    float *scratch);
+void cpu_thin_filter(const struct dl_conv *cv, int ns, const float *dy, const float *x, float *dw,
+    float *scratch);
+
 /* Convolution op (0 fwd: a = x, b = w; 1 bwd data: a = dy, b = w; 2 bwd
  * filter: a = x, b = dy) through oneDNN: 0 done, 1 declined, <0 error. */
 int cpu_dnnl_conv(struct dl_backend_ctx *ctx, int op, struct dl_conv *cv,
