@@ -233,9 +233,14 @@ main(int argc, char *argv[])
 		dl_die("%s", dl_errmsg());
 	e.s.topk = e.top;
 	if (e.predict && !e.text) {
+		/* the input's head, with the model's class names if it has none
+		 * (generated images: montage labels and dl-select can name p) */
+		if (dl_record_copy(rec, h) < 0 || (classes && !dl_record_get(h, "classes") &&
+		    dl_record_set(rec, "classes", classes) < 0))
+			dl_die("%s", dl_errmsg());
 		if (!(e.w = dl_writer_open(e.io.out, &e.io.wo)))
 			dl_die("%s", dl_errmsg());
-		if ((rc = dl_writer_head(e.w, h)) < 0)
+		if ((rc = dl_writer_head(e.w, rec)) < 0)
 			dl_writer_die(e.w, rc);
 	}
 	t0 = dl_now();

@@ -2,7 +2,8 @@
 # tests/dl-eval.sh - dl-eval against numpy: a hand-made MLP model scored on
 # a small stream gives numpy's loss, accuracy, confusion matrix and per-
 # class precision/recall (class names from the model); --predict adds
-# numpy's probabilities as p beside x/y/id and keeps markers in place;
+# numpy's probabilities as p beside x/y/id and keeps markers in place, and
+# the model's class names when the input has none;
 # samples and batches score the same; a file that is not a model says so.
 set -eu
 export OMP_WAIT_POLICY=PASSIVE
@@ -112,6 +113,16 @@ PY
 dl-eval -v --threads 1 m.dlm d.dls > /dev/null 2> v.txt
 grep -q '^dl-eval: device cpu (1 thread' v.txt || fail "device line: $(head -1 v.txt)"
 grep -q '^dl-eval: [0-9]* samples in [0-9.]* s, [0-9]* a second$' v.txt || fail "rate line: $(cat v.txt)"
+
+# --predict on a stream without class names: the model's go into its head
+dl-eval -q --predict --stream -o named.dls m.dlm d.dls
+$py - "$fmt" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from dlstream import Reader
+h = [r for r in Reader("named.dls") if r.tag == "HEAD"][0]
+assert h.kv.get("classes") == "cat,dog,\u00e9l\u00e9phant", h.kv
+PY
 
 # not a model; usage
 expect 1 dl-eval d.dls d.dls
