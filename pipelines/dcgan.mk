@@ -36,6 +36,8 @@ DL_RUNS := $(foreach s,$(SEEDS),$(OUT)/dl-s$(s))
 PT_RUNS := $(foreach s,$(SEEDS),$(OUT)/torch-s$(s))
 
 all: montages table
+# the generators and generated sets are results, not intermediates: keep them
+.SECONDARY:
 table: $(OUT)/table.txt
 montages: $(foreach r,$(DL_RUNS),$(r)/montages)
 .PHONY: all table montages
@@ -54,13 +56,15 @@ $(OUT)/dl-s%/G.dlm: $(OUT)/train.dls
 	    -b 128 -e $(EPOCHS) --seed $* --threads $(THREADS) --each $(@D)/G \
 	    --log $(@D)/log.tsv --resume $@ -o $@
 
-# the same 64 noise vectors after every epoch; 8 walks of 10
+# the same 64 noise vectors after every epoch, each labelled with what the
+# classifier sees in it (class and probability); 8 walks of 10
 $(OUT)/dl-s%/montages: $(OUT)/dl-s%/G.dlm
 	for e in $$(seq 1 $(EPOCHS)); do \
 	    dl-generate -q $(@D)/G-$$e.dlm -n 64 --seed $(SAMPLE_SEED) | \
-	    dl-export montage --cols 8 -o $(@D)/epoch-$$e.png || exit 1; done
+	    dl-eval -q --predict --stream $(CLASSIFIER) | \
+	    dl-export montage --cols 8 --zoom 4 --label p -o $(@D)/epoch-$$e.png || exit 1; done
 	dl-generate -q $< -n 8 --walk 10 --seed $(SAMPLE_SEED) | \
-	    dl-export montage --cols 10 -o $(@D)/walks.png
+	    dl-export montage --cols 10 --zoom 3 -o $(@D)/walks.png
 	touch $@
 
 $(OUT)/dl-s%/fid.txt: $(OUT)/dl-s%/G.dlm $(OUT)/test.dls
