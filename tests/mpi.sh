@@ -9,7 +9,8 @@
 # a shard that ends early is an error naming its rank; a rank killed with
 # SIGKILL stops the other within 30 s naming it, exit 1, the model the last
 # finished epoch's, and --resume (same N, then another N) finishes as the
-# uninterrupted run did; no MPI library is a clean error.
+# uninterrupted run did; no MPI library is a clean error, and so is
+# --device cuda on a machine without a GPU.
 set -eu
 . "$DL_TESTS/dl-train.inc"
 . "$DL_TESTS/mpi.inc"
@@ -136,4 +137,12 @@ close killed1.dlm full.dlm 1e-5 || fail "--resume with 1 rank"
 expect 1 env OMPI_COMM_WORLD_SIZE=2 DL_MPI_LIB=/nonexistent/libdlpipe-mpi.so \
 	dl-train --net $mlp -o x.dlm d.dls
 grep -q "MPI launcher" err.txt || fail "no MPI library: $(cat err.txt)"
+# GPUs (NCCL) where there are none: refused before any step, nothing written
+if ! nvidia-smi -L >/dev/null 2>&1; then
+	set +e; mpirun_ -np 2 dl-train -b 128 --net $mlp --seed 1 -q --device cuda \
+	    -o gpu.dlm < d.dls > /dev/null 2> err.txt; st=$?; set -e
+	[ $st = 1 ] || fail "--device cuda without a GPU exited $st: $(cat err.txt)"
+	grep -q "^dl-train: cuda: " err.txt || fail "no GPU message: $(cat err.txt)"
+	ls gpu.dlm* 2>/dev/null && fail "left behind: $(ls gpu.dlm*)"
+fi
 echo ok
