@@ -100,7 +100,7 @@ im2col(const struct dl_conv *cv, const float *x, int ns, float *col)
 
 /* dx[0..ns) = col2im(dcol): the sum of every column entry into the input
  * element it was copied from (dx zeroed here). */
-static void
+CPU_CLONES static void
 col2im(const struct dl_conv *cv, const float *dcol, int ns, float *dx)
 {
 	int H = cv->h, W = cv->w, C = cv->c, R = cv->r, S = cv->s;
@@ -129,6 +129,7 @@ col2im(const struct dl_conv *cv, const float *dcol, int ns, float *dx)
 					float *d = xr + (size_t)(w0 + s0) * C;
 					const float *src = row + (size_t)s0 * C;
 					size_t len = (size_t)(s1 - s0) * C;
+					#pragma omp simd
 					for (size_t j = 0; j < len; j++)
 						d[j] += src[j];
 				}

@@ -26,45 +26,54 @@ window(const struct dl_pool *pl, int p, int q, int *h0, int *h1, int *w0, int *w
 	*w1 = b + pl->s > pl->w ? pl->w : b + pl->s;
 }
 
+/* Pooling forward of output row p of one sample. */
+CPU_CLONES static void
+fwd_row(const struct dl_pool *pl, int p, const float *xn, float *yr)
+{
+	int C = pl->c, W = pl->w;
+
+	for (int q = 0; q < pl->q; q++) {
+		float *yo = yr + (size_t)q * C;
+		int h0, h1, w0, w1;
+
+		window(pl, p, q, &h0, &h1, &w0, &w1);
+		if (pl->mode == DL_POOL_MAX) {
+			for (int c = 0; c < C; c++)
+				yo[c] = -FLT_MAX;
+			for (int h = h0; h < h1; h++)
+				for (int w = w0; w < w1; w++) {
+					const float *xi = xn + ((size_t)h * W + w) * C;
+					#pragma omp simd
+					for (int c = 0; c < C; c++)
+						yo[c] = xi[c] > yo[c] ? xi[c] : yo[c];
+				}
+		} else {
+			float inv = 1.0f / ((h1 - h0) * (w1 - w0));
+			for (int c = 0; c < C; c++)
+				yo[c] = 0;
+			for (int h = h0; h < h1; h++)
+				for (int w = w0; w < w1; w++) {
+					const float *xi = xn + ((size_t)h * W + w) * C;
+					#pragma omp simd
+					for (int c = 0; c < C; c++)
+						yo[c] += xi[c];
+				}
+			for (int c = 0; c < C; c++)
+				yo[c] *= inv;
+		}
+	}
+}
+
 int
 cpu_pool_fwd(struct dl_backend_ctx *ctx, struct dl_pool *pl, const float *x, float *y)
 {
-	int C = pl->c, W = pl->w;
 	long rows = (long)pl->n * pl->p;
 
 	#pragma omp parallel for num_threads(ctx->threads) schedule(static)
 	for (long np = 0; np < rows; np++) {
 		int n = np / pl->p, p = np % pl->p;
-		const float *xn = x + (size_t)n * pl->h * W * C;
 
-		for (int q = 0; q < pl->q; q++) {
-			float *yo = y + ((size_t)np * pl->q + q) * C;
-			int h0, h1, w0, w1;
-
-			window(pl, p, q, &h0, &h1, &w0, &w1);
-			if (pl->mode == DL_POOL_MAX) {
-				for (int c = 0; c < C; c++)
-					yo[c] = -FLT_MAX;
-				for (int h = h0; h < h1; h++)
-					for (int w = w0; w < w1; w++) {
-						const float *xi = xn + ((size_t)h * W + w) * C;
-						for (int c = 0; c < C; c++)
-							yo[c] = xi[c] > yo[c] ? xi[c] : yo[c];
-					}
-			} else {
-				float inv = 1.0f / ((h1 - h0) * (w1 - w0));
-				for (int c = 0; c < C; c++)
-					yo[c] = 0;
-				for (int h = h0; h < h1; h++)
-					for (int w = w0; w < w1; w++) {
-						const float *xi = xn + ((size_t)h * W + w) * C;
-						for (int c = 0; c < C; c++)
-							yo[c] += xi[c];
-					}
-				for (int c = 0; c < C; c++)
-					yo[c] *= inv;
-			}
-		}
+		fwd_row(pl, p, x + (size_t)n * pl->h * pl->w * pl->c, y + (size_t)np * pl->q * pl->c);
 	}
 	return 0;
 }
