@@ -67,8 +67,8 @@ def batch80(n, t, nbytes, bw, lat, overlap):
 def main():
 	ap = argparse.ArgumentParser()
 	ap.add_argument("--batch", type=int, default=32)
-	ap.add_argument("--lenet", type=float, default=4692.0)
-	ap.add_argument("--vgg", type=float, default=741.0)
+	ap.add_argument("--lenet", type=float, default=8152.0)
+	ap.add_argument("--vgg", type=float, default=980.0)
 	ap.add_argument("--latency", type=float, default=10.0)
 	ap.add_argument("--man", action="store_true")
 	a = ap.parse_args()
