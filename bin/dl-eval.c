@@ -268,9 +268,8 @@ main(int argc, char *argv[])
 		while ((rc = dl_batcher_get(e.b, e.batch, 1)) > 0)
 			score(&e, e.batch, 1, 0);
 	}
-	if (e.s.n)	/* the reading and the passes, not the start (as a peer's loop) */
-		dl_msg("%ld samples in %.3f s, %.0f a second", e.s.n, dl_now() - t0,
-		    e.s.n / (dl_now() - t0));
+	if (e.s.n && (t0 = dl_now() - t0) > 0)	/* the reading and the passes, not the start */
+		dl_msg("%ld samples in %.3f s, %.0f a second", e.s.n, t0, e.s.n / t0);
 	dl_reader_close(in);
 	if (e.w && (rc = dl_writer_close(e.w)) < 0)
 		dl_fail(rc, "write");

@@ -146,26 +146,27 @@ cpu_conv2d_fwd(struct dl_backend_ctx *ctx, struct dl_conv *cv, const float *x,
 	int cs = chunk_samples(cv), nc = CPU_NCHUNK(cv->n, cs);
 	int K = cv->k, rsc = cv->r * cv->s * cv->c, pq = cv->p * cv->q;
 	size_t xs = (size_t)cv->h * cv->w * cv->c, colsz = (size_t)cs * pq * rsc;
-	int pw = is_pointwise(cv), nt = ctx->threads;
+	int pw = is_pointwise(cv), nt = ctx->threads, thin;
 	float *ws = NULL;
-
-	int thin = cpu_thin_ok(cv);
-	size_t per = thin ? cpu_thin_scratch(cv, cs) : pw ? 0 : colsz;
+	size_t per;
 
 	if ((rc = cpu_dnnl_conv(ctx, 0, cv, x, w, y)) <= 0)
 		return rc;
-	if ((per || thin) && !(ws = cpu_ws(ctx, per * nt + (thin ? cpu_thin_wsize(cv) : 0))))
+	/* per-thread im2col (or thin scratch) buffers, then the thin filters */
+	thin = cpu_thin_ok(cv);
+	per = thin ? cpu_thin_scratch(cv, cs) : pw ? 0 : colsz;
+	if (per && !(ws = cpu_ws(ctx, per * nt + (thin ? cpu_thin_wsize(cv) : 0))))
 		return -DL_ENOMEM;
 	if (thin)
 		cpu_thin_pack(cv, w, ws + per * nt);
 	#pragma omp parallel for num_threads(nt) schedule(dynamic)
 	for (int ci = 0; ci < nc; ci++) {
 		int n0 = ci * cs, ns = cv->n - n0 < cs ? cv->n - n0 : cs;
-		float *t = ws + per * omp_get_thread_num(), *yc = y + (size_t)n0 * pq * K;
+		float *t = ws ? ws + per * omp_get_thread_num() : NULL, *yc = y + (size_t)n0 * pq * K;
 		const float *col = x + n0 * xs;
 
 		if (thin) {
-			cpu_thin_fwd(cv, ns, x + n0 * xs, ws + per * nt, yc, t);
+			cpu_thin_fwd(cv, ns, col, ws + per * nt, yc, t);
 			continue;
 		}
 		if (!pw) {
@@ -215,15 +216,15 @@ cpu_conv2d_bwd_filter(struct dl_backend_ctx *ctx, struct dl_conv *cv, const floa
 	int K = cv->k, rsc = cv->r * cv->s * cv->c, pq = cv->p * cv->q;
 	size_t xs = (size_t)cv->h * cv->w * cv->c, colsz = (size_t)cs * pq * rsc;
 	size_t nw = (size_t)K * rsc;
-	int pw = is_pointwise(cv), nt = ctx->threads;
+	int pw = is_pointwise(cv), nt = ctx->threads, thin;
 	float *ws, *part;
-
-	int thin = cpu_thin_ok(cv);
-	size_t per = thin ? cpu_thin_scratch(cv, cs) : pw ? 0 : colsz;
+	size_t per;
 
 	if ((rc = cpu_dnnl_conv(ctx, 2, cv, x, dy, dw)) <= 0)
 		return rc;
 	/* per-thread im2col (or thin scratch) buffers, then one partial dw per chunk */
+	thin = cpu_thin_ok(cv);
+	per = thin ? cpu_thin_scratch(cv, cs) : pw ? 0 : colsz;
 	if (!(ws = cpu_ws(ctx, per * nt + nw * nc)))
 		return -DL_ENOMEM;
 	part = ws + per * nt;
@@ -234,7 +235,7 @@ cpu_conv2d_bwd_filter(struct dl_backend_ctx *ctx, struct dl_conv *cv, const floa
 		const float *col = x + n0 * xs, *g = dy + (size_t)n0 * pq * K;
 
 		if (thin) {
-			cpu_thin_filter(cv, ns, g, x + n0 * xs, out, t);
+			cpu_thin_filter(cv, ns, g, col, out, t);
 			continue;
 		}
 		if (!pw) {
