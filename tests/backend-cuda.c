@@ -357,8 +357,8 @@ test_dropout(void)
 		struct t x = mk(n, -1, 1), m = mk(n, 0, 0), y = mk(n, 0, 0), dy = mk(n, -1, 1);
 		struct t dx = mk(n, 0, 0);
 
-		BOTH("dropout fwd", E->dropout_fwd(C, n, ps[i], 0x1234567890abcdefULL + i, 1000 * i, D(x), D(m),
-		    D(y)));
+		BOTH("dropout fwd", E->dropout_fwd(C, n, ps[i], 0x1234567890abcdefULL + i, 1000 * i,
+		    D(x), D(m), D(y)));
 		same("dropout mask", &m);
 		cmp("dropout fwd", &y, tol);
 		BOTH("dropout bwd", E->dropout_bwd(C, n, D(m), D(dy), D(dx)));

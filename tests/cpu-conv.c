@@ -29,7 +29,8 @@ static const struct dl_conv shapes[] = {
 	{ 5, 9, 9, 3, 40, 3, 3, 2, 2, 1, 1, 0, 0, NULL },
 	{ 3, 7, 5, 2, 5, 2, 3, 1, 1, 0, 1, 0, 0, NULL },
 	{ 6, 5, 5, 8, 30, 1, 1, 1, 1, 0, 0, 0, 0, NULL },
-	{ 9, 28, 28, 1, 32, 3, 3, 1, 1, 1, 1, 0, 0, NULL },	/* the VGG-style net's */
+	/* the VGG-style net's first layer (oneDNN takes it: 32 channels) */
+	{ 9, 28, 28, 1, 32, 3, 3, 1, 1, 1, 1, 0, 0, NULL },
 };
 
 enum { FWD, BWD_DATA, BWD_FILTER };
